@@ -1,0 +1,460 @@
+import { flashcast } from '../protocol/gen/flashcast.js';
+import { CloseCode, ErrorCode, PROTOCOL_VERSION, isReconnectCode } from '../protocol/codes.js';
+import { Backoff } from './Backoff.js';
+import { ConnectionClosedError, FlashcastRequestError, RequestTimeoutError } from './errors.js';
+import { Room, type JoinOptions } from './Room.js';
+import { TypedEmitter } from './TypedEmitter.js';
+
+/** The subset of the WebSocket API the SDK uses (browser WebSocket and `ws` both fit). */
+export interface WebSocketLike {
+  binaryType: string;
+  readyState: number;
+  send(data: Uint8Array): void;
+  close(code?: number, reason?: string): void;
+  onopen: ((ev: unknown) => void) | null;
+  onmessage: ((ev: { data: unknown }) => void) | null;
+  onclose: ((ev: { code: number; reason: string }) => void) | null;
+  onerror: ((ev: unknown) => void) | null;
+}
+
+export type WebSocketConstructor = new (url: string) => WebSocketLike;
+
+export type ConnectionState = 'idle' | 'connecting' | 'connected' | 'reconnecting' | 'closed';
+
+/** Client-level events. */
+export enum ClientEvent {
+  /** A session is established (first connect or after a reconnect). */
+  Connected = 'connected',
+  /** The connection dropped; `willReconnect` says whether the client retries. */
+  Disconnected = 'disconnected',
+  /** A reconnect attempt is scheduled in `delayMs`. */
+  Reconnecting = 'reconnecting',
+  StateChanged = 'statechanged',
+  /** An error frame not tied to a request (e.g. BAD_FRAME, RATE_LIMITED). */
+  Error = 'error',
+}
+
+export type ClientEvents = {
+  [ClientEvent.Connected]: [{ sessionId: string; nodeId: string; reconnected: boolean }];
+  [ClientEvent.Disconnected]: [{ code: number; reason: string; willReconnect: boolean }];
+  [ClientEvent.Reconnecting]: [{ attempt: number; delayMs: number }];
+  [ClientEvent.StateChanged]: [ConnectionState];
+  [ClientEvent.Error]: [FlashcastRequestError];
+};
+
+export interface ClientOptions {
+  /** Gateway URL, e.g. `wss://live.example.com/ws`. */
+  url?: string;
+  /** Several gateway URLs: reconnects rotate through them. */
+  urls?: string[];
+  /** A token, or a function returning a fresh one (called on every connect). */
+  token: string | (() => string | Promise<string>);
+  /** WebSocket implementation; defaults to the global one, else the `ws` package (Node). */
+  WebSocket?: WebSocketConstructor;
+  /** Per-request timeout (default 10 s). */
+  requestTimeoutMs?: number;
+  /** Backoff bounds for reconnects (full jitter). */
+  backoff?: { baseMs?: number; maxMs?: number };
+  /** Requests kept while disconnected (default 500); beyond that they fail at once. */
+  maxQueue?: number;
+}
+
+interface Pending {
+  frame: flashcast.IClientFrame;
+  resolve: (frame: flashcast.ServerFrame) => void;
+  reject: (error: Error) => void;
+  timer: ReturnType<typeof setTimeout>;
+  /** Safe to send again after a reconnect (the server deduplicates it). */
+  idempotent: boolean;
+  sent: boolean;
+  /** Runs synchronously on the reply, before any later frame is handled. */
+  onReply?: (frame: flashcast.ServerFrame) => void;
+}
+
+export interface RequestOptions {
+  idempotent?: boolean;
+  onReply?: (frame: flashcast.ServerFrame) => void;
+  /** Send only on the current connection; never queue (joins manage themselves). */
+  noQueue?: boolean;
+}
+
+/**
+ * A connection to Flashcast: connects, authenticates, keeps the session alive
+ * (ping timeout), reconnects with full-jitter backoff across gateway URLs,
+ * queues requests while reconnecting, and resumes every joined room from its
+ * stream offset so the app sees each critical event exactly once, in order.
+ */
+export class FlashcastClient extends TypedEmitter<ClientEvents> {
+  readonly #urls: string[];
+  readonly #token: ClientOptions['token'];
+  readonly #requestTimeoutMs: number;
+  readonly #maxQueue: number;
+  readonly #backoff: Backoff;
+  readonly #rooms = new Map<string, Room>();
+  readonly #pending = new Map<number, Pending>();
+  readonly #queue: number[] = [];
+  #WebSocket: WebSocketConstructor | undefined;
+  #ws: WebSocketLike | null = null;
+  #state: ConnectionState = 'idle';
+  #rid = 0;
+  #urlIndex = 0;
+  #everConnected = false;
+  #lastReceived = 0;
+  #pingTimer: ReturnType<typeof setInterval> | null = null;
+  #reconnectTimer: ReturnType<typeof setTimeout> | null = null;
+  #serverDisconnect: flashcast.IDisconnect | null = null;
+  #connectWaiters: { resolve: () => void; reject: (e: Error) => void }[] = [];
+  #session: flashcast.IConnected | null = null;
+  #rttMs = 0;
+
+  constructor(options: ClientOptions) {
+    super();
+    const urls = options.urls ?? (options.url ? [options.url] : []);
+    if (urls.length === 0) throw new TypeError('url or urls is required');
+    if (!options.token) throw new TypeError('token is required');
+    this.#urls = urls;
+    this.#token = options.token;
+    this.#WebSocket = options.WebSocket;
+    this.#requestTimeoutMs = options.requestTimeoutMs ?? 10_000;
+    this.#maxQueue = options.maxQueue ?? 500;
+    this.#backoff = new Backoff(options.backoff?.baseMs ?? 300, options.backoff?.maxMs ?? 15_000);
+  }
+
+  get state(): ConnectionState {
+    return this.#state;
+  }
+
+  /** The current session (user, role, node), once connected. */
+  get session(): Readonly<flashcast.IConnected> | null {
+    return this.#session;
+  }
+
+  /** Round-trip time of the last ping, ms. */
+  get rttMs(): number {
+    return this.#rttMs;
+  }
+
+  /** Joined rooms by id. */
+  get rooms(): ReadonlyMap<string, Room> {
+    return this.#rooms;
+  }
+
+  /** Connects; resolves once the server accepted the session. Rejects on a terminal refusal. */
+  connect(): Promise<void> {
+    if (this.#state === 'connected') return Promise.resolve();
+    if (this.#state === 'closed') return Promise.reject(new ConnectionClosedError(1000, 'client closed'));
+    const promise = new Promise<void>((resolve, reject) => this.#connectWaiters.push({ resolve, reject }));
+    if (this.#state === 'idle') {
+      this.#setState('connecting');
+      void this.#open();
+    }
+    return promise;
+  }
+
+  /**
+   * Joins a room. Resolves with the Room once the server replied; its `state`
+   * holds the snapshot (pin, inventory, phase) and events flow from then on.
+   */
+  async join(roomId: string, options: JoinOptions = {}): Promise<Room> {
+    let room = this.#rooms.get(roomId);
+    if (!room) {
+      room = new Room(this, roomId, options);
+      this.#rooms.set(roomId, room);
+    }
+    try {
+      await room._join();
+    } catch (error) {
+      if (!room.joined) this.#rooms.delete(roomId);
+      throw error;
+    }
+    return room;
+  }
+
+  /** Closes the connection for good; pending requests fail. */
+  close(): void {
+    if (this.#state === 'closed') return;
+    this.#setState('closed');
+    this.#stopTimers();
+    const ws = this.#ws;
+    this.#ws = null;
+    if (ws) {
+      detach(ws);
+      try {
+        ws.close(1000, 'client closed');
+      } catch {
+        /* already closed */
+      }
+    }
+    this.#failAll(new ConnectionClosedError(1000, 'client closed'));
+    for (const waiter of this.#connectWaiters.splice(0)) waiter.reject(new ConnectionClosedError(1000, 'client closed'));
+    for (const room of this.#rooms.values()) room._detach();
+    this.#rooms.clear();
+  }
+
+  /**
+   * Sends a request and resolves with the reply frame (error replies reject with
+   * FlashcastRequestError). While reconnecting, requests wait in a queue.
+   */
+  request(frame: flashcast.IClientFrame, options: RequestOptions = {}): Promise<flashcast.ServerFrame> {
+    if (this.#state === 'closed') return Promise.reject(new ConnectionClosedError(1000, 'client closed'));
+    const rid = (this.#rid = (this.#rid % 0x7fffffff) + 1);
+    frame.v = PROTOCOL_VERSION;
+    frame.rid = rid;
+    return new Promise((resolve, reject) => {
+      const pending: Pending = {
+        frame,
+        resolve,
+        reject,
+        idempotent: options.idempotent ?? false,
+        sent: false,
+        onReply: options.onReply,
+        timer: setTimeout(() => {
+          this.#pending.delete(rid);
+          reject(new RequestTimeoutError());
+        }, this.#requestTimeoutMs),
+      };
+      this.#pending.set(rid, pending);
+      if (this.#state === 'connected' && this.#ws) {
+        this.#transmit(rid, pending);
+      } else if (options.noQueue) {
+        this.#settle(rid, new ConnectionClosedError(CloseCode.Draining, 'not connected'));
+      } else if (this.#queue.length >= this.#maxQueue) {
+        this.#settle(rid, new FlashcastRequestError(ErrorCode.Unavailable, 'offline queue full'));
+      } else {
+        this.#queue.push(rid);
+      }
+    });
+  }
+
+  /** Sends a frame that needs no reply (dropped when not connected). */
+  send(frame: flashcast.IClientFrame): void {
+    if (this.#state !== 'connected' || !this.#ws) return;
+    frame.v = PROTOCOL_VERSION;
+    this.#ws.send(flashcast.ClientFrame.encode(frame).finish());
+  }
+
+  /** @internal Rooms tell the client they are gone. */
+  _forget(roomId: string): void {
+    this.#rooms.delete(roomId);
+  }
+
+  // ---------------------------------------------------------------------------
+
+  async #open(): Promise<void> {
+    let token: string;
+    try {
+      token = typeof this.#token === 'function' ? await this.#token() : this.#token;
+      this.#WebSocket ??= await defaultWebSocket();
+    } catch (error) {
+      this.#scheduleReconnect(CloseCode.InternalError, (error as Error).message);
+      return;
+    }
+    if (this.#state === 'closed') return;
+    const url = this.#urls[this.#urlIndex % this.#urls.length];
+    const sep = url.includes('?') ? '&' : '?';
+    let ws: WebSocketLike;
+    try {
+      ws = new this.#WebSocket(`${url}${sep}token=${encodeURIComponent(token)}`);
+    } catch (error) {
+      this.#scheduleReconnect(CloseCode.InternalError, (error as Error).message);
+      return;
+    }
+    this.#ws = ws;
+    this.#serverDisconnect = null;
+    ws.binaryType = 'arraybuffer';
+    ws.onmessage = (ev) => this.#onMessage(ev.data);
+    ws.onclose = (ev) => this.#onClose(ws, ev.code, ev.reason);
+    ws.onerror = () => {
+      /* a close event follows */
+    };
+  }
+
+  #onMessage(data: unknown): void {
+    this.#lastReceived = Date.now();
+    let frame: flashcast.ServerFrame;
+    try {
+      const bytes = data instanceof ArrayBuffer ? new Uint8Array(data) : (data as Uint8Array);
+      frame = flashcast.ServerFrame.decode(bytes);
+    } catch {
+      return;
+    }
+    switch (frame.msg) {
+      case 'connected':
+        this.#onConnected(frame.connected!);
+        return;
+      case 'event': {
+        const room = this.#rooms.get(frame.event!.room ?? '');
+        room?._onEvent(frame.event as flashcast.RoomEvent);
+        return;
+      }
+      case 'resync':
+        this.#rooms.get(frame.resync!.room ?? '')?._resync();
+        return;
+      case 'left':
+        if (!frame.rid) this.#rooms.get(frame.left!.room ?? '')?._onLeft(frame.left!.reason ?? 0);
+        break;
+      case 'disconnect':
+        this.#serverDisconnect = frame.disconnect!;
+        return;
+      case 'pong':
+        this.#rttMs = Date.now() - Number(frame.pong!.clientTime);
+        return;
+      default:
+        break;
+    }
+    if (frame.rid) {
+      const pending = this.#pending.get(frame.rid);
+      if (!pending) return;
+      if (frame.msg === 'error') {
+        const e = frame.error!;
+        this.#settle(frame.rid, new FlashcastRequestError(e.code ?? '', e.message ?? '', e.retryAfterMs ?? 0, e.room ?? ''));
+      } else {
+        pending.onReply?.(frame);
+        this.#settle(frame.rid, frame);
+      }
+    } else if (frame.msg === 'error') {
+      const e = frame.error!;
+      this.emit(ClientEvent.Error, new FlashcastRequestError(e.code ?? '', e.message ?? '', e.retryAfterMs ?? 0, e.room ?? ''));
+    }
+  }
+
+  #onConnected(connected: flashcast.IConnected): void {
+    const reconnected = this.#everConnected;
+    this.#everConnected = true;
+    this.#session = connected;
+    this.#backoff.reset();
+    this.#setState('connected');
+    this.#startPing(connected.pingIntervalMs || 20_000);
+    // Rooms first (resume from their offsets), then whatever was queued.
+    const rejoins = [...this.#rooms.values()].map((room) => room._rejoin());
+    Promise.allSettled(rejoins).then(() => this.#flushQueue());
+    for (const waiter of this.#connectWaiters.splice(0)) waiter.resolve();
+    this.emit(ClientEvent.Connected, { sessionId: connected.sessionId ?? '', nodeId: connected.nodeId ?? '', reconnected });
+  }
+
+  #flushQueue(): void {
+    while (this.#queue.length > 0 && this.#state === 'connected' && this.#ws) {
+      const rid = this.#queue.shift()!;
+      const pending = this.#pending.get(rid);
+      if (pending) this.#transmit(rid, pending);
+    }
+  }
+
+  #transmit(rid: number, pending: Pending): void {
+    pending.sent = true;
+    try {
+      this.#ws!.send(flashcast.ClientFrame.encode(pending.frame).finish());
+    } catch {
+      pending.sent = false;
+      this.#queue.push(rid);
+    }
+  }
+
+  #onClose(ws: WebSocketLike, code: number, reason: string): void {
+    if (ws !== this.#ws) return;
+    detach(ws);
+    this.#ws = null;
+    this.#stopTimers();
+    if (this.#state === 'closed') return;
+    const told = this.#serverDisconnect;
+    const finalCode = told?.code ?? code;
+    const finalReason = told?.reason ?? reason;
+    const refreshable = finalCode === CloseCode.TokenExpired && typeof this.#token === 'function';
+    const reconnect = refreshable || (told ? told.reconnect === true : isReconnectCode(finalCode));
+    // In-flight requests the server may have applied are retried only if idempotent.
+    for (const [rid, pending] of this.#pending) {
+      if (!pending.sent) continue;
+      if (reconnect && pending.idempotent) {
+        pending.sent = false;
+        this.#queue.unshift(rid);
+      } else {
+        this.#settle(rid, new ConnectionClosedError(finalCode, 'connection lost before the reply; the request may have been applied'));
+      }
+    }
+    this.emit(ClientEvent.Disconnected, { code: finalCode, reason: finalReason, willReconnect: reconnect });
+    if (!reconnect) {
+      const error = new ConnectionClosedError(finalCode, finalReason);
+      this.#setState('closed');
+      this.#failAll(error);
+      for (const waiter of this.#connectWaiters.splice(0)) waiter.reject(error);
+      for (const room of this.#rooms.values()) room._detach();
+      this.#rooms.clear();
+      return;
+    }
+    this.#scheduleReconnect(finalCode, finalReason);
+  }
+
+  #scheduleReconnect(_code: number, _reason: string): void {
+    if (this.#state === 'closed') return;
+    this.#setState('reconnecting');
+    this.#urlIndex++;
+    const delayMs = this.#backoff.next();
+    this.emit(ClientEvent.Reconnecting, { attempt: this.#backoff.attempt, delayMs });
+    this.#reconnectTimer = setTimeout(() => {
+      this.#reconnectTimer = null;
+      void this.#open();
+    }, delayMs);
+  }
+
+  #startPing(intervalMs: number): void {
+    this.#lastReceived = Date.now();
+    this.#pingTimer = setInterval(() => {
+      const ws = this.#ws;
+      if (!ws) return;
+      if (Date.now() - this.#lastReceived > intervalMs * 2 + 5_000) {
+        // No frame, not even a pong: the path is dead even if TCP has not noticed.
+        this.#onClose(ws, CloseCode.IdleTimeout, 'ping timeout');
+        try {
+          ws.close();
+        } catch {
+          /* ignore */
+        }
+        return;
+      }
+      this.send({ ping: { clientTime: Date.now() } });
+    }, intervalMs);
+  }
+
+  #stopTimers(): void {
+    if (this.#pingTimer) clearInterval(this.#pingTimer);
+    if (this.#reconnectTimer) clearTimeout(this.#reconnectTimer);
+    this.#pingTimer = null;
+    this.#reconnectTimer = null;
+  }
+
+  #settle(rid: number, result: flashcast.ServerFrame | Error): void {
+    const pending = this.#pending.get(rid);
+    if (!pending) return;
+    this.#pending.delete(rid);
+    clearTimeout(pending.timer);
+    if (result instanceof Error) pending.reject(result);
+    else pending.resolve(result);
+  }
+
+  #failAll(error: Error): void {
+    for (const rid of [...this.#pending.keys()]) this.#settle(rid, error);
+    this.#queue.length = 0;
+  }
+
+  #setState(state: ConnectionState): void {
+    if (this.#state === state) return;
+    this.#state = state;
+    this.emit(ClientEvent.StateChanged, state);
+  }
+}
+
+function detach(ws: WebSocketLike): void {
+  ws.onopen = null;
+  ws.onmessage = null;
+  ws.onclose = null;
+  ws.onerror = null;
+}
+
+/** The global WebSocket (browsers, Node 22+) or the `ws` package (Node 20). */
+async function defaultWebSocket(): Promise<WebSocketConstructor> {
+  const global = (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
+  if (global) return global;
+  const specifier = 'ws';
+  const mod = (await import(/* @vite-ignore */ specifier)) as { default: WebSocketConstructor };
+  return mod.default;
+}

@@ -1,0 +1,320 @@
+import { flashcast } from '../protocol/gen/flashcast.js';
+import { ErrorCode } from '../protocol/codes.js';
+import { FlashcastRequestError } from './errors.js';
+import type { FlashcastClient } from './FlashcastClient.js';
+import { TypedEmitter } from './TypedEmitter.js';
+
+/** Room events an app listens to. Critical ones arrive exactly once, in order. */
+export enum RoomEvent {
+  /** A chat message (best-effort; sampled in very busy rooms). */
+  Chat = 'chat',
+  /** Viewer count and reaction totals (about twice a second). */
+  Stats = 'stats',
+  /** A product card was pinned. */
+  Pin = 'pin',
+  Unpin = 'unpin',
+  /** Stock / deal phase of a product (latest wins). */
+  Inventory = 'inventory',
+  /** Someone bought ("just bought" ticker). */
+  Purchase = 'purchase',
+  /** Mute, ban, delete message, slow mode... */
+  Moderation = 'moderation',
+  /** Room lifecycle (scheduled, live, paused, ended). */
+  State = 'state',
+  Announcement = 'announcement',
+  /**
+   * The room's full state was (re)loaded: on first join, or after a gap the
+   * server could not replay. Re-render from `room.state`.
+   */
+  Snapshot = 'snapshot',
+  /** The client is no longer in the room (left, banned). */
+  Left = 'left',
+}
+
+export type RoomEvents = {
+  [RoomEvent.Chat]: [flashcast.IChatMessage, { own: boolean }];
+  [RoomEvent.Stats]: [flashcast.IRoomStats];
+  [RoomEvent.Pin]: [flashcast.IProductPinned];
+  [RoomEvent.Unpin]: [flashcast.IProductUnpinned];
+  [RoomEvent.Inventory]: [flashcast.IInventoryUpdate];
+  [RoomEvent.Purchase]: [flashcast.IPurchaseEvent];
+  [RoomEvent.Moderation]: [flashcast.IModerationEvent];
+  [RoomEvent.State]: [flashcast.IRoomState];
+  [RoomEvent.Announcement]: [flashcast.IAnnouncement];
+  [RoomEvent.Snapshot]: [RoomState];
+  [RoomEvent.Left]: [flashcast.LeftReason];
+};
+
+export interface JoinOptions {
+  /** Lite mode for weak networks: low-rate chat, fewer updates. */
+  lite?: boolean;
+}
+
+/** What the room looks like now, kept current by the SDK. */
+export interface RoomState {
+  phase: flashcast.RoomPhase;
+  title: string;
+  pinned: flashcast.IProductCard | null;
+  /** Latest stock by deal id (or product id when no deal). */
+  inventory: Map<string, flashcast.IInventoryUpdate>;
+  announcement: flashcast.IAnnouncement | null;
+  slowModeSeconds: number;
+  viewers: number;
+  reactions: Map<flashcast.ReactionKind, number>;
+}
+
+const OWN_IDS_KEPT = 200;
+
+/**
+ * A joined room: typed events, the room's current state, and the actions a
+ * viewer (chat, react) or host (pin, announce, moderate) can take. Tracks its
+ * position {offset, epoch} in the room's critical stream; duplicates are
+ * dropped and a gap triggers a resume, so the app sees each critical event once.
+ */
+export class Room extends TypedEmitter<RoomEvents> {
+  readonly id: string;
+  readonly lite: boolean;
+  readonly state: RoomState = {
+    phase: flashcast.RoomPhase.ROOM_PHASE_UNSPECIFIED,
+    title: '',
+    pinned: null,
+    inventory: new Map(),
+    announcement: null,
+    slowModeSeconds: 0,
+    viewers: 0,
+    reactions: new Map(),
+  };
+  /** Last critical event applied. */
+  offset = 0;
+  epoch = '';
+
+  readonly #client: FlashcastClient;
+  /** Ids of own chat messages already emitted, and client ids of own messages sent. */
+  readonly #ownIds = new Set<string>();
+  readonly #ownClientIds = new Set<string>();
+  #joined = false;
+  #joining: Promise<void> | null = null;
+  #left = false;
+
+  /** @internal Created by FlashcastClient.join. */
+  constructor(client: FlashcastClient, id: string, options: JoinOptions) {
+    super();
+    this.#client = client;
+    this.id = id;
+    this.lite = options.lite === true;
+  }
+
+  get joined(): boolean {
+    return this.#joined;
+  }
+
+  /** Sends a chat message; resolves with the message as broadcast (also emitted as Chat with own=true). */
+  async sendChat(text: string, options: { clientMsgId?: string } = {}): Promise<flashcast.IChatMessage> {
+    const clientMsgId = options.clientMsgId ?? randomId();
+    remember(this.#ownClientIds, clientMsgId);
+    const reply = await this.#client.request({ chat: { room: this.id, text, clientMsgId } }, { idempotent: true });
+    const message = reply.chatAccepted?.message;
+    if (!message) throw new FlashcastRequestError(ErrorCode.Internal, 'unexpected reply');
+    // The broadcast copy may have arrived before this reply; emit once either way.
+    if (message.id && !this.#ownIds.has(message.id)) {
+      remember(this.#ownIds, message.id);
+      this.emit(RoomEvent.Chat, message, { own: true });
+    }
+    return message;
+  }
+
+  /** Sends reactions (aggregated by the server; fire and forget). */
+  react(kind: flashcast.ReactionKind | keyof typeof flashcast.ReactionKind = 'LIKE', count = 1): void {
+    const k = typeof kind === 'string' ? flashcast.ReactionKind[kind] : kind;
+    this.#client.send({ react: { room: this.id, kind: k, count } });
+  }
+
+  /** Host: pins a product card for everyone. */
+  async pin(product: flashcast.IProductCard): Promise<number> {
+    return this.#offsetOf(this.#client.request({ pin: { room: this.id, product } }));
+  }
+
+  /** Host: unpins. */
+  async unpin(productId: string): Promise<number> {
+    return this.#offsetOf(this.#client.request({ unpin: { room: this.id, productId } }));
+  }
+
+  /** Host: shows a banner to everyone. */
+  async announce(text: string): Promise<number> {
+    return this.#offsetOf(this.#client.request({ announce: { room: this.id, text } }));
+  }
+
+  /** Host: room lifecycle. */
+  async setPhase(phase: flashcast.RoomPhase, title?: string): Promise<number> {
+    return this.#offsetOf(this.#client.request({ roomState: { room: this.id, phase, title } }));
+  }
+
+  /** Host or moderator: mute, ban, delete a message, slow mode, blocked words. */
+  async moderate(action: Omit<flashcast.IModerate, 'room'>): Promise<number> {
+    return this.#offsetOf(this.#client.request({ moderate: { ...action, room: this.id } }));
+  }
+
+  /** Leaves the room. */
+  async leave(): Promise<void> {
+    if (this.#left) return;
+    this.#left = true;
+    this.#client._forget(this.id);
+    if (this.#joined) {
+      this.#joined = false;
+      await this.#client.request({ leave: { room: this.id } }).catch(() => undefined);
+    }
+    this.emit(RoomEvent.Left, flashcast.LeftReason.LEFT_BY_CLIENT);
+  }
+
+  /** @internal First join. */
+  _join(): Promise<void> {
+    if (this.#joined) return Promise.resolve();
+    return this.#sendJoin(false);
+  }
+
+  /** @internal After a reconnect: resume from our position. */
+  _rejoin(): Promise<void> {
+    if (this.#left) return Promise.resolve();
+    return this.#sendJoin(this.epoch !== '').catch(() => undefined);
+  }
+
+  /** @internal The server says the stream was reset. */
+  _resync(): void {
+    void this.#sendJoin(false).catch(() => undefined);
+  }
+
+  /** @internal Removed by the server (ban) or the room ended. */
+  _onLeft(reason: flashcast.LeftReason): void {
+    this.#joined = false;
+    this.#left = true;
+    this.#client._forget(this.id);
+    this.emit(RoomEvent.Left, reason);
+  }
+
+  /** @internal The client is closed for good. */
+  _detach(): void {
+    this.#joined = false;
+  }
+
+  /** @internal One room event from the server. */
+  _onEvent(event: flashcast.RoomEvent): void {
+    const offset = Number(event.offset);
+    if (offset > 0) {
+      if (event.epoch !== this.epoch) {
+        // A different stream: only a (re)join settles where we are.
+        if (!this.#joining) this._resync();
+        return;
+      }
+      if (offset <= this.offset) return; // duplicate (replay overlap)
+      if (offset !== this.offset + 1) {
+        // A gap: resume from our position; the server replays what is missing.
+        if (!this.#joining) void this.#sendJoin(true).catch(() => undefined);
+        return;
+      }
+      this.offset = offset;
+    }
+    this.#apply(event);
+  }
+
+  #apply(event: flashcast.RoomEvent): void {
+    switch (event.kind) {
+      case 'chat': {
+        const chat = event.chat!;
+        const id = chat.id ?? '';
+        if (this.#ownIds.has(id)) return;
+        const own = chat.userId === this.#client.session?.userId && this.#ownClientIds.has(chat.clientMsgId ?? '');
+        if (own) remember(this.#ownIds, id);
+        this.emit(RoomEvent.Chat, chat, { own });
+        return;
+      }
+      case 'stats':
+        this.state.viewers = event.stats!.viewers ?? 0;
+        for (const r of event.stats!.reactions ?? []) this.state.reactions.set(r.kind ?? 0, Number(r.total));
+        this.emit(RoomEvent.Stats, event.stats!);
+        return;
+      case 'pin':
+        this.state.pinned = event.pin!.product ?? null;
+        this.emit(RoomEvent.Pin, event.pin!);
+        return;
+      case 'unpin':
+        if (this.state.pinned?.productId === event.unpin!.productId) this.state.pinned = null;
+        this.emit(RoomEvent.Unpin, event.unpin!);
+        return;
+      case 'inventory': {
+        const inv = event.inventory!;
+        this.state.inventory.set(inv.dealId || inv.productId || '', inv);
+        this.emit(RoomEvent.Inventory, inv);
+        return;
+      }
+      case 'purchase':
+        this.emit(RoomEvent.Purchase, event.purchase!);
+        return;
+      case 'moderation':
+        if (event.moderation!.action === flashcast.ModerationAction.SLOW_MODE) {
+          this.state.slowModeSeconds = event.moderation!.seconds ?? 0;
+        }
+        this.emit(RoomEvent.Moderation, event.moderation!);
+        return;
+      case 'state':
+        this.state.phase = event.state!.phase ?? 0;
+        this.state.title = event.state!.title ?? '';
+        this.emit(RoomEvent.State, event.state!);
+        return;
+      case 'announcement':
+        this.state.announcement = event.announcement!;
+        this.emit(RoomEvent.Announcement, event.announcement!);
+        return;
+      default:
+        return; // a kind this SDK version does not know
+    }
+  }
+
+  #sendJoin(recover: boolean): Promise<void> {
+    if (this.#joining) return this.#joining;
+    const join: flashcast.IJoin = { room: this.id, lite: this.lite };
+    if (recover) {
+      join.recover = true;
+      join.offset = this.offset;
+      join.epoch = this.epoch;
+    }
+    this.#joining = this.#client
+      .request({ join }, { noQueue: recover, onReply: (frame) => frame.joined && this.#onJoined(frame.joined) })
+      .then(() => undefined)
+      .finally(() => {
+        this.#joining = null;
+      });
+    return this.#joining;
+  }
+
+  /** Applied synchronously with the reply, before the replayed events that follow it. */
+  #onJoined(joined: flashcast.IJoined): void {
+    this.#joined = true;
+    this.epoch = joined.epoch ?? '';
+    this.offset = Number(joined.offset);
+    if (joined.stats) this.state.viewers = joined.stats.viewers ?? 0;
+    if (joined.recovered) return; // the missed events follow as ordinary frames
+    const s = joined.snapshot ?? {};
+    this.state.phase = s.state?.phase ?? flashcast.RoomPhase.ROOM_PHASE_UNSPECIFIED;
+    this.state.title = s.state?.title ?? '';
+    this.state.pinned = s.pin?.product ?? null;
+    this.state.inventory = new Map((s.inventory ?? []).map((i) => [i.dealId || i.productId || '', i]));
+    this.state.announcement = s.announcement ?? null;
+    this.state.slowModeSeconds = s.moderation?.slowModeSeconds ?? 0;
+    this.emit(RoomEvent.Snapshot, this.state);
+  }
+
+  async #offsetOf(reply: Promise<flashcast.ServerFrame>): Promise<number> {
+    return Number((await reply).ok?.offset ?? 0);
+  }
+}
+
+/** Adds to a bounded set, forgetting the oldest entry. */
+function remember(set: Set<string>, id: string): void {
+  set.add(id);
+  if (set.size > OWN_IDS_KEPT) set.delete(set.values().next().value!);
+}
+
+function randomId(): string {
+  const c = (globalThis as { crypto?: { randomUUID?: () => string } }).crypto;
+  return c?.randomUUID ? c.randomUUID() : `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 10)}`;
+}

@@ -1,0 +1,17 @@
+/**
+ * Flashcast client SDK (browsers and Node): connect, join rooms, chat, react,
+ * follow pins, stock and purchases, host controls. See README "The SDK".
+ *
+ *   const client = new FlashcastClient({ url: 'wss://live.example.com/ws', token });
+ *   await client.connect();
+ *   const room = await client.join('room-42');
+ *   room.on(RoomEvent.Inventory, (inv) => render(inv));
+ */
+export { FlashcastClient, ClientEvent } from './FlashcastClient.js';
+export type { ClientOptions, ConnectionState, WebSocketConstructor, WebSocketLike, ClientEvents } from './FlashcastClient.js';
+export { Room, RoomEvent } from './Room.js';
+export type { RoomState, RoomEvents, JoinOptions } from './Room.js';
+export { FlashcastRequestError, RequestTimeoutError, ConnectionClosedError } from './errors.js';
+export { Backoff } from './Backoff.js';
+export { flashcast } from '../protocol/gen/flashcast.js';
+export { CloseCode, ErrorCode, isReconnectCode } from '../protocol/codes.js';

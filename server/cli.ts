@@ -1,0 +1,143 @@
+#!/usr/bin/env node
+/**
+ * The `flashcast` command: start (everything on one machine), gateway (one
+ * gateway process), token (mint a JWT for trying things out), doctor (check
+ * the machine).
+ */
+import { parseArgs } from 'node:util';
+import { join } from 'node:path';
+import { TokenService } from './auth/TokenService.js';
+import { logger, rootLogger } from './common/logger.js';
+import { loadConfig, type Config } from './config.js';
+import { runDoctor } from './Doctor.js';
+import { GatewayNode } from './GatewayNode.js';
+import { RedisServer } from './redis/RedisServer.js';
+
+const log = logger('cli');
+
+const USAGE = `usage: flashcast <command> [options]
+
+commands:
+  start      run the whole system on this machine (embedded Redis when REDIS_URL is unset)
+  gateway    run one gateway node (REDIS_URL, or an embedded Redis when unset)
+  token      mint a token:  flashcast token --user u1 --role host --room r1 [--name Ana] [--region US] [--ttl 3600]
+  doctor     check Redis, PostgreSQL, the uWebSockets.js binary and the media worker
+
+configuration is read from the environment; see README.md "Configuration".`;
+
+type Closer = { name: string; close: () => Promise<void> };
+
+/** One guarded graceful shutdown for SIGINT/SIGTERM: closes parts in reverse order. */
+function installShutdown(closers: Closer[]): void {
+  let shuttingDown = false;
+  const shutdown = async (signal: string) => {
+    if (shuttingDown) return;
+    shuttingDown = true;
+    log.info({ signal }, 'shutting down');
+    const hardExit = setTimeout(() => process.exit(1), 30_000);
+    hardExit.unref();
+    let failed = false;
+    for (const closer of [...closers].reverse()) {
+      try {
+        await closer.close();
+      } catch (error) {
+        failed = true;
+        log.error({ err: error, part: closer.name }, 'close failed');
+      }
+    }
+    rootLogger.flush?.();
+    process.exit(failed ? 1 : 0);
+  };
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+}
+
+async function redisFor(config: Config, closers: Closer[]): Promise<string> {
+  if (config.redisUrl) return config.redisUrl;
+  const server = await RedisServer.create({ dir: join(config.dataDir, 'redis') });
+  closers.push({ name: 'redis-server', close: () => server.close() });
+  log.info({ url: server.url }, 'REDIS_URL unset: started a private redis-server');
+  return server.url;
+}
+
+async function startGateway(config: Config, closers: Closer[]): Promise<GatewayNode> {
+  const redisUrl = await redisFor(config, closers);
+  const node = await GatewayNode.create(config, redisUrl);
+  closers.push({ name: 'gateway', close: () => node.close() });
+  return node;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'start': {
+      const config = loadConfig();
+      const closers: Closer[] = [];
+      installShutdown(closers);
+      if (config.usingDevSecret) log.warn('FLASHCAST_JWT_SECRET is unset: using the development secret (never in production)');
+      const node = await startGateway(config, closers);
+      const host = await new TokenService(config.jwtSecret).mint({ sub: 'host1', role: 'host', rooms: ['demo'], name: 'Host' });
+      process.stdout.write(
+        `\nFlashcast is running.\n  WebSocket: ws://127.0.0.1:${node.gateway.port}/ws?token=<jwt>\n  HTTP API:  http://127.0.0.1:${node.gateway.port}/v1/...\n  Health:    http://127.0.0.1:${node.gateway.port}/readyz\n  A host token for room "demo": ${host}\n  More tokens: npx flashcast token --user u1 --role viewer\n\n`,
+      );
+      return -1;
+    }
+    case 'gateway': {
+      const config = loadConfig();
+      const closers: Closer[] = [];
+      installShutdown(closers);
+      const node = await startGateway(config, closers);
+      process.stdout.write(`${JSON.stringify({ event: 'listening', port: node.gateway.port, nodeId: node.gateway.nodeId })}\n`);
+      return -1;
+    }
+    case 'token': {
+      const { values } = parseArgs({
+        args: rest,
+        options: {
+          user: { type: 'string' },
+          role: { type: 'string', default: 'viewer' },
+          room: { type: 'string', multiple: true },
+          name: { type: 'string' },
+          region: { type: 'string' },
+          ttl: { type: 'string', default: '86400' },
+        },
+      });
+      if (!values.user) {
+        process.stderr.write(`${USAGE}\n`);
+        return 2;
+      }
+      const config = loadConfig();
+      const token = await new TokenService(config.jwtSecret).mint({
+        sub: values.user,
+        role: values.role as 'viewer',
+        rooms: values.room,
+        name: values.name,
+        region: values.region,
+        ttlSeconds: Number(values.ttl),
+      });
+      process.stdout.write(`${token}\n`);
+      return 0;
+    }
+    case 'doctor':
+      return runDoctor(loadConfig());
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      process.stdout.write(`${USAGE}\n`);
+      return command === undefined ? 2 : 0;
+    default:
+      process.stderr.write(`unknown command ${command}\n${USAGE}\n`);
+      return 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code >= 0) process.exit(code);
+  },
+  (error: unknown) => {
+    process.stderr.write(`flashcast: ${(error as Error).message}\n`);
+    process.exit(1);
+  },
+);

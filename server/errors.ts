@@ -1,0 +1,58 @@
+import { ErrorCode } from '../protocol/codes.js';
+
+/** Base of every error that crosses the wire or HTTP: a stable `code` and an HTTP status. */
+export class FlashcastError extends Error {
+  readonly code: string;
+  readonly status: number;
+  readonly retryAfterMs: number;
+
+  constructor(code: string, message: string, status = 400, retryAfterMs = 0) {
+    super(message);
+    this.name = new.target.name;
+    this.code = code;
+    this.status = status;
+    this.retryAfterMs = retryAfterMs;
+  }
+}
+
+export class BadFrameError extends FlashcastError {
+  constructor(message = 'frame could not be decoded') {
+    super(ErrorCode.BadFrame, message, 400);
+  }
+}
+
+export class InvalidArgumentError extends FlashcastError {
+  constructor(message: string) {
+    super(ErrorCode.InvalidArgument, message, 400);
+  }
+}
+
+export class UnauthorizedError extends FlashcastError {
+  constructor(message = 'missing or invalid token', code: string = ErrorCode.Unauthorized) {
+    super(code, message, 401);
+  }
+}
+
+export class ForbiddenError extends FlashcastError {
+  constructor(message = 'not allowed for this role', code: string = ErrorCode.Forbidden) {
+    super(code, message, 403);
+  }
+}
+
+export class NotFoundError extends FlashcastError {
+  constructor(message = 'not found') {
+    super(ErrorCode.NotFound, message, 404);
+  }
+}
+
+export class RateLimitedError extends FlashcastError {
+  constructor(retryAfterMs: number, code: string = ErrorCode.RateLimited, message = 'too many requests') {
+    super(code, message, 429, retryAfterMs);
+  }
+}
+
+export class UnavailableError extends FlashcastError {
+  constructor(message = 'temporarily unavailable') {
+    super(ErrorCode.Unavailable, message, 503);
+  }
+}

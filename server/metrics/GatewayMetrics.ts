@@ -1,0 +1,58 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** Prometheus metrics of one gateway node, on a registry of its own. */
+export class GatewayMetrics {
+  readonly registry = new Registry();
+  readonly connections = new Gauge({ name: 'flashcast_connections', help: 'Open WebSocket connections', registers: [this.registry] });
+  readonly rooms = new Gauge({ name: 'flashcast_rooms', help: 'Rooms with members on this node', registers: [this.registry] });
+  readonly framesIn = new Counter({
+    name: 'flashcast_frames_in_total',
+    help: 'Client frames received, by type',
+    labelNames: ['type'] as const,
+    registers: [this.registry],
+  });
+  readonly framesOut = new Counter({
+    name: 'flashcast_frames_out_total',
+    help: 'Frames sent to clients (room publications count once per subscriber)',
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+  });
+  readonly dropped = new Counter({
+    name: 'flashcast_dropped_total',
+    help: 'Droppable deliveries not made: chat sampled out in busy rooms, chat skipped for lagging viewers',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+  readonly errors = new Counter({
+    name: 'flashcast_errors_total',
+    help: 'Error replies sent, by code',
+    labelNames: ['code'] as const,
+    registers: [this.registry],
+  });
+  readonly backpressureCloses = new Counter({
+    name: 'flashcast_backpressure_closes_total',
+    help: 'Connections closed as slow consumers',
+    registers: [this.registry],
+  });
+  readonly laggingConnections = new Gauge({
+    name: 'flashcast_lagging_connections',
+    help: 'Connections currently excluded from droppable streams by backpressure',
+    registers: [this.registry],
+  });
+  readonly fanoutLatency = new Histogram({
+    name: 'flashcast_fanout_latency_seconds',
+    help: 'From an event entering the system to this node publishing it to its sockets',
+    labelNames: ['class'] as const,
+    buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1],
+    registers: [this.registry],
+  });
+  readonly gapFills = new Counter({
+    name: 'flashcast_gap_fills_total',
+    help: 'Critical-stream gaps this node filled from history',
+    registers: [this.registry],
+  });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry, prefix: 'flashcast_process_' });
+  }
+}

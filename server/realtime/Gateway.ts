@@ -1,0 +1,841 @@
+import { randomBytes } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import uWS from 'uWebSockets.js';
+import type { HttpRequest, HttpResponse, TemplatedApp, WebSocket, us_listen_socket } from 'uWebSockets.js';
+import {
+  flashcast,
+  CloseCode,
+  ErrorCode,
+  LeftReason,
+  PROTOCOL_VERSION,
+  ROLE_BY_NAME,
+  RoomPhase,
+  encodeServerFrame,
+} from '../../protocol/index.js';
+import { TokenService, type Principal } from '../auth/TokenService.js';
+import { EnhancedEventEmitter } from '../common/EnhancedEventEmitter.js';
+import { logger } from '../common/logger.js';
+import type { Config } from '../config.js';
+import { FlashcastError, InvalidArgumentError, UnauthorizedError } from '../errors.js';
+import type { ApiRequest, ApiResponse, HttpMethod, HttpRouter } from '../http/HttpRouter.js';
+import { GatewayMetrics } from '../metrics/GatewayMetrics.js';
+import { isValidId } from '../redis/keys.js';
+import type { LocalRoom } from './LocalRoom.js';
+import { CHAT_BUCKETS } from './LocalRoom.js';
+import { RoomControl, cleanText } from './RoomControl.js';
+import { RoomHub } from './RoomHub.js';
+import { RoomPublisher } from './RoomPublisher.js';
+import { MessageClass, RoomStore } from './RoomStore.js';
+import type { Membership, SocketData } from './SocketData.js';
+import { TokenBucket } from './TokenBucket.js';
+
+const log = logger('Gateway');
+
+/** Frames with a request id that a handler in another part answers (e.g. `buy`). */
+export type FrameHandler = (
+  principal: Principal,
+  frame: flashcast.ClientFrame,
+  session: { sessionId: string; rooms: ReadonlyMap<string, Membership> },
+) => Promise<flashcast.IServerFrame>;
+
+export interface GatewayOptions {
+  config: Config;
+  /** Connection for commands and scripts. */
+  redis: Redis;
+  /** Dedicated connection for (sharded) pub/sub. */
+  subscriber: Redis;
+  tokens: TokenService;
+  router: HttpRouter;
+}
+
+export type GatewayEvents = {
+  listening: [number];
+  draining: [];
+  close: [];
+};
+
+const MAX_BODY_BYTES = 64 * 1024;
+const BAD_FRAMES_BEFORE_CLOSE = 5;
+const FLOOD_VIOLATIONS = 50;
+const FLOOD_WINDOW_MS = 10_000;
+const SWEEP_MS = 200;
+
+/**
+ * One gateway node: the uWebSockets.js server for the socket protocol and the
+ * HTTP API. Authenticates at upgrade, keeps per-socket state in user data, fans
+ * rooms out through uWS topics (fed by the RoomHub from Redis) and enforces
+ * rate limits and the slow-consumer policy.
+ */
+export class Gateway extends EnhancedEventEmitter<GatewayEvents> {
+  readonly nodeId: string;
+  readonly metrics = new GatewayMetrics();
+  readonly store: RoomStore;
+  readonly publisher: RoomPublisher;
+  readonly control: RoomControl;
+  readonly hub: RoomHub;
+
+  readonly #config: Config;
+  readonly #redis: Redis;
+  readonly #tokens: TokenService;
+  readonly #router: HttpRouter;
+  readonly #app: TemplatedApp;
+  readonly #sockets = new Set<WebSocket<SocketData>>();
+  readonly #handlers = new Map<string, FrameHandler>();
+  readonly #sweepTimer: NodeJS.Timeout;
+  #listenSocket: us_listen_socket | null = null;
+  #port = 0;
+  #draining = false;
+  #closed = false;
+  #closePromise: Promise<void> | null = null;
+
+  private constructor(options: GatewayOptions) {
+    super();
+    this.#config = options.config;
+    this.#redis = options.redis;
+    this.#tokens = options.tokens;
+    this.#router = options.router;
+    this.nodeId = options.config.nodeId;
+    this.store = new RoomStore(options.redis, {
+      prefix: options.config.redisPrefix,
+      historySize: options.config.historySize,
+      historyTtlSeconds: options.config.historyTtlSeconds,
+    });
+    this.publisher = new RoomPublisher(this.store);
+    this.control = new RoomControl(this.store, this.publisher);
+    this.#app = uWS.App();
+    this.hub = new RoomHub(this.#app, options.subscriber, this.store, this.metrics, {
+      nodeId: this.nodeId,
+      chatPerViewerPerSecond: options.config.chatPerViewerPerSecond,
+      liteChatPerSecond: options.config.liteChatPerSecond,
+    });
+    this.hub.on('memberremoved', (ws, roomId, reason) => this.#removeFromRoom(ws, roomId, reason));
+    this.#setupRoutes();
+    this.#sweepTimer = setInterval(() => this.#sweep(), SWEEP_MS);
+    this.#sweepTimer.unref();
+  }
+
+  /** Creates the gateway and starts listening on config.host:config.port (0 = any free port). */
+  static async create(options: GatewayOptions): Promise<Gateway> {
+    const gateway = new Gateway(options);
+    await gateway.#listen();
+    return gateway;
+  }
+
+  /** The port listened on. */
+  get port(): number {
+    return this.#port;
+  }
+
+  get connections(): number {
+    return this.#sockets.size;
+  }
+
+  get draining(): boolean {
+    return this.#draining;
+  }
+
+  /**
+   * Lets another part answer a client frame kind (the oneof name, e.g. 'buy').
+   * The handler's reply is sent with the frame's request id.
+   */
+  handle(kind: string, handler: FrameHandler): void {
+    this.#handlers.set(kind, handler);
+  }
+
+  /**
+   * Graceful drain: stop accepting, tell every client to reconnect elsewhere
+   * (close code 4000), spread over `drainMs` so they do not all come back at once.
+   */
+  async drain(): Promise<void> {
+    if (this.#draining) return;
+    this.#draining = true;
+    this.safeEmit('draining');
+    if (this.#listenSocket) {
+      uWS.us_listen_socket_close(this.#listenSocket);
+      this.#listenSocket = null;
+    }
+    const sockets = [...this.#sockets];
+    const batches = Math.max(1, Math.min(20, Math.ceil(sockets.length / 500)));
+    const perBatch = Math.ceil(sockets.length / batches);
+    for (let b = 0; b < batches; b++) {
+      for (const ws of sockets.slice(b * perBatch, (b + 1) * perBatch)) {
+        this.#disconnect(ws, CloseCode.Draining, 'node draining, reconnect', true);
+      }
+      if (b < batches - 1) await sleep(this.#config.drainMs / batches);
+    }
+    await this.publisher.flush();
+  }
+
+  /** Drains (if not yet), then stops everything this gateway owns. Idempotent. */
+  close(): Promise<void> {
+    this.#closePromise ??= this.#close();
+    return this.#closePromise;
+  }
+
+  async #close(): Promise<void> {
+    const failures: unknown[] = [];
+    const step = async (name: string, fn: () => unknown) => {
+      try {
+        await fn();
+      } catch (error) {
+        failures.push(error);
+        log.error({ err: error, step: name }, 'close step failed');
+      }
+    };
+    await step('drain', () => this.drain());
+    this.#closed = true;
+    clearInterval(this.#sweepTimer);
+    await step('sockets', () => {
+      for (const ws of [...this.#sockets]) ws.close();
+    });
+    await step('publisher', () => this.publisher.close());
+    await step('hub', () => this.hub.close());
+    this.safeEmit('close');
+    if (failures.length > 0) log.warn({ failures: failures.length }, 'gateway closed with failures');
+  }
+
+  #listen(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.#app.listen(this.#config.host, this.#config.port, (token) => {
+        if (!token) {
+          reject(new Error(`could not listen on ${this.#config.host}:${this.#config.port}`));
+          return;
+        }
+        this.#listenSocket = token;
+        this.#port = uWS.us_socket_local_port(token as unknown as uWS.us_socket);
+        log.info({ port: this.#port, nodeId: this.nodeId }, 'gateway listening');
+        this.safeEmit('listening', this.#port);
+        resolve();
+      });
+    });
+  }
+
+  // ---------------------------------------------------------------------------
+  // WebSocket
+  // ---------------------------------------------------------------------------
+
+  #setupRoutes(): void {
+    const config = this.#config;
+    this.#app.ws<SocketData>('/ws', {
+      compression: uWS.DISABLED,
+      maxPayloadLength: config.maxFrameBytes,
+      idleTimeout: config.idleTimeoutSeconds,
+      // uWS skips publications to sockets above this; the sweep closes slow
+      // consumers at half of it, before anything critical is skipped.
+      maxBackpressure: config.maxBackpressure * 2,
+      closeOnBackpressureLimit: false as unknown as number,
+      sendPingsAutomatically: true,
+      upgrade: (res, req, context) => this.#onUpgrade(res, req, context),
+      open: (ws) => this.#onOpen(ws),
+      message: (ws, message, isBinary) => this.#onMessage(ws, message, isBinary),
+      drain: (ws) => this.#onDrain(ws),
+      close: (ws) => this.#onClose(ws),
+    });
+    this.#app.any('/*', (res, req) => this.#onHttp(res, req));
+  }
+
+  #onUpgrade(res: HttpResponse, req: HttpRequest, context: uWS.us_socket_context_t): void {
+    let aborted = false;
+    res.onAborted(() => {
+      aborted = true;
+    });
+    // Copy everything out of req before any await: it is invalid afterwards.
+    const key = req.getHeader('sec-websocket-key');
+    const protocol = req.getHeader('sec-websocket-protocol');
+    const extensions = req.getHeader('sec-websocket-extensions');
+    const authorization = req.getHeader('authorization');
+    const query = new URLSearchParams(req.getQuery() ?? '');
+    const remoteAddress = Buffer.from(res.getRemoteAddressAsText()).toString();
+    if (this.#draining) {
+      res.cork(() => res.writeStatus('503 Service Unavailable').end('draining'));
+      return;
+    }
+    const token = query.get('token') ?? (authorization.startsWith('Bearer ') ? authorization.slice(7) : '');
+    const upgrade = (principal: Principal | null, authError: SocketData['authError']) => {
+      if (aborted) return;
+      const data: SocketData = {
+        sessionId: randomBytes(9).toString('base64url'),
+        principal,
+        authError,
+        remoteAddress,
+        rooms: new Map(),
+        joining: new Set(),
+        frames: new TokenBucket(50, 100),
+        chat: principal && principal.role !== 'viewer' ? new TokenBucket(20, 40) : new TokenBucket(3, 6),
+        reactions: new TokenBucket(20, 40),
+        joins: new TokenBucket(5, 10),
+        violations: 0,
+        violationWindowStart: 0,
+        badFrames: 0,
+        lagging: false,
+        closed: false,
+        recentChat: new Map(),
+      };
+      res.cork(() => res.upgrade(data, key, protocol, extensions, context));
+    };
+    this.#tokens.verify(token).then(
+      (principal) => upgrade(principal, null),
+      (error: unknown) => {
+        const e = error instanceof FlashcastError ? error : new UnauthorizedError();
+        upgrade(null, { code: e.code, message: e.message });
+      },
+    );
+  }
+
+  #onOpen(ws: WebSocket<SocketData>): void {
+    const data = ws.getUserData();
+    if (!data.principal) {
+      // Refused credentials: a clear, terminal close the browser can see (an HTTP 401
+      // at upgrade would only show up as 1006).
+      const expired = data.authError?.code === ErrorCode.TokenExpired;
+      this.#send(ws, { error: { code: data.authError?.code ?? ErrorCode.Unauthorized, message: data.authError?.message ?? '' } });
+      this.#disconnect(ws, expired ? CloseCode.TokenExpired : CloseCode.Unauthorized, data.authError?.message ?? 'unauthorized', false);
+      return;
+    }
+    this.#sockets.add(ws);
+    this.metrics.connections.set(this.#sockets.size);
+    this.#send(ws, {
+      connected: {
+        sessionId: data.sessionId,
+        userId: data.principal.userId,
+        role: ROLE_BY_NAME[data.principal.role],
+        nodeId: this.nodeId,
+        serverTime: Date.now(),
+        pingIntervalMs: Math.max(4000, (this.#config.idleTimeoutSeconds * 1000) / 3),
+        maxFrameBytes: this.#config.maxFrameBytes,
+      },
+    });
+  }
+
+  #onClose(ws: WebSocket<SocketData>): void {
+    const data = ws.getUserData();
+    data.closed = true;
+    if (!this.#sockets.delete(ws)) return;
+    this.metrics.connections.set(this.#sockets.size);
+    if (data.lagging) this.metrics.laggingConnections.dec();
+    for (const roomId of data.rooms.keys()) {
+      const room = this.hub.get(roomId);
+      if (room) this.hub.removeMember(room, ws);
+    }
+    data.rooms.clear();
+  }
+
+  #onDrain(ws: WebSocket<SocketData>): void {
+    const data = ws.getUserData();
+    if (data.lagging && ws.getBufferedAmount() < this.#config.laggingBytes / 4) this.#setLagging(ws, false);
+  }
+
+  #onMessage(ws: WebSocket<SocketData>, message: ArrayBuffer, isBinary: boolean): void {
+    const data = ws.getUserData();
+    if (!data.principal || data.closed) return;
+    if (!data.frames.take()) {
+      this.#violation(ws, 0, data.frames.retryAfterMs());
+      return;
+    }
+    if (!isBinary) {
+      this.#badFrame(ws, 'text frames are not part of the protocol; send binary protobuf');
+      return;
+    }
+    let frame: flashcast.ClientFrame;
+    try {
+      // decode copies what it needs; the ArrayBuffer is neutered after this callback.
+      frame = flashcast.ClientFrame.decode(new Uint8Array(message));
+    } catch {
+      this.#badFrame(ws, 'frame is not a valid ClientFrame');
+      return;
+    }
+    const kind = frame.msg ?? 'unknown';
+    this.metrics.framesIn.inc({ type: kind });
+    const rid = frame.rid >>> 0;
+    if (frame.v !== PROTOCOL_VERSION) {
+      this.#sendError(ws, rid, ErrorCode.UnsupportedVersion, `protocol version ${frame.v} is not supported; use ${PROTOCOL_VERSION}`);
+      this.#disconnect(ws, CloseCode.UnsupportedVersion, 'unsupported protocol version', false);
+      return;
+    }
+    try {
+      switch (frame.msg) {
+        case 'ping':
+          this.#send(ws, { rid, pong: { clientTime: frame.ping!.clientTime, serverTime: Date.now() } });
+          return;
+        case 'join':
+          this.#reply(ws, rid, this.#join(ws, rid, frame.join!));
+          return;
+        case 'leave':
+          this.#leave(ws, rid, frame.leave!.room ?? '');
+          return;
+        case 'chat':
+          this.#reply(ws, rid, this.#chat(ws, rid, frame.chat!));
+          return;
+        case 'react':
+          this.#react(ws, rid, frame.react!);
+          return;
+        case 'moderate': {
+          const m = frame.moderate!;
+          this.#command(ws, rid, m.room ?? '', (p) => this.control.moderate(p, m.room ?? '', m));
+          return;
+        }
+        case 'pin': {
+          const m = frame.pin!;
+          this.#command(ws, rid, m.room ?? '', (p) => this.control.pin(p, m.room ?? '', m.product));
+          return;
+        }
+        case 'unpin': {
+          const m = frame.unpin!;
+          this.#command(ws, rid, m.room ?? '', (p) => this.control.unpin(p, m.room ?? '', m.productId ?? ''));
+          return;
+        }
+        case 'roomState': {
+          const m = frame.roomState!;
+          this.#command(ws, rid, m.room ?? '', (p) => this.control.setState(p, m.room ?? '', m.phase ?? 0, m.title ?? ''));
+          return;
+        }
+        case 'announce': {
+          const m = frame.announce!;
+          this.#command(ws, rid, m.room ?? '', (p) => this.control.announce(p, m.room ?? '', m.text ?? ''));
+          return;
+        }
+        default: {
+          const handler = frame.msg ? this.#handlers.get(frame.msg) : undefined;
+          if (handler) {
+            this.#reply(
+              ws,
+              rid,
+              handler(data.principal!, frame, { sessionId: data.sessionId, rooms: data.rooms }).then((reply) => {
+                this.#send(ws, { ...reply, rid });
+              }),
+            );
+            return;
+          }
+          this.#sendError(ws, rid, ErrorCode.UnknownMessage, 'unknown message type');
+        }
+      }
+    } catch (error) {
+      this.#sendFailure(ws, rid, error);
+    }
+  }
+
+  async #join(ws: WebSocket<SocketData>, rid: number, join: flashcast.IJoin): Promise<void> {
+    const data = ws.getUserData();
+    const principal = data.principal!;
+    const roomId = join.room ?? '';
+    if (!isValidId(roomId)) throw new InvalidArgumentError('invalid room id');
+    if (!TokenService.canJoin(principal, roomId)) {
+      throw new FlashcastError(ErrorCode.RoomNotAllowed, 'this token may not join this room', 403);
+    }
+    if (!data.joins.take()) throw new FlashcastError(ErrorCode.RateLimited, 'joining too fast', 429, data.joins.retryAfterMs());
+    if (data.joining.has(roomId)) throw new InvalidArgumentError('a join of this room is in progress');
+    if (data.rooms.has(roomId)) this.#unsubscribe(ws, roomId);
+    if (data.rooms.size + data.joining.size >= this.#config.maxRoomsPerConnection) {
+      throw new FlashcastError(ErrorCode.TooManyRooms, `at most ${this.#config.maxRoomsPerConnection} rooms per connection`);
+    }
+    const recover = join.recover && typeof join.epoch === 'string' && join.epoch.length > 0;
+    data.joining.add(roomId);
+    try {
+      for (let attempt = 0; ; attempt++) {
+        const room = await this.hub.acquire(roomId);
+        if (room.isBanned(principal.userId)) throw new FlashcastError(ErrorCode.Banned, 'banned from this room', 403);
+        const result = await this.store.recover(roomId, recover ? { epoch: join.epoch ?? "", offset: Number(join.offset) } : null);
+        if (data.closed) return;
+        if (this.hub.get(roomId) !== room) {
+          if (attempt < 3) continue; // the room was closed meanwhile; open it again
+          throw new FlashcastError(ErrorCode.Unavailable, 'room is reopening, retry', 503);
+        }
+        const membership: Membership = { lite: join.lite === true, bucket: randomBucket() };
+        ws.cork(() => {
+          const joined: flashcast.IJoined = {
+            room: roomId,
+            epoch: result.epoch,
+            recovered: result.recovered,
+            offset: result.recovered ? Number(join.offset) : result.offset,
+            role: ROLE_BY_NAME[principal.role],
+            stats: room.stats,
+          };
+          if (!result.recovered) joined.snapshot = result.snapshot;
+          this.#send(ws, { rid, joined });
+          if (result.recovered) for (const frame of result.frames) ws.send(frame, true);
+          // Events this node delivered after Redis answered are in the ring; later
+          // ones reach the socket through the topic it subscribes to now.
+          if (result.epoch === room.epoch) {
+            for (const frame of room.framesAfter(result.offset) ?? []) ws.send(frame, true);
+          }
+          data.rooms.set(roomId, membership);
+          this.#subscribe(ws, room, membership);
+        });
+        this.hub.addMember(room, ws);
+        return;
+      }
+    } finally {
+      data.joining.delete(roomId);
+    }
+  }
+
+  #leave(ws: WebSocket<SocketData>, rid: number, roomId: string): void {
+    const data = ws.getUserData();
+    if (!data.rooms.has(roomId)) {
+      this.#sendError(ws, rid, ErrorCode.NotJoined, 'not in this room', roomId);
+      return;
+    }
+    this.#removeFromRoom(ws, roomId, LeftReason.LEFT_BY_CLIENT, rid);
+  }
+
+  #removeFromRoom(ws: WebSocket<SocketData>, roomId: string, reason: flashcast.LeftReason, rid = 0): void {
+    const data = ws.getUserData();
+    if (data.closed || !data.rooms.has(roomId)) return;
+    this.#unsubscribe(ws, roomId);
+    this.#send(ws, { rid, left: { room: roomId, reason } });
+  }
+
+  async #chat(ws: WebSocket<SocketData>, rid: number, chat: flashcast.ISendChat): Promise<void> {
+    const data = ws.getUserData();
+    const principal = data.principal!;
+    const roomId = chat.room ?? '';
+    const room = this.#memberRoom(ws, roomId);
+    if (!data.chat.take()) throw new FlashcastError(ErrorCode.RateLimited, 'sending chat too fast', 429, data.chat.retryAfterMs());
+    const text = cleanText(chat.text);
+    if (!text) throw new InvalidArgumentError('text must be 1-500 characters');
+    const clientMsgId = chat.clientMsgId ?? '';
+    if (clientMsgId.length > 64) throw new InvalidArgumentError('clientMsgId is at most 64 characters');
+    const privileged = principal.role !== 'viewer';
+    if (room.phase === RoomPhase.ROOM_ENDED && !privileged) throw new FlashcastError(ErrorCode.RoomEnded, 'the live has ended');
+    if (room.isBanned(principal.userId)) throw new FlashcastError(ErrorCode.Banned, 'banned from this room', 403);
+    if (!privileged) {
+      if (room.isMuted(principal.userId)) throw new FlashcastError(ErrorCode.Muted, 'you are muted in this room', 403);
+      if (room.blockedWordIn(text)) throw new FlashcastError(ErrorCode.BlockedWord, 'message contains a blocked word');
+    }
+    const message: flashcast.IChatMessage = {
+      id: chatId(),
+      userId: principal.userId,
+      name: principal.name,
+      role: ROLE_BY_NAME[principal.role],
+      text,
+      clientMsgId,
+    };
+    const previous = clientMsgId ? data.recentChat.get(clientMsgId) : undefined;
+    if (previous) {
+      this.#send(ws, { rid, chatAccepted: { room: roomId, message: { ...message, id: previous } } });
+      return;
+    }
+    if (!privileged && !room.chatIngress.take()) {
+      // The room's chat already outruns what any viewer can read: the sender sees
+      // its message, nobody else would have been shown it.
+      this.metrics.dropped.inc({ reason: 'ingress' });
+      this.#send(ws, { rid, chatAccepted: { room: roomId, message } });
+      return;
+    }
+    const frame = encodeServerFrame({ event: { room: roomId, ts: Date.now(), chat: message } });
+    const payload = Buffer.allocUnsafe(frame.length + 1);
+    payload[0] = privileged ? MessageClass.PriorityChat : MessageClass.Chat;
+    payload.set(frame, 1);
+    const admission = await this.store.publishChat(roomId, payload, {
+      userId: principal.userId,
+      clientMsgId,
+      messageId: message.id!,
+      slowModeMs: privileged ? 0 : room.moderation.slowModeSeconds * 1000,
+    });
+    if (admission.result === 'slow') {
+      throw new FlashcastError(ErrorCode.SlowMode, 'slow mode is on', 429, admission.retryAfterMs);
+    }
+    if (admission.result === 'dup') message.id = admission.originalId;
+    if (clientMsgId) {
+      data.recentChat.set(clientMsgId, message.id!);
+      if (data.recentChat.size > 64) data.recentChat.delete(data.recentChat.keys().next().value!);
+    }
+    this.#send(ws, { rid, chatAccepted: { room: roomId, message } });
+  }
+
+  #react(ws: WebSocket<SocketData>, rid: number, react: flashcast.IReact): void {
+    const data = ws.getUserData();
+    const room = this.#memberRoom(ws, react.room ?? '');
+    const count = react.count || 1;
+    const kind = react.kind ?? 0;
+    if (!Number.isInteger(count) || count < 1 || count > 50) throw new InvalidArgumentError('count must be 1-50');
+    if (!(kind in flashcast.ReactionKind) || kind === 0) throw new InvalidArgumentError('unknown reaction kind');
+    if (!data.reactions.take()) throw new FlashcastError(ErrorCode.RateLimited, 'reacting too fast', 429, data.reactions.retryAfterMs());
+    room.pendingReactions.set(kind, (room.pendingReactions.get(kind) ?? 0) + count);
+    if (rid) this.#send(ws, { rid, ok: {} });
+  }
+
+  #command(ws: WebSocket<SocketData>, rid: number, roomId: string, run: (p: Principal) => Promise<number>): void {
+    const principal = ws.getUserData().principal!;
+    this.#reply(
+      ws,
+      rid,
+      run(principal).then((offset) => this.#send(ws, { rid, ok: { offset } })),
+      roomId,
+    );
+  }
+
+  #memberRoom(ws: WebSocket<SocketData>, roomId: string): LocalRoom {
+    const room = ws.getUserData().rooms.has(roomId) ? this.hub.get(roomId) : undefined;
+    if (!room) throw new FlashcastError(ErrorCode.NotJoined, 'join the room first');
+    return room;
+  }
+
+  #subscribe(ws: WebSocket<SocketData>, room: LocalRoom, membership: Membership): void {
+    ws.subscribe(room.topic);
+    if (membership.lite) {
+      ws.subscribe(room.liteTopic);
+    } else if (!ws.getUserData().lagging) {
+      ws.subscribe(room.chatTopic);
+      ws.subscribe(room.bucketTopics[membership.bucket]);
+    }
+  }
+
+  #unsubscribe(ws: WebSocket<SocketData>, roomId: string): void {
+    const data = ws.getUserData();
+    const membership = data.rooms.get(roomId);
+    data.rooms.delete(roomId);
+    const room = this.hub.get(roomId);
+    if (!room || !membership) return;
+    this.hub.removeMember(room, ws);
+    if (data.closed) return;
+    ws.unsubscribe(room.topic);
+    ws.unsubscribe(room.liteTopic);
+    ws.unsubscribe(room.chatTopic);
+    ws.unsubscribe(room.bucketTopics[membership.bucket]);
+  }
+
+  /** Lagging sockets leave the droppable (chat) topics until their buffer drains. */
+  #setLagging(ws: WebSocket<SocketData>, lagging: boolean): void {
+    const data = ws.getUserData();
+    if (data.lagging === lagging || data.closed) return;
+    data.lagging = lagging;
+    this.metrics.laggingConnections.inc(lagging ? 1 : -1);
+    for (const [roomId, membership] of data.rooms) {
+      const room = this.hub.get(roomId);
+      if (!room || membership.lite) continue;
+      if (lagging) {
+        ws.unsubscribe(room.chatTopic);
+        ws.unsubscribe(room.bucketTopics[membership.bucket]);
+        this.metrics.dropped.inc({ reason: 'lagging' });
+      } else {
+        ws.subscribe(room.chatTopic);
+        ws.subscribe(room.bucketTopics[membership.bucket]);
+      }
+    }
+  }
+
+  /** Slow-consumer policy, run every SWEEP_MS over every socket. */
+  #sweep(): void {
+    const closeAt = this.#config.maxBackpressure;
+    const lagAt = this.#config.laggingBytes;
+    for (const ws of this.#sockets) {
+      const buffered = ws.getBufferedAmount();
+      if (buffered > closeAt) {
+        this.metrics.backpressureCloses.inc();
+        log.debug({ sessionId: ws.getUserData().sessionId, buffered }, 'closing slow consumer');
+        this.#disconnect(ws, CloseCode.SlowConsumer, 'too slow for critical messages, reconnect and resume', true);
+      } else if (buffered > lagAt) {
+        this.#setLagging(ws, true);
+      } else if (buffered < lagAt / 4) {
+        this.#setLagging(ws, false);
+      }
+    }
+  }
+
+  #violation(ws: WebSocket<SocketData>, rid: number, retryAfterMs: number): void {
+    const data = ws.getUserData();
+    const now = Date.now();
+    if (now - data.violationWindowStart > FLOOD_WINDOW_MS) {
+      data.violationWindowStart = now;
+      data.violations = 0;
+    }
+    if (++data.violations > FLOOD_VIOLATIONS) {
+      this.#disconnect(ws, CloseCode.Flood, 'flooding: sustained rate-limit violations', true);
+      return;
+    }
+    this.#sendError(ws, rid, ErrorCode.RateLimited, 'too many frames', '', retryAfterMs);
+  }
+
+  #badFrame(ws: WebSocket<SocketData>, message: string): void {
+    const data = ws.getUserData();
+    this.metrics.framesIn.inc({ type: 'invalid' });
+    if (++data.badFrames > BAD_FRAMES_BEFORE_CLOSE) {
+      this.#disconnect(ws, CloseCode.ProtocolViolation, 'too many invalid frames', false);
+      return;
+    }
+    this.#sendError(ws, 0, ErrorCode.BadFrame, message);
+  }
+
+  /** Sends a Disconnect frame, then closes with the code. */
+  #disconnect(ws: WebSocket<SocketData>, code: number, reason: string, reconnect: boolean): void {
+    const data = ws.getUserData();
+    if (data.closed) return;
+    ws.cork(() => {
+      this.#send(ws, { disconnect: { code, reason, reconnect } });
+      ws.end(code, reason);
+    });
+  }
+
+  #reply(ws: WebSocket<SocketData>, rid: number, work: Promise<void>, room = ''): void {
+    work.catch((error: unknown) => this.#sendFailure(ws, rid, error, room));
+  }
+
+  #sendFailure(ws: WebSocket<SocketData>, rid: number, error: unknown, room = ''): void {
+    if (error instanceof FlashcastError) {
+      this.#sendError(ws, rid, error.code, error.message, room, error.retryAfterMs);
+      return;
+    }
+    log.error({ err: error, sessionId: ws.getUserData().sessionId }, 'request failed');
+    this.#sendError(ws, rid, ErrorCode.Internal, 'internal error', room);
+  }
+
+  #sendError(ws: WebSocket<SocketData>, rid: number, code: string, message: string, room = '', retryAfterMs = 0): void {
+    this.metrics.errors.inc({ code });
+    this.#send(ws, { rid, error: { code, message, room, retryAfterMs } });
+  }
+
+  #send(ws: WebSocket<SocketData>, frame: flashcast.IServerFrame): void {
+    if (ws.getUserData().closed) return;
+    ws.cork(() => ws.send(encodeServerFrame(frame), true));
+  }
+
+  // ---------------------------------------------------------------------------
+  // HTTP
+  // ---------------------------------------------------------------------------
+
+  #onHttp(res: HttpResponse, req: HttpRequest): void {
+    let aborted = false;
+    res.onAborted(() => {
+      aborted = true;
+    });
+    const method = req.getCaseSensitiveMethod().toUpperCase();
+    const path = req.getUrl();
+    const query = new URLSearchParams(req.getQuery() ?? '');
+    const headers: Record<string, string> = {};
+    req.forEach((k, v) => {
+      headers[k] = v;
+    });
+    const remoteAddress = Buffer.from(res.getRemoteAddressAsText()).toString();
+    const respond = (response: ApiResponse) => {
+      if (aborted) return;
+      res.cork(() => {
+        res.writeStatus(statusLine(response.status));
+        for (const [k, v] of Object.entries(response.headers ?? {})) res.writeHeader(k, v);
+        if (response.raw !== undefined) {
+          res.end(response.raw);
+        } else {
+          res.writeHeader('content-type', 'application/json');
+          res.end(response.body === undefined ? '' : JSON.stringify(response.body));
+        }
+      });
+    };
+    const fail = (error: unknown) => {
+      if (error instanceof FlashcastError) {
+        respond({ status: error.status, body: { error: { code: error.code, message: error.message } } });
+      } else {
+        log.error({ err: error, path }, 'HTTP handler failed');
+        respond({ status: 500, body: { error: { code: ErrorCode.Internal, message: 'internal error' } } });
+      }
+    };
+
+    if (path === '/healthz') return respond({ status: 200, body: { ok: true, nodeId: this.nodeId } });
+    if (path === '/readyz') {
+      const ready = !this.#draining && !this.#closed && this.#redis.status === 'ready';
+      return respond({ status: ready ? 200 : 503, body: { ready } });
+    }
+    if (path === '/metrics') {
+      this.metrics.registry.metrics().then(
+        (text) => respond({ status: 200, raw: text, headers: { 'content-type': this.metrics.registry.contentType } }),
+        fail,
+      );
+      return;
+    }
+    const match = this.#router.match(method, path);
+    if (!match) return respond({ status: 404, body: { error: { code: ErrorCode.NotFound, message: 'no such endpoint' } } });
+    if ('allowed' in match) {
+      return respond({
+        status: 405,
+        headers: { allow: match.allowed.join(', ') },
+        body: { error: { code: ErrorCode.InvalidArgument, message: 'method not allowed' } },
+      });
+    }
+    const run = async (text: string) => {
+      try {
+        let body: unknown;
+        if (text.length > 0) {
+          try {
+            body = JSON.parse(text);
+          } catch {
+            throw new InvalidArgumentError('body is not valid JSON');
+          }
+        }
+        const auth = headers.authorization ?? '';
+        const principal = auth.startsWith('Bearer ') ? await this.#tokens.verify(auth.slice(7)) : null;
+        const request: ApiRequest = {
+          method: method as HttpMethod,
+          path,
+          params: match.params,
+          query,
+          headers,
+          body,
+          principal,
+          remoteAddress,
+        };
+        respond(await match.handler(request));
+      } catch (error) {
+        fail(error);
+      }
+    };
+    const hasBody = (headers['content-length'] !== undefined && headers['content-length'] !== '0') || headers['transfer-encoding'] !== undefined;
+    if (!hasBody) {
+      void run('');
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let tooLarge = false;
+    res.onData((chunk, isLast) => {
+      if (tooLarge) return;
+      size += chunk.byteLength;
+      if (size > MAX_BODY_BYTES) {
+        tooLarge = true;
+        respond({ status: 413, body: { error: { code: ErrorCode.FrameTooLarge, message: `body over ${MAX_BODY_BYTES} bytes` } } });
+        return;
+      }
+      // The chunk is neutered after this callback: copy it.
+      chunks.push(Buffer.from(chunk.slice(0)));
+      if (isLast) void run(Buffer.concat(chunks).toString('utf8'));
+    });
+  }
+}
+
+function statusLine(status: number): string {
+  const text: Record<number, string> = {
+    200: 'OK',
+    201: 'Created',
+    202: 'Accepted',
+    204: 'No Content',
+    400: 'Bad Request',
+    401: 'Unauthorized',
+    402: 'Payment Required',
+    403: 'Forbidden',
+    404: 'Not Found',
+    405: 'Method Not Allowed',
+    409: 'Conflict',
+    410: 'Gone',
+    413: 'Payload Too Large',
+    422: 'Unprocessable Entity',
+    429: 'Too Many Requests',
+    500: 'Internal Server Error',
+    503: 'Service Unavailable',
+  };
+  return `${status} ${text[status] ?? 'Status'}`;
+}
+
+function randomBucket(): number {
+  return Math.floor(Math.random() * CHAT_BUCKETS);
+}
+
+let chatCounter = 0;
+const chatPrefix = randomBytes(4).toString('base64url');
+
+/** Unique chat message id: node-random prefix, time, counter. */
+function chatId(): string {
+  chatCounter = (chatCounter + 1) % 1_000_000;
+  return `${chatPrefix}${Date.now().toString(36)}${chatCounter.toString(36)}`;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}

@@ -1,0 +1,92 @@
+import { flashcast } from '../../protocol/index.js';
+import { logger } from '../common/logger.js';
+import type { RoomStore, SnapshotOp } from './RoomStore.js';
+
+const log = logger('RoomPublisher');
+
+interface PendingInventory {
+  update: flashcast.IInventoryUpdate;
+  timer: NodeJS.Timeout | null;
+  lastSentAt: number;
+}
+
+/**
+ * Publishes critical events to rooms from anywhere in the system (HTTP API,
+ * commerce, settlement workers): encodes once, appends to the room's stream in
+ * Redis (which assigns the offset) and fans out to every gateway node.
+ * Inventory is coalesced per product, latest wins, at most `inventoryHz` a second.
+ */
+export class RoomPublisher {
+  readonly #store: RoomStore;
+  readonly #minInterval: number;
+  readonly #inventory = new Map<string, PendingInventory>();
+  readonly #inflight = new Set<Promise<unknown>>();
+  #closed = false;
+
+  constructor(store: RoomStore, options: { inventoryHz?: number } = {}) {
+    this.#store = store;
+    this.#minInterval = 1000 / (options.inventoryHz ?? 10);
+  }
+
+  /** Appends a critical event to the room's stream; resolves to its offset. */
+  async publish(roomId: string, event: flashcast.IRoomEvent, snapshot?: SnapshotOp): Promise<number> {
+    if (this.#closed) throw new Error('RoomPublisher closed');
+    const bytes = flashcast.RoomEvent.encode({ ...event, room: roomId, ts: event.ts || Date.now(), offset: 0, epoch: '' }).finish();
+    const position = await this.#track(this.#store.publishCritical(roomId, bytes, snapshot));
+    return position.offset;
+  }
+
+  /** Latest-wins stock update, coalesced to at most `inventoryHz` per product and room. */
+  publishInventory(roomId: string, update: flashcast.IInventoryUpdate): void {
+    if (this.#closed) return;
+    const key = `${roomId}\n${update.dealId || update.productId}`;
+    let pending = this.#inventory.get(key);
+    if (!pending) {
+      pending = { update, timer: null, lastSentAt: 0 };
+      this.#inventory.set(key, pending);
+    }
+    pending.update = update;
+    if (pending.timer) return;
+    const wait = pending.lastSentAt + this.#minInterval - Date.now();
+    if (wait <= 0) {
+      this.#flushInventory(roomId, key, pending);
+    } else {
+      pending.timer = setTimeout(() => this.#flushInventory(roomId, key, pending!), wait);
+    }
+  }
+
+  /** Sends pending inventory now and waits for every publication in flight. */
+  async flush(): Promise<void> {
+    for (const [key, pending] of this.#inventory) {
+      if (pending.timer) {
+        clearTimeout(pending.timer);
+        this.#flushInventory(key.slice(0, key.indexOf('\n')), key, pending);
+      }
+    }
+    await Promise.allSettled([...this.#inflight]);
+  }
+
+  /** Flushes, then refuses further publications. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    await this.flush();
+    this.#closed = true;
+    this.#inventory.clear();
+  }
+
+  #flushInventory(roomId: string, key: string, pending: PendingInventory): void {
+    pending.timer = null;
+    pending.lastSentAt = Date.now();
+    const update = pending.update;
+    const field = `inv:${update.dealId || update.productId}`;
+    this.publish(roomId, { inventory: update }, { set: field }).catch((error) => {
+      log.error({ err: error, roomId, productId: update.productId }, 'inventory publish failed');
+    });
+  }
+
+  #track<T>(promise: Promise<T>): Promise<T> {
+    this.#inflight.add(promise);
+    promise.finally(() => this.#inflight.delete(promise)).catch(() => undefined);
+    return promise;
+  }
+}

@@ -1,0 +1,176 @@
+import { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { flashcast } from '../../protocol/index.js';
+import { REDIS_URL, deletePrefix, uniquePrefix, waitFor } from '../../test/helpers/env.js';
+import { MessageClass, RoomStore } from './RoomStore.js';
+
+let redis: Redis;
+let subscriber: Redis;
+const prefixes: string[] = [];
+
+function store(historySize = 100): RoomStore {
+  const prefix = uniquePrefix('rs');
+  prefixes.push(prefix);
+  return new RoomStore(redis, { prefix, historySize, historyTtlSeconds: 600, maxRecover: 50 });
+}
+
+const eventBytes = (e: flashcast.IRoomEvent) => flashcast.RoomEvent.encode(e).finish();
+
+beforeAll(() => {
+  redis = new Redis(REDIS_URL);
+  subscriber = new Redis(REDIS_URL);
+});
+afterEach(async () => {
+  await Promise.all(prefixes.splice(0).map((p) => deletePrefix(p)));
+});
+afterAll(() => {
+  redis.disconnect();
+  subscriber.disconnect();
+});
+
+describe('publish-3.lua', () => {
+  it('assigns consecutive offsets under one epoch and publishes the exact stored frame', async () => {
+    const s = store();
+    const received: Buffer[] = [];
+    subscriber.on('smessageBuffer', (_ch: Buffer, msg: Buffer) => received.push(msg));
+    await subscriber.ssubscribe(s.keys.roomChannel('room1'));
+    const positions = [];
+    for (let i = 0; i < 5; i++) {
+      positions.push(await s.publishCritical('room1', eventBytes({ room: 'room1', ts: 1000 + i, announcement: { text: `a${i}` } })));
+    }
+    expect(positions.map((p) => p.offset)).toEqual([1, 2, 3, 4, 5]);
+    expect(new Set(positions.map((p) => p.epoch)).size).toBe(1);
+    await waitFor(() => received.length === 5);
+    received.forEach((msg, i) => {
+      expect(msg[0]).toBe(MessageClass.Critical);
+      const frame = flashcast.ServerFrame.decode(msg.subarray(1));
+      expect(frame.v).toBe(1);
+      expect(frame.event?.offset).toBe(i + 1);
+      expect(frame.event?.epoch).toBe(positions[0].epoch);
+      expect(frame.event?.announcement?.text).toBe(`a${i}`);
+    });
+    await subscriber.sunsubscribe(s.keys.roomChannel('room1'));
+    subscriber.removeAllListeners('smessageBuffer');
+  });
+
+  it('keeps only historySize entries and sets a TTL on every key', async () => {
+    const s = store(10);
+    for (let i = 0; i < 25; i++) await s.publishCritical('r', eventBytes({ ts: 1, announcement: { text: String(i) } }));
+    expect(await redis.llen(s.keys.room('r', 'hist'))).toBe(10);
+    for (const suffix of ['meta', 'hist']) expect(await redis.ttl(s.keys.room('r', suffix))).toBeGreaterThan(500);
+  });
+
+  it('maintains the snapshot with set and del', async () => {
+    const s = store();
+    await s.publishCritical('r', eventBytes({ ts: 1, pin: { product: { productId: 'p1', title: 'Mug' } } }), { set: 'pin' });
+    await s.publishCritical('r', eventBytes({ ts: 2, inventory: { productId: 'p1', available: 7, total: 10 } }), { set: 'inv:p1' });
+    await s.publishCritical('r', eventBytes({ ts: 3, inventory: { productId: 'p1', available: 5, total: 10 } }), { set: 'inv:p1' });
+    await s.publishCritical('r', eventBytes({ ts: 4, state: { phase: flashcast.RoomPhase.ROOM_LIVE } }), { set: 'state' });
+    let snap = await s.recover('r', null);
+    expect(snap.recovered).toBe(false);
+    if (snap.recovered) return;
+    expect(snap.offset).toBe(4);
+    expect(snap.snapshot.pin?.product?.productId).toBe('p1');
+    expect(snap.snapshot.inventory?.map((i) => i.available)).toEqual([5]);
+    expect(snap.snapshot.state?.phase).toBe(flashcast.RoomPhase.ROOM_LIVE);
+    await s.publishCritical('r', eventBytes({ ts: 5, unpin: { productId: 'p1' } }), { del: 'pin' });
+    snap = await s.recover('r', null);
+    expect(!snap.recovered && snap.snapshot.pin).toBeFalsy();
+  });
+});
+
+describe('recover-3.lua', () => {
+  it('replays exactly the missed frames when it can', async () => {
+    const s = store();
+    let epoch = '';
+    for (let i = 1; i <= 8; i++) epoch = (await s.publishCritical('r', eventBytes({ ts: i, announcement: { text: String(i) } }))).epoch;
+    const result = await s.recover('r', { epoch, offset: 5 });
+    expect(result.recovered).toBe(true);
+    if (!result.recovered) return;
+    expect(result.offset).toBe(8);
+    expect(result.frames.map((f) => flashcast.ServerFrame.decode(f).event?.offset)).toEqual([6, 7, 8]);
+    const upToDate = await s.recover('r', { epoch, offset: 8 });
+    expect(upToDate.recovered && upToDate.frames.length).toBe(0);
+  });
+
+  it('falls back to the snapshot on another epoch, a trimmed history or too many missed', async () => {
+    const s = store(5);
+    let epoch = '';
+    for (let i = 1; i <= 12; i++) epoch = (await s.publishCritical('r', eventBytes({ ts: i, announcement: { text: String(i) } }), { set: 'ann' })).epoch;
+    expect((await s.recover('r', { epoch: 'other', offset: 11 })).recovered).toBe(false);
+    expect((await s.recover('r', { epoch, offset: 2 })).recovered).toBe(false); // trimmed
+    expect((await s.recover('r', { epoch, offset: 99 })).recovered).toBe(false); // ahead: impossible
+    const snap = await s.recover('r', { epoch, offset: 2 });
+    expect(!snap.recovered && snap.snapshot.announcement?.text).toBe('12');
+  });
+
+  it('creates a stable epoch for a room nobody published to yet', async () => {
+    const s = store();
+    const a = await s.recover('fresh', null);
+    const b = await s.recover('fresh', null);
+    expect(a.epoch).toBe(b.epoch);
+    expect(a.offset).toBe(0);
+    const p = await s.publishCritical('fresh', eventBytes({ ts: 1, announcement: { text: 'x' } }));
+    expect(p).toEqual({ offset: 1, epoch: a.epoch });
+  });
+
+  it('gives a new epoch after the stream is lost (Redis data loss)', async () => {
+    const s = store();
+    const { epoch } = await s.publishCritical('r', eventBytes({ ts: 1, announcement: { text: 'x' } }));
+    await deletePrefix(prefixes[prefixes.length - 1]);
+    const after = await s.recover('r', { epoch, offset: 1 });
+    expect(after.recovered).toBe(false);
+    expect(after.epoch).not.toBe(epoch);
+  });
+});
+
+describe('chat-2.lua', () => {
+  it('deduplicates retries and enforces slow mode', async () => {
+    const s = store();
+    const payload = Buffer.from([MessageClass.Chat, 1, 2, 3]);
+    const first = await s.publishChat('r', payload, { userId: 'u1', clientMsgId: 'c1', messageId: 'm1', slowModeMs: 0 });
+    expect(first.result).toBe('ok');
+    const retry = await s.publishChat('r', payload, { userId: 'u1', clientMsgId: 'c1', messageId: 'm2', slowModeMs: 0 });
+    expect(retry).toEqual({ result: 'dup', originalId: 'm1' });
+    const slow1 = await s.publishChat('r', payload, { userId: 'u2', clientMsgId: 'a', messageId: 'x1', slowModeMs: 5000 });
+    const slow2 = await s.publishChat('r', payload, { userId: 'u2', clientMsgId: 'b', messageId: 'x2', slowModeMs: 5000 });
+    expect(slow1.result).toBe('ok');
+    expect(slow2.result).toBe('slow');
+    expect(slow2.retryAfterMs).toBeGreaterThan(4000);
+    const other = await s.publishChat('r', payload, { userId: 'u3', clientMsgId: 'b', messageId: 'x3', slowModeMs: 5000 });
+    expect(other.result).toBe('ok');
+  });
+});
+
+describe('stats-2.lua', () => {
+  it('sums viewers over live nodes and drops nodes that stop reporting', async () => {
+    const s = store();
+    await s.reportStats('r', 'nodeA', 10, new Map([[1, 3]]));
+    const both = await s.reportStats('r', 'nodeB', 5, new Map([[1, 2], [2, 1]]));
+    expect(both.viewers).toBe(15);
+    expect(both.reactions.get(1)).toBe(5);
+    expect(both.reactions.get(2)).toBe(1);
+    // nodeA's entry expires (it died): simulate by writing an expired entry.
+    await redis.hset(s.keys.room('r', 'presence'), 'nodeA', `10:${Date.now() - 1}`);
+    expect((await s.reportStats('r', 'nodeB', 5, new Map())).viewers).toBe(5);
+    expect((await s.reportStats('r', 'nodeB', 0, new Map())).viewers).toBe(0);
+  });
+});
+
+describe('moderation state', () => {
+  it('round-trips mutes, bans, slow mode and words', async () => {
+    const s = store();
+    await s.saveModeration('r', { kind: 'mute', userId: 'u1', seconds: 60 });
+    await s.saveModeration('r', { kind: 'ban', userId: 'u2' });
+    await s.saveModeration('r', { kind: 'slow', seconds: 10 });
+    await s.saveModeration('r', { kind: 'words', words: ['spam', 'scam'] });
+    const m = await s.loadModeration('r');
+    expect(m.mutes.get('u1')).toBeGreaterThan(Date.now());
+    expect(m.bans.get('u2')).toBe(0);
+    expect(m.slowModeSeconds).toBe(10);
+    expect(m.words.sort()).toEqual(['scam', 'spam']);
+    expect(await s.isBanned('r', 'u2')).toBe(true);
+    await s.saveModeration('r', { kind: 'unban', userId: 'u2' });
+    expect(await s.isBanned('r', 'u2')).toBe(false);
+  });
+});

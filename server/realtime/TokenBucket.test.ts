@@ -1,0 +1,22 @@
+import { describe, expect, it } from 'vitest';
+import { TokenBucket } from './TokenBucket.js';
+
+describe('TokenBucket', () => {
+  it('allows the burst, then the rate, and says when to retry', () => {
+    const b = new TokenBucket(2, 4);
+    const t0 = performance.now();
+    for (let i = 0; i < 4; i++) expect(b.take(1, t0)).toBe(true);
+    expect(b.take(1, t0)).toBe(false);
+    expect(b.retryAfterMs(1, t0)).toBe(500);
+    expect(b.take(1, t0 + 500)).toBe(true);
+    expect(b.take(1, t0 + 500)).toBe(false);
+    // Saved tokens never exceed the burst.
+    expect(b.take(5, t0 + 100_000)).toBe(false);
+    expect(b.take(4, t0 + 100_000)).toBe(true);
+  });
+
+  it('rejects nonsense parameters', () => {
+    expect(() => new TokenBucket(0, 1)).toThrow(TypeError);
+    expect(() => new TokenBucket(1, 0)).toThrow(TypeError);
+  });
+});

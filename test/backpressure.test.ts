@@ -1,0 +1,78 @@
+import WebSocket from 'ws';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ClientEvent, RoomEvent, type FlashcastClient, type WebSocketConstructor } from '../client-sdk/index.js';
+import { sleep, waitFor } from './helpers/env.js';
+import { startGateway } from './helpers/InProcessGateway.js';
+import { mint, sdkClient } from './helpers/clients.js';
+
+let gw: Awaited<ReturnType<typeof startGateway>>;
+const clients: FlashcastClient[] = [];
+
+beforeAll(async () => {
+  gw = await startGateway({ maxBackpressure: 256 * 1024, laggingBytes: 64 * 1024 });
+});
+
+afterAll(async () => {
+  for (const c of clients) c.close();
+  await gw.close();
+});
+
+/** A `ws` WebSocket whose instances the test can reach (to stop reading). */
+const sockets: WebSocket[] = [];
+class SpyWebSocket extends WebSocket {
+  constructor(url: string) {
+    super(url);
+    sockets.push(this);
+  }
+}
+
+describe('slow consumers', () => {
+  it('a viewer that stops reading never delays the room; it is closed, reconnects and resumes', async () => {
+    const roomId = 'slowroom';
+    const fast = await Promise.all(
+      Array.from({ length: 5 }, async (_, i) => {
+        const c = sdkClient(gw.url, await mint({ sub: `fast${i}`, role: 'viewer' }));
+        clients.push(c);
+        await c.connect();
+        return c.join(roomId);
+      }),
+    );
+    const slowClient = sdkClient(gw.url, await mint({ sub: 'slow', role: 'viewer' }), {
+      WebSocket: SpyWebSocket as unknown as WebSocketConstructor,
+    });
+    clients.push(slowClient);
+    await slowClient.connect();
+    const slowRoom = await slowClient.join(roomId);
+    const slowSocket = sockets[0] as unknown as { _socket: { pause(): void; resume(): void } };
+    const disconnects: number[] = [];
+    slowClient.on(ClientEvent.Disconnected, ({ code }) => disconnects.push(code));
+    const fastCounts = fast.map(() => 0);
+    fast.forEach((r, i) => r.on(RoomEvent.Pin, () => fastCounts[i]++));
+    let slowCount = 0;
+    const slowOffsets: number[] = [];
+    slowRoom.on(RoomEvent.Pin, () => {
+      slowCount++;
+      slowOffsets.push(slowRoom.offset);
+    });
+
+    slowSocket._socket.pause(); // stops reading: its TCP window and then the server buffer fill up
+    const total = 3000;
+    const title = 'T'.repeat(200);
+    const imageUrl = `https://cdn.example.com/${'i'.repeat(1900)}`;
+    const started = Date.now();
+    for (let i = 1; i <= total; i++) {
+      void gw.node.gateway.publisher.publish(roomId, { pin: { product: { productId: `p${i}`, title, imageUrl } } }, { set: 'pin' });
+      if (i % 100 === 0) await sleep(5);
+    }
+    await waitFor(() => fastCounts.every((n) => n === total), 20_000, 'fast viewers got everything');
+    const fastDone = Date.now() - started;
+    expect((await gw.node.gateway.metrics.backpressureCloses.get()).values[0]?.value).toBeGreaterThanOrEqual(1);
+    expect(slowCount).toBeLessThan(total);
+
+    slowSocket._socket.resume();
+    await waitFor(() => slowCount === total, 20_000, 'slow viewer resumed and caught up');
+    expect(slowOffsets).toEqual(Array.from({ length: total }, (_, i) => i + 1)); // each once, in order
+    expect(disconnects[0]).toBe(4001);
+    expect(fastDone).toBeLessThan(20_000);
+  });
+});

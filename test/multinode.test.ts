@@ -1,0 +1,140 @@
+import { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { ClientEvent, RoomEvent, type FlashcastClient, type Room } from '../client-sdk/index.js';
+import { RoomPublisher } from '../server/realtime/RoomPublisher.js';
+import { RoomStore } from '../server/realtime/RoomStore.js';
+import { REDIS_URL, deletePrefix, sleep, uniquePrefix, waitFor } from './helpers/env.js';
+import { GatewayProcess } from './helpers/GatewayProcess.js';
+import { mint, sdkClient } from './helpers/clients.js';
+
+/** Two gateway processes sharing one Redis, as production runs them. */
+let prefix: string;
+let a: GatewayProcess;
+let b: GatewayProcess;
+let redis: Redis;
+let publisher: RoomPublisher;
+const clients: FlashcastClient[] = [];
+
+async function joinViewers(urls: string[], roomId: string, count: number, tag: string): Promise<Room[]> {
+  return Promise.all(
+    Array.from({ length: count }, async (_, i) => {
+      const client = sdkClient(urls, await mint({ sub: `${tag}${i}`, role: 'viewer' }));
+      clients.push(client);
+      await client.connect();
+      return client.join(roomId);
+    }),
+  );
+}
+
+/** Records every critical announcement/inventory a room sees, by offset. */
+function record(room: Room): number[] {
+  const offsets: number[] = [];
+  room.on(RoomEvent.Announcement, () => offsets.push(room.offset));
+  room.on(RoomEvent.Inventory, () => offsets.push(room.offset));
+  return offsets;
+}
+
+const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
+
+beforeAll(async () => {
+  prefix = uniquePrefix('mn');
+  const env = { REDIS_URL, FLASHCAST_REDIS_PREFIX: prefix, FLASHCAST_DRAIN_MS: '200' };
+  [a, b] = await Promise.all([GatewayProcess.start(env), GatewayProcess.start(env)]);
+  redis = new Redis(REDIS_URL);
+  publisher = new RoomPublisher(new RoomStore(redis, { prefix, historySize: 2000, historyTtlSeconds: 600 }));
+});
+
+afterEach(() => {
+  for (const c of clients.splice(0)) c.close();
+});
+
+afterAll(async () => {
+  await Promise.all([a?.kill(), b?.kill()]);
+  await publisher?.close();
+  redis?.disconnect();
+  await deletePrefix(prefix);
+});
+
+describe('two gateway nodes on one Redis', () => {
+  it('viewers on both nodes receive what hosts publish on either, in order, exactly once', async () => {
+    const roomId = 'shared';
+    const onA = await joinViewers([a.url], roomId, 8, 'va');
+    const onB = await joinViewers([b.url], roomId, 8, 'vb');
+    const logs = [...onA, ...onB].map(record);
+    const hostA = sdkClient(a.url, await mint({ sub: 'hostA', role: 'host', rooms: [roomId] }));
+    const hostB = sdkClient(b.url, await mint({ sub: 'hostB', role: 'moderator', rooms: [roomId] }));
+    const ops = sdkClient(b.url, await mint({ sub: 'opsB', role: 'ops' }));
+    clients.push(hostA, hostB, ops);
+    await Promise.all([hostA.connect(), hostB.connect(), ops.connect()]);
+    const texts: string[][] = [...onA, ...onB].map(() => []);
+    [...onA, ...onB].forEach((r, i) => r.on(RoomEvent.Announcement, (x) => texts[i].push(x.text ?? '')));
+    // Interleave publications from node A (host) and node B (ops).
+    const sends: Promise<unknown>[] = [];
+    for (let i = 0; i < 40; i++) {
+      sends.push(hostA.request({ announce: { room: roomId, text: `A${i}` } }));
+      sends.push(ops.request({ announce: { room: roomId, text: `B${i}` } }));
+      if (i % 10 === 9) await sleep(250); // stay under the per-connection frame limit
+    }
+    await Promise.all(sends);
+    await waitFor(() => logs.every((l) => l.length === 80), 10_000, 'all 80 on every viewer');
+    for (const l of logs) expect(l).toEqual(range(1, 80));
+    // Every viewer saw the same global order, and each node's own order is preserved.
+    for (const t of texts) {
+      expect(t).toEqual(texts[0]);
+      expect(t.filter((x) => x.startsWith('A'))).toEqual(range(0, 39).map((i) => `A${i}`));
+    }
+  });
+
+  it('a killed node: its viewers reconnect to the other and recover every missed event', async () => {
+    const roomId = 'failover';
+    const viewers = await joinViewers([a.url, b.url], roomId, 20, 'fo');
+    const logs = viewers.map(record);
+    const reconnected = viewers.map(() => false);
+    clients.slice(-20).forEach((c, i) =>
+      c.on(ClientEvent.Connected, ({ reconnected: r }) => {
+        if (r) reconnected[i] = true;
+      }),
+    );
+    const total = 300;
+    let killed = false;
+    for (let i = 1; i <= total; i++) {
+      // Direct publications (as the commerce workers do): every one must arrive.
+      await publisher.publish(roomId, { inventory: { productId: 'p1', available: total - i, total } }, { set: 'inv:p1' });
+      if (i === 100) {
+        await a.kill();
+        killed = true;
+      }
+      if (i % 20 === 0) await sleep(10);
+    }
+    expect(killed).toBe(true);
+    await waitFor(() => logs.every((l) => l.length >= total), 20_000, 'every viewer recovered');
+    for (const l of logs) expect(l).toEqual(range(1, total)); // no gap, no duplicate
+    expect(reconnected.every(Boolean)).toBe(true);
+    for (const v of viewers) expect(v.state.inventory.get('p1')?.available).toBe(0);
+  });
+
+  it('a draining node (SIGTERM) tells clients to reconnect elsewhere; nothing is lost', async () => {
+    // a was killed above: start a fresh node for the survivors to move to.
+    const c = await GatewayProcess.start({ REDIS_URL, FLASHCAST_REDIS_PREFIX: prefix, FLASHCAST_DRAIN_MS: '200' });
+    const roomId = 'drain';
+    const viewers = await joinViewers([b.url, c.url], roomId, 10, 'dr');
+    const logs = viewers.map(record);
+    const codes: number[] = [];
+    clients.slice(-10).forEach((cl) => cl.on(ClientEvent.Disconnected, ({ code }) => codes.push(code)));
+    const publishing = (async () => {
+      for (let i = 1; i <= 100; i++) {
+        await publisher.publish(roomId, { announcement: { text: `n${i}` } });
+        await sleep(5);
+      }
+    })();
+    await sleep(100);
+    const exit = await b.terminate();
+    await publishing;
+    await waitFor(() => logs.every((l) => l.length >= 100), 20_000, 'recovered after drain');
+    for (const l of logs) expect(l).toEqual(range(1, 100));
+    expect(exit.code).toBe(0);
+    expect(codes.length).toBe(10);
+    expect(codes.every((code) => code === 4000)).toBe(true);
+    await c.kill();
+  });
+});
