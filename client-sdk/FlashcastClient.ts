@@ -32,6 +32,10 @@ export enum ClientEvent {
   StateChanged = 'statechanged',
   /** An error frame not tied to a request (e.g. BAD_FRAME, RATE_LIMITED). */
   Error = 'error',
+  /** One of this user's orders settled: paid, declined or lapsed. */
+  OrderUpdate = 'orderupdate',
+  /** A media event for a watched room (producer added/closed, consumer layers changed). */
+  MediaEvent = 'mediaevent',
 }
 
 export type ClientEvents = {
@@ -40,6 +44,8 @@ export type ClientEvents = {
   [ClientEvent.Reconnecting]: [{ attempt: number; delayMs: number }];
   [ClientEvent.StateChanged]: [ConnectionState];
   [ClientEvent.Error]: [FlashcastRequestError];
+  [ClientEvent.OrderUpdate]: [flashcast.IOrderUpdate];
+  [ClientEvent.MediaEvent]: [flashcast.IMediaEvent];
 };
 
 export interface ClientOptions {
@@ -295,6 +301,12 @@ export class FlashcastClient extends TypedEmitter<ClientEvents> {
         break;
       case 'disconnect':
         this.#serverDisconnect = frame.disconnect!;
+        return;
+      case 'orderUpdate':
+        this.emit(ClientEvent.OrderUpdate, frame.orderUpdate!);
+        return;
+      case 'mediaEvent':
+        this.emit(ClientEvent.MediaEvent, frame.mediaEvent!);
         return;
       case 'pong':
         this.#rttMs = Date.now() - Number(frame.pong!.clientTime);

@@ -3,6 +3,8 @@ import { ErrorCode } from '../protocol/codes.js';
 import { FlashcastRequestError } from './errors.js';
 import type { FlashcastClient } from './FlashcastClient.js';
 import { TypedEmitter } from './TypedEmitter.js';
+import type { Publisher, PublishOptions } from './media/Publisher.js';
+import type { Viewer, WatchOptions } from './media/Viewer.js';
 
 /** Room events an app listens to. Critical ones arrive exactly once, in order. */
 export enum RoomEvent {
@@ -29,6 +31,8 @@ export enum RoomEvent {
   Snapshot = 'snapshot',
   /** The client is no longer in the room (left, banned). */
   Left = 'left',
+  /** Hosts, moderators, ops: live GMV, orders, units, conversion (about once a second). */
+  Dashboard = 'dashboard',
 }
 
 export type RoomEvents = {
@@ -43,7 +47,19 @@ export type RoomEvents = {
   [RoomEvent.Announcement]: [flashcast.IAnnouncement];
   [RoomEvent.Snapshot]: [RoomState];
   [RoomEvent.Left]: [flashcast.LeftReason];
+  [RoomEvent.Dashboard]: [flashcast.IDashboardStats];
 };
+
+/** What a buyer taps: one product (its live deal when one runs), a quantity and an idempotency key. */
+export interface BuyRequest {
+  productId: string;
+  quantity?: number;
+  /** Same key = same order, however often the tap is retried (default: a new random key). */
+  idempotencyKey?: string;
+  dealId?: string;
+  /** ISO 4217 currency the buyer sees totals in (converted from the seller's). */
+  displayCurrency?: string;
+}
 
 export interface JoinOptions {
   /** Lite mode for weak networks: low-rate chat, fewer updates. */
@@ -129,6 +145,37 @@ export class Room extends TypedEmitter<RoomEvents> {
     this.#client.send({ react: { room: this.id, kind: k, count } });
   }
 
+  /**
+   * One-tap buy. Resolves when the units are held for the buyer: `status` is
+   * SETTLING when a saved payment method is being charged, or RESERVED with
+   * `nextStep` (what to confirm, where, before `holdExpiresAt`) for a first-time
+   * buyer. The outcome arrives as ClientEvent.OrderUpdate. Rejects with a
+   * FlashcastRequestError whose code is SOLD_OUT, LIMIT_REACHED, NOT_STARTED,
+   * ENDED, REGION_BLOCKED, ... (the full answer is in `error.details`).
+   */
+  async buy(request: BuyRequest): Promise<flashcast.IBuyResult> {
+    const idempotencyKey = request.idempotencyKey ?? randomId();
+    const reply = await this.#client.request(
+      {
+        buy: {
+          room: this.id,
+          productId: request.productId,
+          quantity: request.quantity ?? 1,
+          idempotencyKey,
+          dealId: request.dealId ?? '',
+          displayCurrency: request.displayCurrency ?? '',
+        },
+      },
+      { idempotent: true },
+    );
+    const result = reply.buyResult;
+    if (!result) throw new FlashcastRequestError(ErrorCode.Internal, 'unexpected reply');
+    if (result.code) {
+      throw new FlashcastRequestError(result.code, result.message ?? '', result.retryAfterMs ?? 0, this.id, result);
+    }
+    return result;
+  }
+
   /** Host: pins a product card for everyone. */
   async pin(product: flashcast.IProductCard): Promise<number> {
     return this.#offsetOf(this.#client.request({ pin: { room: this.id, product } }));
@@ -152,6 +199,24 @@ export class Room extends TypedEmitter<RoomEvents> {
   /** Host or moderator: mute, ban, delete a message, slow mode, blocked words. */
   async moderate(action: Omit<flashcast.IModerate, 'room'>): Promise<number> {
     return this.#offsetOf(this.#client.request({ moderate: { ...action, room: this.id } }));
+  }
+
+  /**
+   * Host (browser): publishes a camera/mic stream to the room, video as 3
+   * simulcast layers. Resolves once the producers exist; `publisher.stop()` ends it.
+   */
+  async publish(stream: MediaStream, options: PublishOptions = {}): Promise<Publisher> {
+    const { Publisher } = await import('./media/Publisher.js');
+    return Publisher.create(this.#client, this.id, stream, options);
+  }
+
+  /**
+   * Viewer (browser): watches the room's host in a video element. `quality:
+   * 'lite'` pins the lowest layer (2G/3G), `'audio'` receives audio only.
+   */
+  async watch(video: HTMLVideoElement | null, options: WatchOptions = {}): Promise<Viewer> {
+    const { Viewer } = await import('./media/Viewer.js');
+    return Viewer.create(this.#client, this.id, video, options);
   }
 
   /** Leaves the room. */
@@ -263,6 +328,9 @@ export class Room extends TypedEmitter<RoomEvents> {
       case 'announcement':
         this.state.announcement = event.announcement!;
         this.emit(RoomEvent.Announcement, event.announcement!);
+        return;
+      case 'dashboard':
+        this.emit(RoomEvent.Dashboard, event.dashboard!);
         return;
       default:
         return; // a kind this SDK version does not know

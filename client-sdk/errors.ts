@@ -3,13 +3,16 @@ export class FlashcastRequestError extends Error {
   readonly code: string;
   readonly retryAfterMs: number;
   readonly room: string;
+  /** The full answer, when the server sent one (e.g. a BuyResult with `available`). */
+  readonly details: unknown;
 
-  constructor(code: string, message: string, retryAfterMs = 0, room = '') {
+  constructor(code: string, message: string, retryAfterMs = 0, room = '', details: unknown = undefined) {
     super(message || code);
     this.name = 'FlashcastRequestError';
     this.code = code;
     this.retryAfterMs = retryAfterMs;
     this.room = room;
+    this.details = details;
   }
 }
 

@@ -10,8 +10,10 @@
 export { FlashcastClient, ClientEvent } from './FlashcastClient.js';
 export type { ClientOptions, ConnectionState, WebSocketConstructor, WebSocketLike, ClientEvents } from './FlashcastClient.js';
 export { Room, RoomEvent } from './Room.js';
-export type { RoomState, RoomEvents, JoinOptions } from './Room.js';
+export type { RoomState, RoomEvents, JoinOptions, BuyRequest } from './Room.js';
 export { FlashcastRequestError, RequestTimeoutError, ConnectionClosedError } from './errors.js';
 export { Backoff } from './Backoff.js';
 export { flashcast } from '../protocol/gen/flashcast.js';
 export { CloseCode, ErrorCode, isReconnectCode } from '../protocol/codes.js';
+// Media classes load on first room.publish / room.watch (mediasoup-client stays out of Node bundles).
+export type { Publisher, Viewer, PublishOptions, WatchOptions, WatchQuality, MediaState } from './media/index.js';

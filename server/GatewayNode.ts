@@ -1,16 +1,43 @@
 import { Redis } from 'ioredis';
+import { encodeServerFrame } from '../protocol/index.js';
 import { TokenService } from './auth/TokenService.js';
+import { CommerceService } from './commerce/CommerceService.js';
 import { logger } from './common/logger.js';
 import type { Config } from './config.js';
+import type { Database } from './db/Database.js';
+import { openDatabase } from './db/openDatabase.js';
 import { HttpRouter } from './http/HttpRouter.js';
 import { registerRoomRoutes } from './http/RoomApi.js';
 import { Gateway } from './realtime/Gateway.js';
+import { RedisOrderNotifier } from './realtime/UserChannels.js';
+import { SandboxPaymentProvider } from './settlement/SandboxPaymentProvider.js';
+import { SettlementService } from './settlement/SettlementService.js';
+import { attachSfu } from '../sfu/attachSfu.js';
+import { RemoteSfu } from '../sfu/RemoteSfu.js';
+import { sfuConfigFromEnv } from '../sfu/SfuConfig.js';
+import { SfuService } from '../sfu/SfuService.js';
 
 const log = logger('GatewayNode');
 
+export interface GatewayNodeOptions {
+  /**
+   * Run the commerce API (catalog, deals, checkout, dashboard) in this process.
+   * Needs a database: PostgreSQL at config.databaseUrl, else embedded PGlite.
+   */
+  commerce?: boolean;
+  /** Also run the settlement workers here (the all-in-one `flashcast start`). */
+  settlement?: boolean;
+  /**
+   * Live video: 'in-process' runs mediasoup workers here (one per core); 'remote'
+   * talks to `flashcast sfu` processes through Redis; false (default) serves no media.
+   */
+  sfu?: 'in-process' | 'remote' | false;
+}
+
 /**
  * A gateway process's parts wired together: Redis connections (commands and
- * pub/sub), tokens, the HTTP router with its routes, and the Gateway.
+ * pub/sub), tokens, the HTTP router with its routes, the Gateway, and optionally
+ * the commerce service and settlement workers.
  */
 export class GatewayNode {
   readonly gateway: Gateway;
@@ -18,43 +45,144 @@ export class GatewayNode {
   readonly subscriber: Redis;
   readonly router: HttpRouter;
   readonly tokens: TokenService;
+  readonly commerce: CommerceService | null;
+  readonly settlement: SettlementService | null;
+  readonly sfu: SfuService | RemoteSfu | null;
+  readonly #db: Database | null;
   #closePromise: Promise<void> | null = null;
 
-  private constructor(gateway: Gateway, redis: Redis, subscriber: Redis, router: HttpRouter, tokens: TokenService) {
-    this.gateway = gateway;
-    this.redis = redis;
-    this.subscriber = subscriber;
-    this.router = router;
-    this.tokens = tokens;
+  private constructor(parts: {
+    gateway: Gateway;
+    redis: Redis;
+    subscriber: Redis;
+    router: HttpRouter;
+    tokens: TokenService;
+    commerce: CommerceService | null;
+    settlement: SettlementService | null;
+    sfu: SfuService | RemoteSfu | null;
+    db: Database | null;
+  }) {
+    this.gateway = parts.gateway;
+    this.redis = parts.redis;
+    this.subscriber = parts.subscriber;
+    this.router = parts.router;
+    this.tokens = parts.tokens;
+    this.commerce = parts.commerce;
+    this.settlement = parts.settlement;
+    this.sfu = parts.sfu;
+    this.#db = parts.db;
   }
 
-  /** Connects to Redis and starts the gateway on config.port. */
-  static async create(config: Config, redisUrl: string): Promise<GatewayNode> {
+  /** Connects to Redis (and the database when commerce runs here) and starts listening. */
+  static async create(config: Config, redisUrl: string, options: GatewayNodeOptions = {}): Promise<GatewayNode> {
     const redis = new Redis(redisUrl, { enableAutoPipelining: true, maxRetriesPerRequest: 2, connectionName: `fc-gw-${config.nodeId}` });
     const subscriber = new Redis(redisUrl, { maxRetriesPerRequest: null, connectionName: `fc-gw-sub-${config.nodeId}` });
     for (const conn of [redis, subscriber]) conn.on('error', (err) => log.warn({ err: err.message }, 'redis connection error'));
+    let gateway: Gateway | null = null;
+    let db: Database | null = null;
+    let commerce: CommerceService | null = null;
+    let settlement: SettlementService | null = null;
+    let sfu: SfuService | RemoteSfu | null = null;
     try {
       await Promise.all([waitReady(redis), waitReady(subscriber)]);
       const tokens = new TokenService(config.jwtSecret);
       const router = new HttpRouter();
-      const gateway = await Gateway.create({ config, redis, subscriber, tokens, router });
-      registerRoomRoutes(router, gateway.control, gateway.store);
-      return new GatewayNode(gateway, redis, subscriber, router, tokens);
+      gateway = await Gateway.create({ config, redis, subscriber, tokens, router });
+      const g = gateway;
+      if (options.commerce) {
+        db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, schema: config.databaseSchema, max: 20 });
+        const connection = { url: redisUrl, maxRetriesPerRequest: null };
+        commerce = await CommerceService.create({
+          redis,
+          connection,
+          keys: g.store.keys,
+          db,
+          broadcaster: g.publisher,
+          viewerCount: (roomId) => g.hub.get(roomId)?.stats.viewers ?? 0,
+        });
+        wireCommerce(g, commerce);
+        // Registered first: the catalog-aware pin routes take precedence.
+        commerce.registerRoutes(router);
+        if (options.settlement) {
+          settlement = await SettlementService.create({
+            redis,
+            connection,
+            keys: g.store.keys,
+            db,
+            provider: new SandboxPaymentProvider(db, SandboxPaymentProvider.optionsFromEnv(process.env)),
+            broadcaster: g.publisher,
+            notifier: new RedisOrderNotifier(redis, g.store.keys),
+            sweepHolds: false,
+          });
+        }
+      }
+      if (options.sfu === 'in-process') sfu = await SfuService.create(sfuConfigFromEnv(process.env));
+      else if (options.sfu === 'remote') sfu = await RemoteSfu.create({ redisUrl, prefix: config.redisPrefix });
+      if (sfu) attachSfu(g, router, sfu);
+      registerRoomRoutes(router, g.control, g.store);
+      return new GatewayNode({ gateway: g, redis, subscriber, router, tokens, commerce, settlement, sfu, db });
     } catch (error) {
+      sfu?.close();
+      await settlement?.close().catch(() => undefined);
+      await commerce?.close().catch(() => undefined);
+      await gateway?.close().catch(() => undefined);
+      await db?.close().catch(() => undefined);
       redis.disconnect();
       subscriber.disconnect();
       throw error;
     }
   }
 
-  /** Drains clients, then closes the gateway and the Redis connections. Idempotent. */
+  /**
+   * Drains clients, finishes in-flight settlement jobs, then closes the gateway,
+   * the database and the Redis connections. Every step runs; idempotent.
+   */
   close(): Promise<void> {
     this.#closePromise ??= (async () => {
-      await this.gateway.close().catch((err) => log.error({ err }, 'gateway close failed'));
-      await Promise.allSettled([this.redis.quit(), this.subscriber.quit()]);
+      const steps: [string, () => Promise<unknown> | undefined][] = [
+        ['gateway drain', () => this.gateway.drain()],
+        ['settlement', () => this.settlement?.close()],
+        ['commerce', () => this.commerce?.close()],
+        ['gateway', () => this.gateway.close()],
+        ['sfu', async () => this.sfu?.close()],
+        ['database', () => this.#db?.close()],
+        ['redis', () => Promise.allSettled([this.redis.quit(), this.subscriber.quit()])],
+      ];
+      for (const [name, step] of steps) {
+        try {
+          await step();
+        } catch (error) {
+          log.error({ err: error, step: name }, 'close step failed');
+        }
+      }
     })();
     return this.#closePromise;
   }
+}
+
+/** Socket `buy` frames go to checkout; hosts in a room get its live dashboard. */
+function wireCommerce(gateway: Gateway, commerce: CommerceService): void {
+  gateway.handle('buy', async (principal, frame) => {
+    const buy = frame.buy!;
+    const buyResult = await commerce.checkout.reserve(principal, {
+      roomId: buy.room ?? '',
+      productId: buy.productId ?? '',
+      quantity: buy.quantity ?? 0,
+      idempotencyKey: buy.idempotencyKey ?? '',
+      dealId: buy.dealId || undefined,
+      displayCurrency: buy.displayCurrency || undefined,
+    });
+    return { buyResult };
+  });
+  gateway.on('memberjoined', (roomId, principal) => {
+    if (principal.role !== 'viewer') commerce.dashboard.watch(roomId);
+  });
+  gateway.on('memberleft', (roomId, principal) => {
+    if (principal.role !== 'viewer') commerce.dashboard.unwatch(roomId);
+  });
+  commerce.dashboard.on('stats', (roomId, stats) => {
+    gateway.publishToHosts(roomId, encodeServerFrame({ event: { room: roomId, ts: Date.now(), dashboard: stats } }));
+  });
 }
 
 /** Resolves when the connection is ready; rejects after 10 s. */

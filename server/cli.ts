@@ -10,7 +10,7 @@ import { TokenService } from './auth/TokenService.js';
 import { logger, rootLogger } from './common/logger.js';
 import { loadConfig, type Config } from './config.js';
 import { runDoctor } from './Doctor.js';
-import { GatewayNode } from './GatewayNode.js';
+import { GatewayNode, type GatewayNodeOptions } from './GatewayNode.js';
 import { RedisServer } from './redis/RedisServer.js';
 
 const log = logger('cli');
@@ -19,7 +19,11 @@ const USAGE = `usage: flashcast <command> [options]
 
 commands:
   start      run the whole system on this machine (embedded Redis when REDIS_URL is unset)
-  gateway    run one gateway node (REDIS_URL, or an embedded Redis when unset)
+  gateway    run one gateway node (REDIS_URL, or an embedded Redis when unset); with
+             DATABASE_URL set it also serves the commerce API (catalog, deals, checkout)
+  worker     run settlement workers (payments, orders, commissions, refunds)
+  settlement failed [queue]           list poison jobs (queues: settle, commission, refund)
+  settlement replay <jobId> [queue]   move a failed job back to the queue (idempotent)
   token      mint a token:  flashcast token --user u1 --role host --room r1 [--name Ana] [--region US] [--ttl 3600]
   doctor     check Redis, PostgreSQL, the uWebSockets.js binary and the media worker
 
@@ -60,9 +64,9 @@ async function redisFor(config: Config, closers: Closer[]): Promise<string> {
   return server.url;
 }
 
-async function startGateway(config: Config, closers: Closer[]): Promise<GatewayNode> {
+async function startGateway(config: Config, closers: Closer[], options: GatewayNodeOptions): Promise<GatewayNode> {
   const redisUrl = await redisFor(config, closers);
-  const node = await GatewayNode.create(config, redisUrl);
+  const node = await GatewayNode.create(config, redisUrl, options);
   closers.push({ name: 'gateway', close: () => node.close() });
   return node;
 }
@@ -75,7 +79,9 @@ async function main(argv: string[]): Promise<number> {
       const closers: Closer[] = [];
       installShutdown(closers);
       if (config.usingDevSecret) log.warn('FLASHCAST_JWT_SECRET is unset: using the development secret (never in production)');
-      const node = await startGateway(config, closers);
+      // Everything in one process: gateway, commerce on embedded PGlite unless
+      // DATABASE_URL is set, and the settlement workers.
+      const node = await startGateway(config, closers, { commerce: true, settlement: true, sfu: 'in-process' });
       const host = await new TokenService(config.jwtSecret).mint({ sub: 'host1', role: 'host', rooms: ['demo'], name: 'Host' });
       process.stdout.write(
         `\nFlashcast is running.\n  WebSocket: ws://127.0.0.1:${node.gateway.port}/ws?token=<jwt>\n  HTTP API:  http://127.0.0.1:${node.gateway.port}/v1/...\n  Health:    http://127.0.0.1:${node.gateway.port}/readyz\n  A host token for room "demo": ${host}\n  More tokens: npx flashcast token --user u1 --role viewer\n\n`,
@@ -86,8 +92,20 @@ async function main(argv: string[]): Promise<number> {
       const config = loadConfig();
       const closers: Closer[] = [];
       installShutdown(closers);
-      const node = await startGateway(config, closers);
+      const commerce = Boolean(config.databaseUrl) && process.env.FLASHCAST_COMMERCE !== '0';
+      const sfu = process.env.FLASHCAST_SFU === 'remote' ? 'remote' : process.env.FLASHCAST_SFU === 'in-process' ? 'in-process' : false;
+      const node = await startGateway(config, closers, { commerce, sfu });
       process.stdout.write(`${JSON.stringify({ event: 'listening', port: node.gateway.port, nodeId: node.gateway.nodeId })}\n`);
+      return -1;
+    }
+    case 'sfu': {
+      // A media node: mediasoup workers, WHIP and /metrics; gateways reach it through Redis.
+      const closers: Closer[] = [];
+      installShutdown(closers);
+      const { runSfuProcess } = await import('../sfu/main.js');
+      const close = await runSfuProcess(process.env);
+      closers.push({ name: 'sfu', close });
+      process.stdout.write(`${JSON.stringify({ event: 'sfu-ready', nodeId: process.env.FLASHCAST_SFU_NODE_ID ?? null })}\n`);
       return -1;
     }
     case 'token': {
@@ -117,6 +135,29 @@ async function main(argv: string[]): Promise<number> {
       });
       process.stdout.write(`${token}\n`);
       return 0;
+    }
+    case 'worker':
+      await import('./settlement/main.js');
+      return -1;
+    case 'settlement': {
+      const config = loadConfig();
+      const connection = { url: config.redisUrl ?? 'redis://127.0.0.1:6379', maxRetriesPerRequest: null };
+      const prefix = `${config.redisPrefix}:bull`;
+      const [sub, ...args] = rest;
+      const { listFailedJobs, replayFailedJob } = await import('./settlement/ops.js');
+      type QueueName = Parameters<typeof listFailedJobs>[2];
+      if (sub === 'failed') {
+        const jobs = await listFailedJobs(connection, prefix, (args[0] ?? 'settle') as QueueName);
+        process.stdout.write(`${JSON.stringify(jobs, null, 2)}\n`);
+        return 0;
+      }
+      if (sub === 'replay' && args[0]) {
+        await replayFailedJob(connection, prefix, args[0], (args[1] ?? 'settle') as QueueName);
+        process.stdout.write(`replayed ${args[0]}\n`);
+        return 0;
+      }
+      process.stderr.write(`${USAGE}\n`);
+      return 2;
     }
     case 'doctor':
       return runDoctor(loadConfig());

@@ -12,6 +12,8 @@ const schema = z.object({
   PORT: int(8080, 0, 65535),
   REDIS_URL: z.string().url().optional(),
   DATABASE_URL: z.string().optional(),
+  /** PostgreSQL schema to use (created if missing); lets tests and tenants share a database. */
+  DATABASE_SCHEMA: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/).optional(),
   FLASHCAST_DATA_DIR: z.string().default('./data'),
   FLASHCAST_JWT_SECRET: z.string().min(16).default(DEV_SECRET),
   FLASHCAST_NODE_ID: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/).optional(),
@@ -35,6 +37,7 @@ export interface Config {
   port: number;
   redisUrl: string | undefined;
   databaseUrl: string | undefined;
+  databaseSchema: string | undefined;
   dataDir: string;
   jwtSecret: string;
   usingDevSecret: boolean;
@@ -65,6 +68,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     port: e.PORT,
     redisUrl: e.REDIS_URL,
     databaseUrl: e.DATABASE_URL,
+    databaseSchema: e.DATABASE_SCHEMA,
     dataDir: e.FLASHCAST_DATA_DIR,
     jwtSecret: e.FLASHCAST_JWT_SECRET,
     usingDevSecret: e.FLASHCAST_JWT_SECRET === DEV_SECRET,

@@ -66,13 +66,17 @@ describe('slow consumers', () => {
     }
     await waitFor(() => fastCounts.every((n) => n === total), 20_000, 'fast viewers got everything');
     const fastDone = Date.now() - started;
-    expect((await gw.node.gateway.metrics.backpressureCloses.get()).values[0]?.value).toBeGreaterThanOrEqual(1);
+    const closes = async () => (await gw.node.gateway.metrics.backpressureCloses.get()).values[0]?.value ?? 0;
+    await waitFor(async () => (await closes()) >= 1, 5000, 'the slow viewer closed as a slow consumer');
     expect(slowCount).toBeLessThan(total);
 
     slowSocket._socket.resume();
     await waitFor(() => slowCount === total, 20_000, 'slow viewer resumed and caught up');
     expect(slowOffsets).toEqual(Array.from({ length: total }, (_, i) => i + 1)); // each once, in order
-    expect(disconnects[0]).toBe(4001);
+    // The server closes it as a slow consumer (4001, after a Disconnect frame); when its
+    // TCP window is still full the close frame cannot reach it and it sees 1006. Either
+    // way the client reconnects and resumes.
+    expect([4001, 1006]).toContain(disconnects[0]);
     expect(fastDone).toBeLessThan(20_000);
   });
 });

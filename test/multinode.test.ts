@@ -128,8 +128,13 @@ describe('two gateway nodes on one Redis', () => {
       }
     })();
     await sleep(100);
-    const exit = await b.terminate();
+    const terminating = b.terminate();
+    // Sent while the client is being moved: queued by the SDK, delivered after the reconnect.
+    await waitFor(() => clients.at(-1)!.state !== 'connected', 5000, 'client noticed the drain');
+    const queued = viewers[9].sendChat('sent while reconnecting');
+    const exit = await terminating;
     await publishing;
+    expect((await queued).text).toBe('sent while reconnecting');
     await waitFor(() => logs.every((l) => l.length >= 100), 20_000, 'recovered after drain');
     for (const l of logs) expect(l).toEqual(range(1, 100));
     expect(exit.code).toBe(0);

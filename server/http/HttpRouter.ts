@@ -9,8 +9,10 @@ export interface ApiRequest {
   params: Record<string, string>;
   query: URLSearchParams;
   headers: Record<string, string>;
-  /** Parsed JSON body (undefined when empty). */
+  /** Parsed JSON body (undefined when empty or not JSON). */
   body: unknown;
+  /** The body as text when its content type is not JSON (e.g. application/sdp for WHIP). */
+  rawBody?: string;
   /** Verified bearer token, or null when none was sent. */
   principal: Principal | null;
   /** Client address as text. */

@@ -25,8 +25,9 @@ import { CHAT_BUCKETS } from './LocalRoom.js';
 import { RoomControl, cleanText } from './RoomControl.js';
 import { RoomHub } from './RoomHub.js';
 import { RoomPublisher } from './RoomPublisher.js';
-import { MessageClass, RoomStore } from './RoomStore.js';
+import { MessageClass, RoomStore, type RecoverResult, type StreamPosition } from './RoomStore.js';
 import type { Membership, SocketData } from './SocketData.js';
+import { UserChannels } from './UserChannels.js';
 import { TokenBucket } from './TokenBucket.js';
 
 const log = logger('Gateway');
@@ -50,6 +51,12 @@ export interface GatewayOptions {
 
 export type GatewayEvents = {
   listening: [number];
+  /** A socket joined a room (after its join reply). */
+  memberjoined: [string, Principal];
+  /** A socket left a room (leave, ban, close). */
+  memberleft: [string, Principal];
+  /** A session (socket) ended; parts holding per-session resources release them. */
+  sessionclosed: [string, Principal];
   draining: [];
   close: [];
 };
@@ -59,6 +66,7 @@ const BAD_FRAMES_BEFORE_CLOSE = 5;
 const FLOOD_VIOLATIONS = 50;
 const FLOOD_WINDOW_MS = 10_000;
 const SWEEP_MS = 200;
+const FULL_SWEEP_EVERY = 2;
 
 /**
  * One gateway node: the uWebSockets.js server for the socket protocol and the
@@ -73,6 +81,7 @@ export class Gateway extends EnhancedEventEmitter<GatewayEvents> {
   readonly publisher: RoomPublisher;
   readonly control: RoomControl;
   readonly hub: RoomHub;
+  readonly users: UserChannels;
 
   readonly #config: Config;
   readonly #redis: Redis;
@@ -80,8 +89,12 @@ export class Gateway extends EnhancedEventEmitter<GatewayEvents> {
   readonly #router: HttpRouter;
   readonly #app: TemplatedApp;
   readonly #sockets = new Set<WebSocket<SocketData>>();
+  readonly #sessions = new Map<string, WebSocket<SocketData>>();
   readonly #handlers = new Map<string, FrameHandler>();
   readonly #sweepTimer: NodeJS.Timeout;
+  /** Sockets with a backed-up send buffer, checked every sweep (the rest every other one). */
+  readonly #suspects = new Set<WebSocket<SocketData>>();
+  #sweeps = 0;
   #listenSocket: us_listen_socket | null = null;
   #port = 0;
   #draining = false;
@@ -108,6 +121,7 @@ export class Gateway extends EnhancedEventEmitter<GatewayEvents> {
       chatPerViewerPerSecond: options.config.chatPerViewerPerSecond,
       liteChatPerSecond: options.config.liteChatPerSecond,
     });
+    this.users = new UserChannels(this.#app, options.subscriber, this.store.keys);
     this.hub.on('memberremoved', (ws, roomId, reason) => this.#removeFromRoom(ws, roomId, reason));
     this.#setupRoutes();
     this.#sweepTimer = setInterval(() => this.#sweep(), SWEEP_MS);
@@ -239,7 +253,7 @@ export class Gateway extends EnhancedEventEmitter<GatewayEvents> {
     res.onAborted(() => {
       aborted = true;
     });
-    // Copy everything out of req before any await: it is invalid afterwards.
+    // Copy everything out of req first: it is invalid once this handler returns.
     const key = req.getHeader('sec-websocket-key');
     const protocol = req.getHeader('sec-websocket-protocol');
     const extensions = req.getHeader('sec-websocket-extensions');
@@ -251,35 +265,36 @@ export class Gateway extends EnhancedEventEmitter<GatewayEvents> {
       return;
     }
     const token = query.get('token') ?? (authorization.startsWith('Bearer ') ? authorization.slice(7) : '');
-    const upgrade = (principal: Principal | null, authError: SocketData['authError']) => {
-      if (aborted) return;
-      const data: SocketData = {
-        sessionId: randomBytes(9).toString('base64url'),
-        principal,
-        authError,
-        remoteAddress,
-        rooms: new Map(),
-        joining: new Set(),
-        frames: new TokenBucket(50, 100),
-        chat: principal && principal.role !== 'viewer' ? new TokenBucket(20, 40) : new TokenBucket(3, 6),
-        reactions: new TokenBucket(20, 40),
-        joins: new TokenBucket(5, 10),
-        violations: 0,
-        violationWindowStart: 0,
-        badFrames: 0,
-        lagging: false,
-        closed: false,
-        recentChat: new Map(),
-      };
-      res.cork(() => res.upgrade(data, key, protocol, extensions, context));
+    // Synchronous HS256 check: no await, so the request is still valid here.
+    let principal: Principal | null = null;
+    let authError: SocketData['authError'] = null;
+    try {
+      principal = this.#tokens.verifySync(token);
+    } catch (error) {
+      const e = error instanceof FlashcastError ? error : new UnauthorizedError();
+      authError = { code: e.code, message: e.message };
+    }
+    if (aborted) return;
+    const data: SocketData = {
+      sessionId: randomBytes(9).toString('base64url'),
+      principal,
+      authError,
+      remoteAddress,
+      rooms: new Map(),
+      joining: new Set(),
+      frames: new TokenBucket(50, 100),
+      chat: principal && principal.role !== 'viewer' ? new TokenBucket(20, 40) : new TokenBucket(3, 6),
+      reactions: new TokenBucket(20, 40),
+      joins: new TokenBucket(5, 10),
+      violations: 0,
+      violationWindowStart: 0,
+      badFrames: 0,
+      lagging: false,
+      closed: false,
+      recentChat: new Map(),
+      followsUser: false,
     };
-    this.#tokens.verify(token).then(
-      (principal) => upgrade(principal, null),
-      (error: unknown) => {
-        const e = error instanceof FlashcastError ? error : new UnauthorizedError();
-        upgrade(null, { code: e.code, message: e.message });
-      },
-    );
+    res.upgrade(data, key, protocol, extensions, context);
   }
 
   #onOpen(ws: WebSocket<SocketData>): void {
@@ -293,6 +308,7 @@ export class Gateway extends EnhancedEventEmitter<GatewayEvents> {
       return;
     }
     this.#sockets.add(ws);
+    this.#sessions.set(data.sessionId, ws);
     this.metrics.connections.set(this.#sockets.size);
     this.#send(ws, {
       connected: {
@@ -316,8 +332,13 @@ export class Gateway extends EnhancedEventEmitter<GatewayEvents> {
     for (const roomId of data.rooms.keys()) {
       const room = this.hub.get(roomId);
       if (room) this.hub.removeMember(room, ws);
+      this.safeEmit('memberleft', roomId, data.principal!);
     }
     data.rooms.clear();
+    this.users.drop(ws);
+    this.#sessions.delete(data.sessionId);
+    this.#suspects.delete(ws);
+    this.safeEmit('sessionclosed', data.sessionId, data.principal!);
   }
 
   #onDrain(ws: WebSocket<SocketData>): void {
@@ -397,13 +418,7 @@ export class Gateway extends EnhancedEventEmitter<GatewayEvents> {
         default: {
           const handler = frame.msg ? this.#handlers.get(frame.msg) : undefined;
           if (handler) {
-            this.#reply(
-              ws,
-              rid,
-              handler(data.principal!, frame, { sessionId: data.sessionId, rooms: data.rooms }).then((reply) => {
-                this.#send(ws, { ...reply, rid });
-              }),
-            );
+            this.#reply(ws, rid, this.#delegate(ws, frame, handler));
             return;
           }
           this.#sendError(ws, rid, ErrorCode.UnknownMessage, 'unknown message type');
@@ -412,6 +427,36 @@ export class Gateway extends EnhancedEventEmitter<GatewayEvents> {
     } catch (error) {
       this.#sendFailure(ws, rid, error);
     }
+  }
+
+  async #delegate(ws: WebSocket<SocketData>, frame: flashcast.ClientFrame, handler: FrameHandler): Promise<void> {
+    const data = ws.getUserData();
+    // A buyer hears about its orders on its private channel; follow it before the
+    // order exists so no update can be missed.
+    if (frame.msg === 'buy') await this.users.follow(ws);
+    const reply = await handler(data.principal!, frame, { sessionId: data.sessionId, rooms: data.rooms });
+    this.#send(ws, { ...reply, rid: frame.rid >>> 0 });
+  }
+
+  /** Sends a frame to one session on this node; false if it is not (or no longer) here. */
+  pushToSession(sessionId: string, frame: flashcast.IServerFrame): boolean {
+    const ws = this.#sessions.get(sessionId);
+    if (!ws || ws.getUserData().closed) return false;
+    this.#send(ws, frame);
+    return true;
+  }
+
+  /** Closes one session with a reconnect code (e.g. its media worker died). */
+  reconnectSession(sessionId: string, reason: string): boolean {
+    const ws = this.#sessions.get(sessionId);
+    if (!ws) return false;
+    this.#disconnect(ws, CloseCode.InternalError, reason, true);
+    return true;
+  }
+
+  /** Publishes a frame to the privileged members (host, moderators, ops) of a room on this node. */
+  publishToHosts(roomId: string, frame: Uint8Array): void {
+    this.#app.publish(`h/${roomId}`, frame, true);
   }
 
   async #join(ws: WebSocket<SocketData>, rid: number, join: flashcast.IJoin): Promise<void> {
@@ -434,7 +479,10 @@ export class Gateway extends EnhancedEventEmitter<GatewayEvents> {
       for (let attempt = 0; ; attempt++) {
         const room = await this.hub.acquire(roomId);
         if (room.isBanned(principal.userId)) throw new FlashcastError(ErrorCode.Banned, 'banned from this room', 403);
-        const result = await this.store.recover(roomId, recover ? { epoch: join.epoch ?? "", offset: Number(join.offset) } : null);
+        const position = recover ? { epoch: join.epoch ?? '', offset: Number(join.offset) } : null;
+        // Served from this node's memory when it can (no Redis round trip: a
+        // reconnect storm of a whole room costs the room's node nothing but CPU).
+        const result = this.#recoverLocally(room, position) ?? (await this.store.recover(roomId, position));
         if (data.closed) return;
         if (this.hub.get(roomId) !== room) {
           if (attempt < 3) continue; // the room was closed meanwhile; open it again
@@ -462,11 +510,24 @@ export class Gateway extends EnhancedEventEmitter<GatewayEvents> {
           this.#subscribe(ws, room, membership);
         });
         this.hub.addMember(room, ws);
+        this.safeEmit('memberjoined', roomId, principal);
         return;
       }
     } finally {
       data.joining.delete(roomId);
     }
+  }
+
+  /** A join answered from the node's ring and snapshot mirror, or null when Redis must answer. */
+  #recoverLocally(room: LocalRoom, position: StreamPosition | null): RecoverResult | null {
+    if (room.fillQueue || !room.epoch) return null; // catching up: only Redis knows
+    if (!position) return { recovered: false, snapshot: room.snapshot(), fields: room.snapshotFields, offset: room.offset, epoch: room.epoch };
+    if (position.epoch !== room.epoch) return null;
+    const frames = room.framesAfter(position.offset);
+    if (!frames) return null;
+    // Frames after the client's position up to room.offset; a client ahead of this
+    // node gets none and drops the duplicates that follow.
+    return { recovered: true, frames: frames as Buffer[], offset: Math.max(room.offset, position.offset), epoch: room.epoch };
   }
 
   #leave(ws: WebSocket<SocketData>, rid: number, roomId: string): void {
@@ -573,6 +634,7 @@ export class Gateway extends EnhancedEventEmitter<GatewayEvents> {
 
   #subscribe(ws: WebSocket<SocketData>, room: LocalRoom, membership: Membership): void {
     ws.subscribe(room.topic);
+    if (ws.getUserData().principal?.role !== 'viewer') ws.subscribe(`h/${room.id}`);
     if (membership.lite) {
       ws.subscribe(room.liteTopic);
     } else if (!ws.getUserData().lagging) {
@@ -588,8 +650,10 @@ export class Gateway extends EnhancedEventEmitter<GatewayEvents> {
     const room = this.hub.get(roomId);
     if (!room || !membership) return;
     this.hub.removeMember(room, ws);
+    this.safeEmit('memberleft', roomId, data.principal!);
     if (data.closed) return;
     ws.unsubscribe(room.topic);
+    ws.unsubscribe(`h/${room.id}`);
     ws.unsubscribe(room.liteTopic);
     ws.unsubscribe(room.chatTopic);
     ws.unsubscribe(room.bucketTopics[membership.bucket]);
@@ -615,21 +679,33 @@ export class Gateway extends EnhancedEventEmitter<GatewayEvents> {
     }
   }
 
-  /** Slow-consumer policy, run every SWEEP_MS over every socket. */
+  /**
+   * Slow-consumer policy. Every SWEEP_MS it checks the sockets already backed up;
+   * every FULL_SWEEP_EVERY sweeps it checks every socket to find new ones. A socket over
+   * `laggingBytes` stops getting chat; over `maxBackpressure` it is closed (4001)
+   * and resumes from its offset.
+   */
   #sweep(): void {
+    const full = this.#sweeps++ % FULL_SWEEP_EVERY === 0;
     const closeAt = this.#config.maxBackpressure;
     const lagAt = this.#config.laggingBytes;
-    for (const ws of this.#sockets) {
+    for (const ws of full ? this.#sockets : this.#suspects) {
+      if (ws.getUserData().closed) {
+        this.#suspects.delete(ws);
+        continue;
+      }
       const buffered = ws.getBufferedAmount();
       if (buffered > closeAt) {
+        this.#suspects.delete(ws);
         this.metrics.backpressureCloses.inc();
         log.debug({ sessionId: ws.getUserData().sessionId, buffered }, 'closing slow consumer');
         this.#disconnect(ws, CloseCode.SlowConsumer, 'too slow for critical messages, reconnect and resume', true);
-      } else if (buffered > lagAt) {
-        this.#setLagging(ws, true);
-      } else if (buffered < lagAt / 4) {
-        this.#setLagging(ws, false);
+        continue;
       }
+      if (buffered > lagAt) this.#setLagging(ws, true);
+      else if (buffered < lagAt / 4) this.#setLagging(ws, false);
+      if (buffered > lagAt / 8 || ws.getUserData().lagging) this.#suspects.add(ws);
+      else this.#suspects.delete(ws);
     }
   }
 
@@ -753,7 +829,9 @@ export class Gateway extends EnhancedEventEmitter<GatewayEvents> {
     const run = async (text: string) => {
       try {
         let body: unknown;
-        if (text.length > 0) {
+        const contentType = headers['content-type'] ?? '';
+        const json = contentType === '' || contentType.includes('json');
+        if (text.length > 0 && json) {
           try {
             body = JSON.parse(text);
           } catch {
@@ -769,6 +847,7 @@ export class Gateway extends EnhancedEventEmitter<GatewayEvents> {
           query,
           headers,
           body,
+          rawBody: json ? undefined : text,
           principal,
           remoteAddress,
         };
@@ -815,6 +894,7 @@ function statusLine(status: number): string {
     409: 'Conflict',
     410: 'Gone',
     413: 'Payload Too Large',
+    415: 'Unsupported Media Type',
     422: 'Unprocessable Entity',
     429: 'Too Many Requests',
     500: 'Internal Server Error',

@@ -1,6 +1,6 @@
 import type { TemplatedApp, WebSocket } from 'uWebSockets.js';
 import { flashcast, ModerationAction, RoomPhase } from '../../protocol/index.js';
-import type { ModerationState } from './RoomStore.js';
+import { snapshotFromFields, snapshotOpFor, type ModerationState } from './RoomStore.js';
 import type { SocketData } from './SocketData.js';
 import { ChatSampler } from './ChatSampler.js';
 import { TokenBucket } from './TokenBucket.js';
@@ -47,6 +47,8 @@ export class LocalRoom {
   readonly pendingReactions = new Map<number, number>();
   /** Reaction totals last reported, to compute deltas. */
   readonly reactionTotals = new Map<number, number>();
+  /** Mirror of the room snapshot as of `offset` (field -> latest event). */
+  snapshotFields = new Map<string, flashcast.IRoomEvent>();
   /** Set while a gap is being filled; critical messages queue here meanwhile. */
   fillQueue: Buffer[] | null = null;
   /** When the last member left (for the unsubscribe linger). */
@@ -95,10 +97,18 @@ export class LocalRoom {
     return out.map((e) => e.frame);
   }
 
-  /** Forgets the stream position (epoch changed). */
-  reset(epoch: string, offset: number): void {
+  /** The room's state as of `offset`, served to fresh joins without a Redis round trip. */
+  snapshot(): flashcast.IRoomSnapshot {
+    return snapshotFromFields(this.snapshotFields);
+  }
+
+  /** Forgets the stream position (epoch changed) and takes the given snapshot. */
+  reset(epoch: string, offset: number, fields: Map<string, flashcast.IRoomEvent>): void {
     this.epoch = epoch;
     this.offset = offset;
+    this.snapshotFields = fields;
+    const phase = fields.get('state')?.state?.phase;
+    if (phase) this.phase = phase;
     this.#ring.fill(undefined);
     this.#ringNext = 0;
   }
@@ -124,8 +134,11 @@ export class LocalRoom {
     this.#app.publish(this.topic, frame, true);
   }
 
-  /** Applies a critical event's effect on the cached room state. */
+  /** Applies a critical event's effect on the cached room state and snapshot. */
   applyEvent(event: flashcast.IRoomEvent): void {
+    const op = snapshotOpFor(event);
+    if (op?.set) this.snapshotFields.set(op.set, event);
+    else if (op?.del) this.snapshotFields.delete(op.del);
     if (event.state) {
       this.phase = event.state.phase ?? RoomPhase.ROOM_PHASE_UNSPECIFIED;
     } else if (event.moderation) {

@@ -139,9 +139,8 @@ export class RoomHub extends EnhancedEventEmitter<RoomHubEvents> {
       ]);
       for (const [kind, total] of stats.reactions) room.reactionTotals.set(kind, total);
       room.stats = { viewers: stats.viewers, reactions: [] };
-      room.reset(position.epoch, position.offset);
+      room.reset(position.epoch, position.offset, position.recovered ? new Map() : position.fields);
       room.moderation = moderation;
-      if (!position.recovered && position.snapshot.state?.phase) room.phase = position.snapshot.state.phase;
     } catch (error) {
       this.#byChannel.delete(channel);
       throw error;
@@ -216,8 +215,7 @@ export class RoomHub extends EnhancedEventEmitter<RoomHubEvents> {
         } else {
           // The stream was reset or trimmed past us: members must resync from a snapshot.
           log.warn({ roomId: room.id, epoch: result.epoch, from: room.epoch }, 'stream reset; members resync');
-          room.reset(result.epoch, result.offset);
-          if (result.snapshot.state?.phase) room.phase = result.snapshot.state.phase;
+          room.reset(result.epoch, result.offset, result.fields);
           room.moderation = await this.#store.loadModeration(room.id);
           this.publishLocal(room, encodeServerFrame({ resync: { room: room.id, epoch: result.epoch } }));
         }

@@ -1,6 +1,6 @@
 import { flashcast } from '../../protocol/index.js';
 import { logger } from '../common/logger.js';
-import type { RoomStore, SnapshotOp } from './RoomStore.js';
+import { snapshotOpFor, type RoomStore, type SnapshotOp } from './RoomStore.js';
 
 const log = logger('RoomPublisher');
 
@@ -28,15 +28,26 @@ export class RoomPublisher {
     this.#minInterval = 1000 / (options.inventoryHz ?? 10);
   }
 
-  /** Appends a critical event to the room's stream; resolves to its offset. */
-  async publish(roomId: string, event: flashcast.IRoomEvent, snapshot?: SnapshotOp): Promise<number> {
+  /**
+   * Appends a critical event to the room's stream; resolves to its offset (0 if it
+   * was a versioned inventory update older than the stream's). The snapshot entry
+   * it updates follows from its kind (see snapshotOpFor).
+   */
+  async publish(roomId: string, event: flashcast.IRoomEvent, _snapshot?: SnapshotOp): Promise<number> {
     if (this.#closed) throw new Error('RoomPublisher closed');
-    const bytes = flashcast.RoomEvent.encode({ ...event, room: roomId, ts: event.ts || Date.now(), offset: 0, epoch: '' }).finish();
-    const position = await this.#track(this.#store.publishCritical(roomId, bytes, snapshot));
+    const full = { ...event, room: roomId, ts: event.ts || Date.now(), offset: 0, epoch: '' };
+    const bytes = flashcast.RoomEvent.encode(full).finish();
+    const version = Number(event.inventory?.version ?? 0);
+    const position = await this.#track(this.#store.publishCritical(roomId, bytes, snapshotOpFor(full), version));
     return position.offset;
   }
 
-  /** Latest-wins stock update, coalesced to at most `inventoryHz` per product and room. */
+  /**
+   * Latest-wins stock update, coalesced to at most `inventoryHz` per product and
+   * room. With `version` set, "latest" means highest version, here and in Redis, so
+   * updates computed concurrently (other requests, other processes) never show an
+   * older stock after a newer one.
+   */
   publishInventory(roomId: string, update: flashcast.IInventoryUpdate): void {
     if (this.#closed) return;
     const key = `${roomId}\n${update.dealId || update.productId}`;
@@ -45,6 +56,7 @@ export class RoomPublisher {
       pending = { update, timer: null, lastSentAt: 0 };
       this.#inventory.set(key, pending);
     }
+    if (Number(update.version ?? 0) < Number(pending.update.version ?? 0)) return; // older than what we hold
     pending.update = update;
     if (pending.timer) return;
     const wait = pending.lastSentAt + this.#minInterval - Date.now();
@@ -78,8 +90,7 @@ export class RoomPublisher {
     pending.timer = null;
     pending.lastSentAt = Date.now();
     const update = pending.update;
-    const field = `inv:${update.dealId || update.productId}`;
-    this.publish(roomId, { inventory: update }, { set: field }).catch((error) => {
+    this.publish(roomId, { inventory: update }).catch((error) => {
       log.error({ err: error, roomId, productId: update.productId }, 'inventory publish failed');
     });
   }

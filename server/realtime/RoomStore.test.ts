@@ -79,6 +79,22 @@ describe('publish-3.lua', () => {
   });
 });
 
+describe('versioned inventory', () => {
+  it('never lets an older stock version into the stream', async () => {
+    const s = store();
+    const inv = (available: number, version: number) =>
+      eventBytes({ ts: 1, inventory: { productId: 'p', dealId: 'd', available, version } });
+    const op = { set: 'inv:d' };
+    expect((await s.publishCritical('r', inv(9, 1), op, 1)).offset).toBe(1);
+    expect((await s.publishCritical('r', inv(5, 3), op, 3)).offset).toBe(2);
+    expect((await s.publishCritical('r', inv(7, 2), op, 2)).offset).toBe(0); // computed earlier, arrived later
+    expect((await s.publishCritical('r', inv(5, 3), op, 3)).offset).toBe(0); // same version again
+    expect((await s.publishCritical('r', inv(4, 4), op, 4)).offset).toBe(3);
+    const snap = await s.recover('r', null);
+    expect(!snap.recovered && snap.snapshot.inventory?.map((i) => i.available)).toEqual([4]);
+  });
+});
+
 describe('recover-3.lua', () => {
   it('replays exactly the missed frames when it can', async () => {
     const s = store();

@@ -31,7 +31,7 @@ export interface StreamPosition {
 /** Result of a recovery attempt: missed frames, or the snapshot when they are gone. */
 export type RecoverResult =
   | ({ recovered: true; frames: Buffer[] } & StreamPosition)
-  | ({ recovered: false; snapshot: flashcast.IRoomSnapshot } & StreamPosition);
+  | ({ recovered: false; snapshot: flashcast.IRoomSnapshot; fields: Map<string, flashcast.IRoomEvent> } & StreamPosition);
 
 export interface RoomStoreOptions {
   prefix: string;
@@ -66,9 +66,10 @@ export class RoomStore {
 
   /**
    * Appends a critical event (encoded without offset/epoch) to the room's stream,
-   * updates the snapshot and publishes it. Resolves to its position.
+   * updates the snapshot and publishes it. Resolves to its position (offset 0 when
+   * a versioned event was older than the stored one and so was skipped).
    */
-  async publishCritical(roomId: string, event: Uint8Array, snapshot?: SnapshotOp): Promise<StreamPosition> {
+  async publishCritical(roomId: string, event: Uint8Array, snapshot?: SnapshotOp, version = 0): Promise<StreamPosition> {
     const op = snapshot?.set ? 'set' : snapshot?.del ? 'del' : '';
     const field = snapshot?.set ?? snapshot?.del ?? '';
     const [offset, epoch] = await scripts.run<[number, string]>(this.#redis, 'publish', this.#streamKeys(roomId), [
@@ -79,6 +80,7 @@ export class RoomStore {
       newEpoch(),
       op,
       field,
+      version,
     ]);
     return { offset: Number(offset), epoch };
   }
@@ -121,7 +123,8 @@ export class RoomStore {
     const offset = Number(reply[0]);
     const epoch = reply[1].toString();
     if (Number(reply[2]) === 1) return { recovered: true, frames: reply[3], offset, epoch };
-    return { recovered: false, snapshot: decodeSnapshot(reply[3]), offset, epoch };
+    const fields = decodeSnapshotFields(reply[3]);
+    return { recovered: false, snapshot: snapshotFromFields(fields), fields, offset, epoch };
   }
 
   /** Reports this node's viewers and reaction deltas; returns room totals. */
@@ -221,28 +224,49 @@ export interface ModerationChange {
   words?: string[];
 }
 
-/** A new random stream epoch (changes when a room's stream is lost and recreated). */
-export function newEpoch(): string {
-  return randomBytes(6).toString('base64url');
+/**
+ * Where a critical event lives in the room snapshot: the latest event of each
+ * kind (per product for inventory). Derived from the event itself, so Redis and
+ * every node's in-memory mirror agree by construction.
+ */
+export function snapshotOpFor(event: flashcast.IRoomEvent): SnapshotOp | undefined {
+  if (event.pin) return { set: 'pin' };
+  if (event.unpin) return { del: 'pin' };
+  if (event.inventory) return { set: `inv:${event.inventory.dealId || event.inventory.productId}` };
+  if (event.state) return { set: 'state' };
+  if (event.announcement) return { set: 'ann' };
+  if (event.moderation?.action === flashcast.ModerationAction.SLOW_MODE) return { set: 'slow' };
+  return undefined;
 }
 
-/** Builds a RoomSnapshot from the snapshot hash (field -> encoded RoomEvent). */
-export function decodeSnapshot(pairs: Buffer[]): flashcast.IRoomSnapshot {
+/** Builds a RoomSnapshot from snapshot fields (field -> decoded RoomEvent). */
+export function snapshotFromFields(fields: Map<string, flashcast.IRoomEvent>): flashcast.IRoomSnapshot {
   const snapshot: flashcast.IRoomSnapshot = { inventory: [] };
-  for (let i = 0; i < pairs.length; i += 2) {
-    const field = pairs[i].toString();
-    let event: flashcast.RoomEvent;
-    try {
-      event = flashcast.RoomEvent.decode(pairs[i + 1]);
-    } catch {
-      continue;
-    }
+  for (const [field, event] of fields) {
     if (field === 'state' && event.state) snapshot.state = event.state;
     else if (field === 'pin' && event.pin) snapshot.pin = event.pin;
     else if (field === 'ann' && event.announcement) snapshot.announcement = event.announcement;
     else if (field === 'slow' && event.moderation) snapshot.moderation = { slowModeSeconds: event.moderation.seconds };
     else if (field.startsWith('inv:') && event.inventory) snapshot.inventory!.push(event.inventory);
   }
-  snapshot.inventory!.sort((a, b) => String(a.productId).localeCompare(String(b.productId)));
+  snapshot.inventory!.sort((a, b) => String(a.dealId || a.productId).localeCompare(String(b.dealId || b.productId)));
   return snapshot;
+}
+
+/** A new random stream epoch (changes when a room's stream is lost and recreated). */
+export function newEpoch(): string {
+  return randomBytes(6).toString('base64url');
+}
+
+/** Decodes the snapshot hash (field -> encoded RoomEvent) into its fields. */
+export function decodeSnapshotFields(pairs: Buffer[]): Map<string, flashcast.IRoomEvent> {
+  const fields = new Map<string, flashcast.IRoomEvent>();
+  for (let i = 0; i < pairs.length; i += 2) {
+    try {
+      fields.set(pairs[i].toString(), flashcast.RoomEvent.decode(pairs[i + 1]));
+    } catch {
+      // A corrupt entry is skipped; the next event of its kind replaces it.
+    }
+  }
+  return fields;
 }

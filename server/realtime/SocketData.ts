@@ -30,6 +30,8 @@ export interface SocketData {
   lagging: boolean;
   /** Set in the close handler: the socket must not be touched any more. */
   closed: boolean;
+  /** Subscribed to the user's private channel (order updates). */
+  followsUser: boolean;
   /** Recent client message ids -> accepted message id (dedup within the connection). */
   recentChat: Map<string, string>;
 }

@@ -67,6 +67,7 @@ export class RedisServer {
     }
     const server = new RedisServer(child, port);
     const probe = new Redis(server.url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    probe.on('error', () => undefined); // refused while the server starts: retried below
     try {
       for (let i = 0; ; i++) {
         try {

@@ -1,15 +1,15 @@
 import { loadConfig, type Config } from '../../server/config.js';
-import { GatewayNode } from '../../server/GatewayNode.js';
+import { GatewayNode, type GatewayNodeOptions } from '../../server/GatewayNode.js';
 import { JWT_SECRET, REDIS_URL, deletePrefix, uniquePrefix } from './env.js';
 
 /** A gateway in the test process, on its own Redis key prefix. */
-export async function startGateway(overrides: Partial<Config> = {}): Promise<{ node: GatewayNode; url: string; http: string; prefix: string; close: () => Promise<void> }> {
+export async function startGateway(overrides: Partial<Config> = {}, options: GatewayNodeOptions = {}): Promise<{ node: GatewayNode; url: string; http: string; prefix: string; close: () => Promise<void> }> {
   const prefix = overrides.redisPrefix ?? uniquePrefix();
   const config = loadConfig(
     { HOST: '127.0.0.1', PORT: '0', FLASHCAST_JWT_SECRET: JWT_SECRET },
     { redisPrefix: prefix, drainMs: 0, ...overrides },
   );
-  const node = await GatewayNode.create(config, REDIS_URL);
+  const node = await GatewayNode.create(config, REDIS_URL, options);
   const port = node.gateway.port;
   return {
     node,

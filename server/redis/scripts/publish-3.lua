@@ -17,8 +17,10 @@
   ARGV[5] epoch to use if the stream does not exist yet
   ARGV[6] snapshot operation: "set", "del" or ""
   ARGV[7] snapshot field
+  ARGV[8] version of the event for that field ("0": unversioned). A versioned event
+          not newer than the last one stored for the field is not published.
 
-  Reply: {offset, epoch}
+  Reply: {offset, epoch}; offset 0 when a stale versioned event was skipped.
   Published message: "\2" .. ServerFrame bytes ("\2" marks a critical frame).
 ]]
 local function varint(n)
@@ -36,6 +38,17 @@ if not epoch then
   epoch = ARGV[5]
   redis.call('HSET', KEYS[1], 'e', epoch)
 end
+
+local version = tonumber(ARGV[8])
+if version > 0 then
+  local versionField = 'v:' .. ARGV[7]
+  local current = tonumber(redis.call('HGET', KEYS[1], versionField) or '0')
+  if current >= version then
+    return {0, epoch}
+  end
+  redis.call('HSET', KEYS[1], versionField, version)
+end
+
 local offset = redis.call('HINCRBY', KEYS[1], 'o', 1)
 
 -- RoomEvent field 2 (offset, varint) and field 3 (epoch, bytes).

@@ -1,0 +1,115 @@
+import { randomBytes } from 'node:crypto';
+import { HarnessContext } from './HarnessContext.js';
+import { HostPublisher } from './HostPublisher.js';
+import { RoomViewer } from './RoomViewer.js';
+import { ScenarioReport } from './ScenarioReport.js';
+import { BroadcastScenario } from './BroadcastScenario.js';
+import { RequestError } from './FlashcastClient.js';
+
+/** Options of the chat storm (k6: load-tests/k6/chat-storm.js). */
+export interface ChatStormOptions {
+  room: string;
+  viewers: number;
+  /** Viewers that chat (the first `chatters` viewers). */
+  chatters: number;
+  /** Messages per second per chatter: stay under the per-viewer limit. */
+  chatRate: number;
+  /** One more viewer that chats this fast, to be rate limited (0 = none). */
+  flooderRate: number;
+  /** Critical announcements per second during the storm. */
+  announceRate: number;
+  seconds: number;
+}
+
+/**
+ * A chat storm: many viewers chat at a legal rate while the host keeps publishing
+ * critical messages and one viewer floods. Chat is best-effort (sampled, dropped for
+ * lagging sockets) so its deliveries are counted, not required; what must hold is
+ * that legal chat is accepted, the flooder is limited, and no critical message is
+ * lost while the room is busy.
+ */
+export class ChatStormScenario {
+  static readonly scenarioName = 'chat-storm';
+
+  /** Runs the scenario and returns its report. */
+  static async run(context: HarnessContext, options: ChatStormOptions): Promise<ScenarioReport> {
+    const report = new ScenarioReport(ChatStormScenario.scenarioName);
+    const viewers = Array.from({ length: options.viewers }, (_, i) => new RoomViewer(`cv${i}`, report));
+    const host = new HostPublisher(report);
+    const flooder = options.flooderRate > 0 ? new RoomViewer('flooder', report) : null;
+    try {
+      const joins = await HarnessContext.pool(viewers.length, 50, (i) => viewers[i].join(context, options.room));
+      const failed = joins.filter((r) => r.status === 'rejected').length;
+      report.check('all viewers joined', failed === 0, `${viewers.length - failed}/${viewers.length}`);
+      await host.open(context, options.room);
+      if (flooder) await flooder.join(context, options.room);
+      context.log(`  chat-storm: ${options.chatters} chatters at ${options.chatRate}/s, flooder at ${options.flooderRate}/s, ${options.seconds} s`);
+
+      const chatters = viewers.slice(0, options.chatters).filter((v) => v.client);
+      const stats = { sent: 0, accepted: 0, limited: 0, errors: 0 };
+      const flood = { sent: 0, accepted: 0, limited: 0, closed: 0 };
+      await Promise.all([
+        host.run(options.room, options.announceRate, options.seconds),
+        ...chatters.map((v, i) => ChatStormScenario.#chat(v, options.room, options.chatRate, options.seconds, (i * 1000) / chatters.length / options.chatRate, report, stats)),
+        flooder ? ChatStormScenario.#chat(flooder, options.room, options.flooderRate, options.seconds, 0, report, flood) : Promise.resolve(),
+      ]);
+      const deadline = Date.now() + 10_000;
+      while (Date.now() < deadline && viewers.some((v) => v.stream && !v.unexpectedClose && v.endOffset < host.endOffset)) {
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      report.count('chat_sent', stats.sent);
+      report.count('chat_accepted', stats.accepted);
+      report.count('chat_rate_limited', stats.limited);
+      report.count('chat_errors', stats.errors);
+      report.count('chat_deliveries', viewers.reduce((a, v) => a + v.chats, 0));
+      report.count('flood_sent', flood.sent);
+      report.count('flood_rate_limited', flood.limited);
+      report.check('legal chat accepted', stats.sent > 0 && stats.accepted >= stats.sent * 0.99, `${stats.accepted}/${stats.sent} accepted, ${stats.limited} rate limited, ${stats.errors} errors`);
+      if (flooder) {
+        report.check('flooder rate limited', flood.limited > 0 || flooder.unexpectedClose === 4004, `${flood.limited} RATE_LIMITED of ${flood.sent}, close code ${flooder.unexpectedClose || '-'}`);
+      }
+      report.check('announcements acknowledged during the storm', host.refused === 0 && host.endOffset > 0, `${host.acked} ok, ${host.refused} refused`);
+      BroadcastScenario.checkStreams(report, viewers, host.endOffset);
+    } finally {
+      host.close();
+      flooder?.close();
+      for (const viewer of viewers) viewer.close();
+    }
+    return report;
+  }
+
+  static async #chat(
+    viewer: RoomViewer,
+    room: string,
+    rate: number,
+    seconds: number,
+    phaseMs: number,
+    report: ScenarioReport,
+    stats: { sent: number; accepted: number; limited: number; errors?: number; closed?: number },
+  ): Promise<void> {
+    const client = viewer.client;
+    if (!client) return;
+    const total = Math.round(rate * seconds);
+    const start = Date.now() + phaseMs;
+    const inFlight: Promise<void>[] = [];
+    for (let i = 0; i < total && client.isOpen; i++) {
+      const wait = start + (i * 1000) / rate - Date.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      const sentAt = Date.now();
+      stats.sent++;
+      inFlight.push(
+        client
+          .request({ chat: { room, text: `${i}|${sentAt}`, clientMsgId: randomBytes(6).toString('base64url') } })
+          .then(() => {
+            stats.accepted++;
+            report.time('chat_ack_ms', Date.now() - sentAt);
+          })
+          .catch((error: unknown) => {
+            if (error instanceof RequestError && (error.code === 'RATE_LIMITED' || error.code === 'SLOW_MODE')) stats.limited++;
+            else if (stats.errors !== undefined) stats.errors++;
+          }),
+      );
+    }
+    await Promise.all(inFlight);
+  }
+}

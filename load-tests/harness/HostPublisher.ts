@@ -1,0 +1,62 @@
+import type { FlashcastClient } from './FlashcastClient.js';
+import { RequestError } from './FlashcastClient.js';
+import type { HarnessContext } from './HarnessContext.js';
+import type { ScenarioReport } from './ScenarioReport.js';
+import { END_TEXT } from './RoomViewer.js';
+
+/**
+ * The host of a harness room: publishes critical announcements (`<seq>|<ms>`) at a
+ * fixed rate, then a final `END`, and remembers the offset each `ok` assigned.
+ */
+export class HostPublisher {
+  readonly #report: ScenarioReport;
+  #client: FlashcastClient | null = null;
+  acked = 0;
+  refused = 0;
+  /** Offset assigned to END (every viewer must have everything up to it). */
+  endOffset = 0;
+
+  constructor(report: ScenarioReport) {
+    this.#report = report;
+  }
+
+  /** Connects as host of `room` and joins it. */
+  async open(context: HarnessContext, room: string): Promise<void> {
+    this.#client = await context.host('harness-host', room);
+    await this.#client.join(room);
+  }
+
+  /** Publishes `rate` announcements per second for `seconds`, then END. */
+  async run(room: string, rate: number, seconds: number): Promise<void> {
+    const client = this.#client;
+    if (!client) throw new Error('host not open');
+    const total = Math.round(rate * seconds);
+    const start = Date.now();
+    const inFlight: Promise<void>[] = [];
+    for (let seq = 0; seq < total; seq++) {
+      const wait = start + (seq * 1000) / rate - Date.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      inFlight.push(this.#announce(client, room, `${seq}|${Date.now()}`));
+    }
+    await Promise.all(inFlight);
+    await this.#announce(client, room, END_TEXT);
+  }
+
+  async #announce(client: FlashcastClient, room: string, text: string): Promise<void> {
+    const sentAt = Date.now();
+    try {
+      const reply = await client.request({ announce: { room, text } });
+      this.acked++;
+      this.#report.time('announce_ack_ms', Date.now() - sentAt);
+      if (text === END_TEXT) this.endOffset = Number(reply.ok?.offset ?? 0);
+    } catch (error) {
+      this.refused++;
+      this.#report.count(`announce_error_${error instanceof RequestError ? error.code : 'TIMEOUT'}`);
+    }
+  }
+
+  /** Closes the host connection. */
+  close(): void {
+    this.#client?.close();
+  }
+}

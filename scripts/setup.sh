@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Everything the test suite needs on a Debian machine, installed only where missing:
+#   - Redis 7 and PostgreSQL (scripts/setup-services.sh)
+#   - Chromium (browser tests) and GStreamer (a real RTP source for SFU tests)
+#   - the mediasoup worker binary (scripts/mediasoup-worker.sh; cached after the first build)
+# Idempotent. Prints the MEDIASOUP_WORKER_BIN path on its last line.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf '[setup] %s\n' "$*" >&2; }
+as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+
+bash scripts/setup-services.sh
+
+packages=()
+command -v chromium >/dev/null 2>&1 || packages+=(chromium)
+command -v gst-launch-1.0 >/dev/null 2>&1 || packages+=(gstreamer1.0-tools)
+dpkg -s gstreamer1.0-plugins-good >/dev/null 2>&1 || packages+=(gstreamer1.0-plugins-good)
+dpkg -s gstreamer1.0-plugins-base >/dev/null 2>&1 || packages+=(gstreamer1.0-plugins-base)
+if [ "${#packages[@]}" -gt 0 ]; then
+  log "installing ${packages[*]}"
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${packages[@]}" >/dev/null
+fi
+
+bash scripts/mediasoup-worker.sh | tail -n1

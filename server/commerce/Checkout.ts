@@ -1,0 +1,332 @@
+import type { Principal } from '../auth/TokenService.js';
+import { TokenService } from '../auth/TokenService.js';
+import { flashcast } from '../../protocol/index.js';
+import { ErrorCode } from '../../protocol/codes.js';
+import { FlashcastError } from '../errors.js';
+import { isValidId } from '../redis/keys.js';
+import type { RoomBroadcaster } from './RoomBroadcaster.js';
+import type { Reservation, ReserveReply } from './Reservation.js';
+import type { FlashDeals, Deal } from './FlashDeals.js';
+import type { FxTable, FxConversion } from './FxTable.js';
+import type { PaymentMethods, SavedPaymentMethod } from './PaymentMethods.js';
+import type { SettlementQueue, SettleJob } from '../settlement/SettlementQueue.js';
+import type { OutboxMover } from '../settlement/OutboxMover.js';
+import { INSTALMENT_COUNTS } from './InstalmentPlan.js';
+import { Currency } from './Currency.js';
+import { RandomPool } from './RandomPool.js';
+import { CommerceErrorCode } from './errors.js';
+import { logger } from '../common/logger.js';
+import { PAYMENT_METHOD_TYPES, type PaymentMethodType } from '../settlement/PaymentProvider.js';
+
+const log = logger('Checkout');
+const { CheckoutStatus, DealPhase } = flashcast;
+
+/** Input of one tap (socket `Buy` or `POST /v1/checkout`). */
+export interface BuyInput {
+  roomId: string;
+  productId: string;
+  quantity: number;
+  idempotencyKey: string;
+  dealId?: string;
+  displayCurrency?: string;
+  /** Must be the caller when given: buying as someone else is refused. */
+  buyerId?: string;
+}
+
+/** A first-time buyer's confirmation. */
+export interface ConfirmInput {
+  dealId: string;
+  orderId: string;
+  method: PaymentMethodType;
+  token: string;
+  instalments?: number | null;
+  /** Save the method for one-tap buys next time. */
+  save?: boolean;
+}
+
+export interface CheckoutOptions {
+  /** Hold TTL (default 5 min). */
+  holdMs: number;
+  /** Largest quantity one tap may ask for. */
+  maxQuantity: number;
+}
+
+const KEY_RE = /^[A-Za-z0-9_.:-]{1,64}$/;
+
+const randomIds = new RandomPool();
+
+/** `o_` + 20 hex digits from the CSPRNG (pooled: no syscall per tap). */
+function newOrderId(): string {
+  return `o_${randomIds.hex(10)}`;
+}
+
+const MESSAGES: Record<string, string> = {
+  SOLD_OUT: 'sold out',
+  INSUFFICIENT_STOCK: 'not enough units left',
+  LIMIT_REACHED: 'per-buyer limit reached',
+  NOT_STARTED: 'the deal has not started yet',
+  ENDED: 'the deal has ended',
+  REGION_BLOCKED: 'not available in your region',
+  IDEMPOTENCY_CONFLICT: 'idempotency key already used for a different quantity',
+  NOT_FOUND: 'no such deal',
+};
+
+/**
+ * One-tap checkout: validates the tap, reserves units atomically in Redis, and either
+ * hands the order to settlement (buyer with a saved payment method) or answers with the
+ * next step a first-time buyer must take. `reserve` never throws for business errors:
+ * it answers a BuyResult with a stable code.
+ */
+export class Checkout {
+  readonly #deals: FlashDeals;
+  readonly #reservation: Reservation;
+  readonly #methods: PaymentMethods;
+  readonly #queue: SettlementQueue;
+  readonly #outbox: OutboxMover;
+  /** Deals this node last saw sold out: their taps skip the saved-method lookup before reserving. */
+  readonly #soldOut = new Set<string>();
+  readonly #broadcaster: RoomBroadcaster;
+  readonly #fx: () => FxTable;
+  readonly #options: CheckoutOptions;
+
+  constructor(params: {
+    deals: FlashDeals; reservation: Reservation; methods: PaymentMethods; queue: SettlementQueue; outbox: OutboxMover;
+    broadcaster: RoomBroadcaster; fx: () => FxTable; options?: Partial<CheckoutOptions>;
+  }) {
+    this.#deals = params.deals;
+    this.#reservation = params.reservation;
+    this.#methods = params.methods;
+    this.#queue = params.queue;
+    this.#outbox = params.outbox;
+    this.#broadcaster = params.broadcaster;
+    this.#fx = params.fx;
+    this.#options = { holdMs: 5 * 60_000, maxQuantity: 100, ...params.options };
+  }
+
+  /** Reserves units for the caller. Resolves to a BuyResult; `code` is empty on success. */
+  async reserve(principal: Principal, input: BuyInput): Promise<flashcast.IBuyResult> {
+    try {
+      return await this.#reserve(principal, input);
+    } catch (error) {
+      if (error instanceof FlashcastError) return fail(error.code, error.message, error.retryAfterMs);
+      log.error({ err: error, roomId: input?.roomId }, 'checkout failed');
+      return fail(ErrorCode.Unavailable, 'checkout temporarily unavailable, retry with the same idempotency key', 500);
+    }
+  }
+
+  async #reserve(principal: Principal, input: BuyInput): Promise<flashcast.IBuyResult> {
+    if (input === null || typeof input !== 'object') return fail(ErrorCode.InvalidArgument, 'missing input');
+    const { roomId, productId, quantity, idempotencyKey } = input;
+    if (!isValidId(roomId)) return fail(ErrorCode.InvalidArgument, 'roomId is invalid');
+    if (!isValidId(productId)) return fail(ErrorCode.InvalidArgument, 'productId is invalid');
+    if (typeof idempotencyKey !== 'string' || !KEY_RE.test(idempotencyKey)) {
+      return fail(ErrorCode.InvalidArgument, 'idempotencyKey must be 1-64 of [A-Za-z0-9_.:-]');
+    }
+    if (typeof quantity !== 'number' || !Number.isInteger(quantity) || quantity < 1 || quantity > this.#options.maxQuantity) {
+      return fail(CommerceErrorCode.InvalidQuantity, `quantity must be an integer from 1 to ${this.#options.maxQuantity}`);
+    }
+    if (input.displayCurrency && !Currency.isKnown(input.displayCurrency)) {
+      return fail(CommerceErrorCode.InvalidCurrency, 'unknown display currency');
+    }
+    if (input.buyerId !== undefined && input.buyerId !== principal.userId) {
+      return fail(ErrorCode.Forbidden, 'cannot buy on behalf of another user');
+    }
+    if (!TokenService.canJoin(principal, roomId)) return fail(ErrorCode.RoomNotAllowed, 'not allowed in this room');
+    if (input.dealId !== undefined && input.dealId !== '' && !isValidId(input.dealId)) return fail(ErrorCode.InvalidArgument, 'dealId is invalid');
+
+    const dealId = input.dealId || (await this.#deals.currentDealId(roomId, productId));
+    if (!dealId) return fail(CommerceErrorCode.NotOnSale, 'no flash deal on this product in this room');
+    let deal: Deal;
+    try {
+      deal = await this.#deals.get(dealId);
+    } catch (error) {
+      if (error instanceof FlashcastError && error.code === CommerceErrorCode.DealNotFound) return fail(CommerceErrorCode.NotOnSale, 'no such deal');
+      throw error;
+    }
+    if (deal.roomId !== roomId || deal.productId !== productId) return fail(CommerceErrorCode.NotOnSale, 'the deal is not on this product in this room');
+
+    // While the deal may have stock, the saved method is looked up before the reservation, so a
+    // winner's settle job is recorded with its hold in the same script (transactional outbox) and
+    // the tap is answered at once; the OutboxMover moves the job to BullMQ. Once this node has seen
+    // the deal sold out, losers are spared the lookup, and a tap that still wins (stock came back)
+    // records its job in a second step before its answer.
+    const orderId = newOrderId();
+    const prefetched = this.#soldOut.has(dealId) ? undefined : await this.#methods.get(principal.userId);
+    let job: SettleJob | null = null;
+    if (prefetched) {
+      const total = Currency.multiply(deal.price.amount, quantity);
+      job = this.#job(principal, deal, orderId, quantity, idempotencyKey, total, this.#display(total, deal, input.displayCurrency), prefetched);
+    }
+    const reply = await this.#reservation.reserve({
+      dealId, userId: principal.userId, idempotencyKey, quantity, region: principal.region,
+      orderId, holdMs: this.#options.holdMs, settleJob: job ? JSON.stringify(job) : undefined,
+    });
+    // The room sees the stock before anything else is awaited, with the version the script gave it.
+    if (reply.code === 'OK') this.#showStock(deal, reply);
+    if (reply.code !== 'NOT_FOUND') this.#noteStock(dealId, reply.available);
+    if (reply.code === 'OK' && job) {
+      this.#outbox.hand(job);
+      return this.#answer(principal, input, deal, reply, prefetched!, true);
+    }
+    // Only a held order needs the saved method: losers after the sell-out cost one round trip.
+    const method = reply.state !== 'H' ? null : prefetched !== undefined ? prefetched : await this.#methods.get(principal.userId);
+    return this.#answer(principal, input, deal, reply, method, false);
+  }
+
+  /** Remembers whether a deal looked sold out to this node (bounded; a hint, never a decision). */
+  #noteStock(dealId: string, available: number): void {
+    if (available > 0) {
+      this.#soldOut.delete(dealId);
+    } else if (!this.#soldOut.has(dealId)) {
+      if (this.#soldOut.size >= 10_000) this.#soldOut.clear();
+      this.#soldOut.add(dealId);
+    }
+  }
+
+  #display(total: number, deal: Deal, currency: string | undefined): FxConversion | null {
+    if (!currency || currency === deal.price.currency) return null;
+    try {
+      return this.#fx().convert(total, deal.price.currency, currency);
+    } catch {
+      return null; // No rate: the buyer sees the seller's currency only.
+    }
+  }
+
+  /**
+   * Shows the room the stock a reservation left. Versioned, so an update computed earlier that
+   * arrives later (another request, another node) never replaces it. Only for OK: the script
+   * saw the deal live at that version (a DUP's version may be newer than the deal's end).
+   */
+  #showStock(deal: Deal, reply: ReserveReply): void {
+    this.#broadcaster.publishInventory(deal.roomId, {
+      productId: deal.productId, dealId: deal.id, available: reply.available, total: deal.totalStock, version: reply.version,
+      phase: reply.available > 0 ? DealPhase.DEAL_LIVE : DealPhase.DEAL_SOLD_OUT, phaseEndsAt: deal.endsAt,
+    });
+    // Only the reservation that took the last unit sees available 0 after OK.
+    if (reply.available === 0) void this.#deals.announceStock(deal, reply).catch((err) => log.warn({ err }, 'sold-out broadcast failed'));
+  }
+
+  /** `recorded`: the settle job was recorded with the hold (and handed to the mover). */
+  async #answer(principal: Principal, input: BuyInput, deal: Deal, reply: ReserveReply, method: SavedPaymentMethod | null, recorded: boolean): Promise<flashcast.IBuyResult> {
+    if (reply.code !== 'OK' && reply.code !== 'DUP') {
+      const code = reply.code === 'NOT_FOUND' ? CommerceErrorCode.NotOnSale : reply.code;
+      const r = fail(code, MESSAGES[reply.code] ?? reply.code);
+      r.available = reply.available;
+      r.dealId = deal.id;
+      r.productId = deal.productId;
+      if (reply.code === 'NOT_STARTED') r.retryAfterMs = Math.max(0, Math.min(reply.at - Date.now(), 2 ** 31 - 1));
+      return r;
+    }
+    const total = Currency.multiply(deal.price.amount, reply.quantity);
+    const result: flashcast.IBuyResult = {
+      code: '', message: '', orderId: reply.orderId, holdExpiresAt: reply.at, dealId: deal.id, productId: deal.productId,
+      quantity: reply.quantity, unitPrice: { ...deal.price }, total: { amount: total, currency: deal.price.currency },
+      available: reply.available,
+    };
+    const display = this.#display(total, deal, input.displayCurrency);
+    if (display) {
+      result.displayTotal = { amount: display.amount, currency: display.currency };
+      result.fxAsOf = display.asOf;
+    }
+    let state = reply.state;
+    if (state === 'H' && method) {
+      if (recorded) return { ...result, status: CheckoutStatus.CHECKOUT_SETTLING };
+      // A hold made without its job (a retry, or the method looked up after the hold): record it now, if still held.
+      const job = this.#job(principal, deal, reply.orderId, reply.quantity, input.idempotencyKey, total, display, method);
+      state = (await this.#reservation.recordSettleJob(deal.id, reply.orderId, JSON.stringify(job))) || 'R';
+      if (state === 'H') {
+        this.#outbox.hand(job);
+        return { ...result, status: CheckoutStatus.CHECKOUT_SETTLING };
+      }
+    }
+    if (state === 'S') return { ...result, status: CheckoutStatus.CHECKOUT_PAID };
+    if (state === 'R') {
+      return { ...result, code: CommerceErrorCode.HoldExpired, message: 'the hold was released (expired or payment failed); tap again', status: CheckoutStatus.CHECKOUT_FAILED };
+    }
+    if (state === 'P') return { ...result, status: CheckoutStatus.CHECKOUT_SETTLING };
+    const path = `/v1/deals/${deal.id}/orders/${reply.orderId}/confirm`;
+    return {
+      ...result,
+      status: CheckoutStatus.CHECKOUT_RESERVED,
+      nextStep: {
+        action: 'confirm_payment',
+        method: 'POST',
+        path,
+        message: `Your ${reply.quantity} unit(s) are held until ${new Date(reply.at).toISOString()}. ` +
+          `Choose card, wallet or pay-in-3/6 and confirm at POST ${path} to complete the purchase; tick "save" for one-tap next time.`,
+        methods: [...PAYMENT_METHOD_TYPES],
+        instalments: [...INSTALMENT_COUNTS],
+        expiresAt: reply.at,
+      },
+    };
+  }
+
+  #job(principal: Principal, deal: Deal, orderId: string, quantity: number, key: string, total: number, display: FxConversion | null,
+    method: SavedPaymentMethod, instalments: number | null = method.type === 'bnpl' ? 3 : null): SettleJob {
+    return {
+      orderId, dealId: deal.id, roomId: deal.roomId, productId: deal.productId, shopId: deal.shopId,
+      buyerId: principal.userId, buyerName: principal.name, buyerRegion: principal.region ?? '', idempotencyKey: key,
+      quantity, unitAmount: deal.price.amount, totalAmount: total, currency: deal.price.currency,
+      display: display ? { amount: display.amount, currency: display.currency, rate: display.rate, asOf: display.asOf } : null,
+      method: { type: method.type, token: method.token }, instalments, enqueuedAt: Date.now(),
+    };
+  }
+
+  /**
+   * A first-time buyer confirms a held order with a payment method: the hold is committed
+   * (it can no longer lapse) and the order goes to settlement. Idempotent.
+   */
+  async confirm(principal: Principal, input: ConfirmInput & { displayCurrency?: string }): Promise<flashcast.IBuyResult> {
+    try {
+      if (!isValidId(input.dealId) || !isValidId(input.orderId)) return fail(ErrorCode.InvalidArgument, 'invalid ids');
+      if (!PAYMENT_METHOD_TYPES.includes(input.method)) return fail(ErrorCode.InvalidArgument, 'method must be card, wallet or bnpl');
+      if (typeof input.token !== 'string' || input.token.length < 1 || input.token.length > 128) return fail(ErrorCode.InvalidArgument, 'token is invalid');
+      const instalments = input.method === 'bnpl' ? (input.instalments ?? 3) : null;
+      if (instalments !== null && !(INSTALMENT_COUNTS as readonly number[]).includes(instalments)) {
+        return fail(ErrorCode.InvalidArgument, 'instalments must be 3 or 6');
+      }
+      const hold = await this.#reservation.order(input.dealId, input.orderId);
+      if (!hold || hold.userId !== principal.userId) return fail(CommerceErrorCode.OrderNotFound, 'no such order');
+      const deal = await this.#deals.get(input.dealId);
+      if (hold.state === 'H') {
+        const c = await this.#reservation.commit(input.dealId, input.orderId);
+        if (c.code === 'EXPIRED') {
+          this.#broadcaster.publishInventory(deal.roomId, await this.#deals.inventory(deal, c));
+          return fail(CommerceErrorCode.HoldExpired, 'the hold expired before confirmation');
+        }
+        if (c.code === 'RELEASED') return fail(CommerceErrorCode.HoldExpired, 'the hold was released');
+      } else if (hold.state === 'R') {
+        return fail(CommerceErrorCode.HoldExpired, 'the hold was released');
+      }
+      const method = { type: input.method, token: input.token };
+      if (input.save) await this.#methods.save(principal.userId, method);
+      const total = Currency.multiply(deal.price.amount, hold.quantity);
+      let display: FxConversion | null = null;
+      if (input.displayCurrency && Currency.isKnown(input.displayCurrency) && input.displayCurrency !== deal.price.currency) {
+        try {
+          display = this.#fx().convert(total, deal.price.currency, input.displayCurrency);
+        } catch {
+          display = null;
+        }
+      }
+      if (hold.state !== 'S') {
+        await this.#queue.enqueueSettle(this.#job(principal, deal, input.orderId, hold.quantity, hold.idempotencyKey, total, display, method, instalments));
+      }
+      return {
+        code: '', message: '', orderId: input.orderId, dealId: deal.id, productId: deal.productId, quantity: hold.quantity,
+        unitPrice: { ...deal.price }, total: { amount: total, currency: deal.price.currency }, holdExpiresAt: hold.expiresAt,
+        status: hold.state === 'S' ? CheckoutStatus.CHECKOUT_PAID : CheckoutStatus.CHECKOUT_SETTLING,
+        displayTotal: display ? { amount: display.amount, currency: display.currency } : null,
+        fxAsOf: display?.asOf ?? 0,
+      };
+    } catch (error) {
+      if (error instanceof FlashcastError) return fail(error.code, error.message);
+      log.error({ err: error }, 'confirm failed');
+      return fail(ErrorCode.Unavailable, 'temporarily unavailable, retry', 500);
+    }
+  }
+}
+
+function fail(code: string, message: string, retryAfterMs = 0): flashcast.IBuyResult {
+  return { code, message, status: CheckoutStatus.CHECKOUT_FAILED, retryAfterMs };
+}

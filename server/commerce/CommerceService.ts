@@ -1,0 +1,146 @@
+import type { ConnectionOptions } from 'bullmq';
+import type { Redis, Cluster } from 'ioredis';
+import type { Database } from '../db/Database.js';
+import type { RedisKeys } from '../redis/keys.js';
+import type { HttpRouter } from '../http/HttpRouter.js';
+import type { RoomBroadcaster } from './RoomBroadcaster.js';
+import { Reservation } from './Reservation.js';
+import { Catalog } from './Catalog.js';
+import { FlashDeals, type FlashDealsOptions } from './FlashDeals.js';
+import { Checkout, type CheckoutOptions } from './Checkout.js';
+import { PaymentMethods } from './PaymentMethods.js';
+import { FxTable } from './FxTable.js';
+import { RefundPolicy } from './RefundPolicy.js';
+import { RefundService } from './RefundService.js';
+import { CommissionLedger } from './CommissionLedger.js';
+import { DashboardStats, type ViewerCount } from './DashboardStats.js';
+import { HoldSweeper } from './HoldSweeper.js';
+import { CommerceApi } from './CommerceApi.js';
+import { SettlementQueue } from '../settlement/SettlementQueue.js';
+import { OutboxMover, type OutboxMoverOptions } from '../settlement/OutboxMover.js';
+import { logger } from '../common/logger.js';
+
+const log = logger('CommerceService');
+
+export interface CommerceServiceParams {
+  redis: Redis | Cluster;
+  /** BullMQ connection for the queues this process produces to. */
+  connection: ConnectionOptions;
+  keys: RedisKeys;
+  db: Database;
+  broadcaster: RoomBroadcaster;
+  viewerCount?: ViewerCount;
+  deals?: Partial<FlashDealsOptions>;
+  checkout?: Partial<CheckoutOptions>;
+  /** Run the deal phase worker, the hold sweeper and the outbox sweep here (default true). */
+  runWorkers?: boolean;
+  /** The mover of settle jobs from the deals' outboxes to BullMQ (its sweep is off when `runWorkers` is false). */
+  outbox?: Partial<OutboxMoverOptions>;
+  dashboardIntervalMs?: number;
+}
+
+/**
+ * The commerce part of the gateway process: catalog, flash deals, checkout, refunds,
+ * affiliate rates, dashboard and their HTTP routes. The gateway calls
+ * `checkout.reserve(principal, input)` for socket `Buy` frames and forwards
+ * `dashboard` `stats` events to host sockets.
+ */
+export class CommerceService {
+  readonly catalog: Catalog;
+  readonly deals: FlashDeals;
+  readonly checkout: Checkout;
+  readonly methods: PaymentMethods;
+  readonly refunds: RefundService;
+  readonly ledger: CommissionLedger;
+  readonly dashboard: DashboardStats;
+  readonly queue: SettlementQueue;
+  /** Moves winners' settle jobs from the deals' outboxes to the settlement queue. */
+  readonly outbox: OutboxMover;
+  readonly db: Database;
+  readonly params: CommerceServiceParams;
+  #fx: FxTable;
+  readonly #sweeper: HoldSweeper | null;
+  readonly #fxTimer: NodeJS.Timeout;
+  #closing: Promise<void> | null = null;
+
+  private constructor(params: CommerceServiceParams, parts: {
+    catalog: Catalog; deals: FlashDeals; checkout: Checkout; methods: PaymentMethods; refunds: RefundService;
+    ledger: CommissionLedger; dashboard: DashboardStats; queue: SettlementQueue; outbox: OutboxMover; fx: FxTable; sweeper: HoldSweeper | null;
+  }) {
+    this.params = params;
+    this.db = params.db;
+    this.catalog = parts.catalog;
+    this.deals = parts.deals;
+    this.checkout = parts.checkout;
+    this.methods = parts.methods;
+    this.refunds = parts.refunds;
+    this.ledger = parts.ledger;
+    this.dashboard = parts.dashboard;
+    this.queue = parts.queue;
+    this.outbox = parts.outbox;
+    this.#fx = parts.fx;
+    this.#sweeper = parts.sweeper;
+    this.#fxTimer = setInterval(() => void this.reloadFx().catch((err) => log.warn({ err }, 'fx reload failed')), 60_000);
+    this.#fxTimer.unref();
+  }
+
+  static async create(p: CommerceServiceParams): Promise<CommerceService> {
+    const reservation = await Reservation.create(p.redis, p.keys);
+    const queue = await SettlementQueue.create(p.connection, `${p.keys.prefix}:bull`);
+    const deals = await FlashDeals.create({
+      db: p.db, redis: p.redis, connection: p.connection, keys: p.keys, reservation, broadcaster: p.broadcaster,
+      options: p.deals, runWorker: p.runWorkers !== false,
+    });
+    const fx = await FxTable.load(p.db);
+    let self: CommerceService | null = null;
+    const fxNow = () => self?.fx ?? fx;
+    const methods = new PaymentMethods(p.db, p.redis, p.keys);
+    const outbox = new OutboxMover(p.redis, p.keys, reservation, queue, { ...(p.runWorkers === false ? { sweepIntervalMs: 0 } : {}), ...p.outbox });
+    const checkout = new Checkout({ deals, reservation, methods, queue, outbox, broadcaster: p.broadcaster, fx: fxNow, options: p.checkout });
+    const refunds = new RefundService(p.db, new RefundPolicy(fxNow), queue);
+    const dashboard = new DashboardStats(p.redis, p.keys, deals, p.viewerCount ?? (() => 0), p.dashboardIntervalMs);
+    const sweeper = p.runWorkers === false ? null : new HoldSweeper(p.redis, p.keys, reservation, p.broadcaster);
+    self = new CommerceService(p, {
+      catalog: new Catalog(p.db, p.broadcaster), deals, checkout, methods, refunds, ledger: new CommissionLedger(p.db),
+      dashboard, queue, outbox, fx, sweeper,
+    });
+    return self;
+  }
+
+  /** The FX table in force. */
+  get fx(): FxTable {
+    return this.#fx;
+  }
+
+  /** Reloads FX rates from the database. */
+  async reloadFx(): Promise<void> {
+    this.#fx = await FxTable.load(this.db);
+  }
+
+  /** Registers the commerce HTTP routes. */
+  registerRoutes(router: HttpRouter): void {
+    new CommerceApi(this).register(router);
+  }
+
+  /** Stops timers, workers and queues. Idempotent; every step runs. */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      clearInterval(this.#fxTimer);
+      const steps: [string, () => Promise<void> | void][] = [
+        ['sweeper', () => this.#sweeper?.close()],
+        ['dashboard', () => this.dashboard.close()],
+        ['deals', () => this.deals.close()],
+        ['outbox', () => this.outbox.close()],
+        ['queue', () => this.queue.close()],
+      ];
+      for (const [name, step] of steps) {
+        try {
+          await step();
+        } catch (err) {
+          log.warn({ err, step: name }, 'close step failed');
+        }
+      }
+    })();
+    return this.#closing;
+  }
+}

@@ -1,0 +1,324 @@
+import { Queue, Worker, type ConnectionOptions, type Job } from 'bullmq';
+import type { Redis, Cluster } from 'ioredis';
+import type { Database } from '../db/Database.js';
+import type { RedisKeys } from '../redis/keys.js';
+import type { RoomBroadcaster } from './RoomBroadcaster.js';
+import { Reservation, type StockLevel } from './Reservation.js';
+import { Catalog, newId } from './Catalog.js';
+import { Currency } from './Currency.js';
+import { flashcast } from '../../protocol/index.js';
+import { EnhancedEventEmitter } from '../common/EnhancedEventEmitter.js';
+import { logger } from '../common/logger.js';
+import { CommerceErrorCode, CommerceNotFoundError, StateError } from './errors.js';
+
+const log = logger('FlashDeals');
+
+/** A flash deal on a product in a room. Immutable once created except for its status. */
+export interface Deal {
+  id: string;
+  roomId: string;
+  productId: string;
+  shopId: string;
+  price: { amount: number; currency: string };
+  totalStock: number;
+  perBuyerLimit: number;
+  countdownSeconds: number;
+  durationSeconds: number;
+  startsAt: number;
+  endsAt: number;
+  allowedRegions: string[];
+  blockedRegions: string[];
+  /** Affiliate commission in basis points set on the deal (overrides product/creator rates). */
+  commissionBps: number | null;
+  /** The creator (host) credited with affiliate commission. */
+  creatorId: string;
+  status: 'active' | 'ended' | 'closed';
+}
+
+export interface CreateDealInput {
+  productId: string;
+  price: { amount: number; currency: string };
+  totalStock: number;
+  perBuyerLimit: number;
+  countdownSeconds: number;
+  durationSeconds: number;
+  allowedRegions?: string[];
+  commissionBps?: number | null;
+}
+
+export interface FlashDealsOptions {
+  /** Buyer countries that ban cross-border direct sales: their buyers cannot buy from a shop abroad. */
+  crossBorderBans: string[];
+  /** How long after a deal ends unsold (and lapsed) units go back to the catalog (default 6 min). */
+  closeAfterEndMs: number;
+  /** BullMQ key prefix. */
+  bullPrefix: string;
+}
+
+export type FlashDealsEvents = { dealcreated: [Deal]; phase: [Deal, flashcast.DealPhase]; close: [] };
+
+type PhaseJob = { dealId: string; phase: 'live' | 'end' | 'close' };
+
+/**
+ * Creates flash deals and drives their lifecycle (scheduled -> live -> sold out -> ended),
+ * broadcasting each phase to the room as a critical inventory event. Phase changes are
+ * durable BullMQ delayed jobs, so a restart does not lose an end.
+ */
+export class FlashDeals extends EnhancedEventEmitter<FlashDealsEvents> {
+  readonly #db: Database;
+  readonly #redis: Redis | Cluster;
+  readonly #keys: RedisKeys;
+  readonly #reservation: Reservation;
+  readonly #broadcaster: RoomBroadcaster;
+  readonly #options: FlashDealsOptions;
+  readonly #queue: Queue<PhaseJob>;
+  readonly #worker: Worker<PhaseJob>;
+  readonly #cache = new Map<string, { deal: Deal; at: number }>();
+  readonly #roomCache = new Map<string, { dealId: string | null; at: number }>();
+  /** Loads in flight: concurrent taps after a cache expiry share one query (no thundering herd). */
+  readonly #loading = new Map<string, Promise<Deal>>();
+  readonly #roomLoading = new Map<string, Promise<string | null>>();
+  #closing: Promise<void> | null = null;
+
+  private constructor(
+    db: Database, redis: Redis | Cluster, keys: RedisKeys, reservation: Reservation, broadcaster: RoomBroadcaster,
+    options: FlashDealsOptions, queue: Queue<PhaseJob>, worker: Worker<PhaseJob>,
+  ) {
+    super();
+    this.#db = db;
+    this.#redis = redis;
+    this.#keys = keys;
+    this.#reservation = reservation;
+    this.#broadcaster = broadcaster;
+    this.#options = options;
+    this.#queue = queue;
+    this.#worker = worker;
+  }
+
+  /** Starts the phase queue and its worker. */
+  static async create(params: {
+    db: Database; redis: Redis | Cluster; connection: ConnectionOptions; keys: RedisKeys; reservation: Reservation;
+    broadcaster: RoomBroadcaster; options?: Partial<FlashDealsOptions>; runWorker?: boolean;
+  }): Promise<FlashDeals> {
+    const options: FlashDealsOptions = { crossBorderBans: [], closeAfterEndMs: 6 * 60_000, bullPrefix: `${params.keys.prefix}:bull`, ...params.options };
+    const queue = new Queue<PhaseJob>('{deal-phases}', { connection: params.connection, prefix: options.bullPrefix });
+    let self: FlashDeals | null = null;
+    const worker = new Worker<PhaseJob>('{deal-phases}', async (job: Job<PhaseJob>) => self!.#onPhase(job.data), {
+      connection: params.connection, prefix: options.bullPrefix, autorun: params.runWorker !== false, concurrency: 8,
+    });
+    worker.on('error', (err) => log.warn({ err }, 'phase worker error'));
+    self = new FlashDeals(params.db, params.redis, params.keys, params.reservation, params.broadcaster, options, queue, worker);
+    return self;
+  }
+
+  /** Creates a deal: allocates its units from the product's stock, opens its inventory, broadcasts SCHEDULED. */
+  async create(roomId: string, creatorId: string, input: CreateDealInput): Promise<Deal> {
+    Currency.assert(input.price.currency);
+    Currency.assertAmount(input.price.amount);
+    const { rows: prod } = await this.#db.query<{ shop_id: string; currency: string; country: string }>(
+      `SELECT p.shop_id, p.currency, s.country FROM products p JOIN shops s ON s.id = p.shop_id
+       JOIN showcase sc ON sc.product_id = p.id AND sc.room_id = $2 WHERE p.id = $1`, [input.productId, roomId]);
+    if (!prod[0]) throw new CommerceNotFoundError(CommerceErrorCode.ProductNotFound, 'product in this room showcase');
+    if (prod[0].currency !== input.price.currency) {
+      throw new StateError(CommerceErrorCode.InvalidCurrency, `deal price must be in ${prod[0].currency}`);
+    }
+    const mappingKey = this.#keys.room(roomId, `deal:${input.productId}`);
+    const current = await this.#redis.get(mappingKey);
+    if (current) throw new StateError(CommerceErrorCode.DealConflict, 'a deal on this product is already scheduled or live in this room');
+    const blocked = this.#options.crossBorderBans.filter((c) => c !== prod[0].country);
+    const allowed = (input.allowedRegions ?? []).filter((c) => !blocked.includes(c));
+    if ((input.allowedRegions ?? []).length > 0 && allowed.length === 0) {
+      throw new StateError(CommerceErrorCode.RegionBlocked, 'every allowed region is blocked by country rules');
+    }
+    const now = Date.now();
+    const deal: Deal = {
+      id: newId('d'),
+      roomId,
+      productId: input.productId,
+      shopId: prod[0].shop_id,
+      price: { ...input.price },
+      totalStock: input.totalStock,
+      perBuyerLimit: input.perBuyerLimit,
+      countdownSeconds: input.countdownSeconds,
+      durationSeconds: input.durationSeconds,
+      startsAt: now + input.countdownSeconds * 1000,
+      endsAt: now + (input.countdownSeconds + input.durationSeconds) * 1000,
+      allowedRegions: allowed,
+      blockedRegions: blocked,
+      commissionBps: input.commissionBps ?? null,
+      creatorId,
+      status: 'active',
+    };
+    const taken = await this.#redis.set(mappingKey, deal.id, 'PX', deal.endsAt - now, 'NX');
+    let opened: StockLevel;
+    if (taken !== 'OK') throw new StateError(CommerceErrorCode.DealConflict, 'a deal on this product is already scheduled or live in this room');
+    try {
+      await this.#db.transaction(async (tx) => {
+        const r = await tx.query('UPDATE products SET stock = stock - $2, updated_at = now() WHERE id = $1 AND stock >= $2', [deal.productId, deal.totalStock]);
+        if (r.rowCount === 0) throw new StateError(CommerceErrorCode.InsufficientStock, 'product stock is lower than the deal stock');
+        await tx.query(
+          `INSERT INTO deals (id, room_id, product_id, shop_id, price_amount, currency, total_stock, per_buyer_limit, countdown_s,
+             duration_s, starts_at, ends_at, allowed_regions, blocked_regions, commission_bps, creator_id)
+           VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16)`,
+          [deal.id, roomId, deal.productId, deal.shopId, deal.price.amount, deal.price.currency, deal.totalStock, deal.perBuyerLimit,
+            deal.countdownSeconds, deal.durationSeconds, new Date(deal.startsAt), new Date(deal.endsAt),
+            JSON.stringify(deal.allowedRegions), JSON.stringify(deal.blockedRegions), deal.commissionBps, creatorId],
+        );
+      });
+      opened = await this.#reservation.open({ ...deal, dealId: deal.id, priceAmount: deal.price.amount, currency: deal.price.currency });
+      await this.#redis
+        .multi()
+        .sadd(this.#keys.room(roomId, 'deals'), deal.id)
+        .hset(this.#keys.global('deals:active'), deal.id, `${roomId}|${deal.productId}|${deal.totalStock}`)
+        .exec();
+    } catch (error) {
+      await this.#redis.del(mappingKey);
+      throw error;
+    }
+    // This node may have cached "no deal" for the product moments ago.
+    this.#roomCache.delete(`${roomId}\n${deal.productId}`);
+    await this.#queue.addBulk([
+      { name: 'live', data: { dealId: deal.id, phase: 'live' }, opts: { jobId: `live.${deal.id}`, delay: deal.startsAt - Date.now(), removeOnComplete: true, attempts: 5 } },
+      { name: 'end', data: { dealId: deal.id, phase: 'end' }, opts: { jobId: `end.${deal.id}`, delay: deal.endsAt - Date.now(), removeOnComplete: true, attempts: 5 } },
+      { name: 'close', data: { dealId: deal.id, phase: 'close' }, opts: { jobId: `close.${deal.id}`, delay: deal.endsAt - Date.now() + this.#options.closeAfterEndMs, removeOnComplete: true, attempts: 5 } },
+    ]);
+    this.#cache.set(deal.id, { deal, at: Date.now() });
+    await this.#publishPhase(deal, flashcast.DealPhase.DEAL_SCHEDULED, opened);
+    this.safeEmit('dealcreated', deal);
+    log.info({ dealId: deal.id, roomId, productId: deal.productId }, 'deal created');
+    return deal;
+  }
+
+  /** A deal by id (cached briefly: only `status` changes after creation). */
+  async get(dealId: string): Promise<Deal> {
+    const hit = this.#cache.get(dealId);
+    if (hit && Date.now() - hit.at < 5_000) return hit.deal;
+    let loading = this.#loading.get(dealId);
+    if (!loading) {
+      loading = this.#load(dealId).finally(() => this.#loading.delete(dealId));
+      this.#loading.set(dealId, loading);
+    }
+    return loading;
+  }
+
+  async #load(dealId: string): Promise<Deal> {
+    const { rows } = await this.#db.query<Record<string, any>>('SELECT * FROM deals WHERE id = $1', [dealId]);
+    if (!rows[0]) throw new CommerceNotFoundError(CommerceErrorCode.DealNotFound, 'deal');
+    const r = rows[0];
+    const deal: Deal = {
+      id: r.id, roomId: r.room_id, productId: r.product_id, shopId: r.shop_id,
+      price: { amount: Number(r.price_amount), currency: r.currency },
+      totalStock: r.total_stock, perBuyerLimit: r.per_buyer_limit, countdownSeconds: r.countdown_s, durationSeconds: r.duration_s,
+      startsAt: new Date(r.starts_at).getTime(), endsAt: new Date(r.ends_at).getTime(),
+      allowedRegions: r.allowed_regions, blockedRegions: r.blocked_regions, commissionBps: r.commission_bps,
+      creatorId: r.creator_id, status: r.status,
+    };
+    this.#cache.set(dealId, { deal, at: Date.now() });
+    return deal;
+  }
+
+  /** The deal scheduled or live for a product in a room, or null (cached for 1 s). */
+  async currentDealId(roomId: string, productId: string): Promise<string | null> {
+    const k = `${roomId}\n${productId}`;
+    const hit = this.#roomCache.get(k);
+    if (hit && Date.now() - hit.at < 1_000) return hit.dealId;
+    let loading = this.#roomLoading.get(k);
+    if (!loading) {
+      loading = (async () => {
+        const dealId = await this.#redis.get(this.#keys.room(roomId, `deal:${productId}`));
+        if (this.#roomCache.size > 10_000) this.#roomCache.clear();
+        this.#roomCache.set(k, { dealId, at: Date.now() });
+        return dealId;
+      })().finally(() => this.#roomLoading.delete(k));
+      this.#roomLoading.set(k, loading);
+    }
+    return loading;
+  }
+
+  /** Ends a deal now (host action); idempotent. */
+  async end(dealId: string): Promise<void> {
+    await this.#onPhase({ dealId, phase: 'end' });
+  }
+
+  /**
+   * The inventory update describing a deal now, for `stock` (a script's answer: available and
+   * version from the same run) or, if not given, the stock and version read together now.
+   */
+  async inventory(deal: Deal, stock?: StockLevel): Promise<flashcast.IInventoryUpdate> {
+    const { available: avail, version } = stock ?? (await this.#reservation.stock(deal.id));
+    const now = Date.now();
+    let phase: flashcast.DealPhase;
+    if (deal.status !== 'active' || now >= deal.endsAt) phase = flashcast.DealPhase.DEAL_ENDED;
+    else if (now < deal.startsAt) phase = flashcast.DealPhase.DEAL_SCHEDULED;
+    else phase = avail > 0 ? flashcast.DealPhase.DEAL_LIVE : flashcast.DealPhase.DEAL_SOLD_OUT;
+    const phaseEndsAt = phase === flashcast.DealPhase.DEAL_SCHEDULED ? deal.startsAt : phase === flashcast.DealPhase.DEAL_ENDED ? 0 : deal.endsAt;
+    return { productId: deal.productId, dealId: deal.id, available: avail, total: deal.totalStock, phase, phaseEndsAt, version };
+  }
+
+  /** `stock`: available and version from one script run (never a fresh count with an older version). */
+  async #publishPhase(deal: Deal, phase: flashcast.DealPhase, stock: StockLevel): Promise<void> {
+    const phaseEndsAt = phase === flashcast.DealPhase.DEAL_SCHEDULED ? deal.startsAt : phase === flashcast.DealPhase.DEAL_ENDED ? 0 : deal.endsAt;
+    await this.#broadcaster.publish(deal.roomId, {
+      room: deal.roomId, ts: Date.now(),
+      inventory: { productId: deal.productId, dealId: deal.id, available: stock.available, total: deal.totalStock, phase, phaseEndsAt, version: stock.version },
+    });
+    this.safeEmit('phase', deal, phase);
+  }
+
+  /**
+   * Broadcasts a critical phase change computed from `stock` (sold out / live again), which must
+   * be a script's answer: available and version of the same run.
+   */
+  async announceStock(deal: Deal, stock: StockLevel): Promise<void> {
+    const update = await this.inventory(deal, stock);
+    await this.#publishPhase(deal, update.phase ?? flashcast.DealPhase.DEAL_LIVE, stock);
+  }
+
+  async #onPhase(job: PhaseJob): Promise<void> {
+    const deal = await this.get(job.dealId);
+    if (job.phase === 'live') {
+      if (deal.status !== 'active') return;
+      const stock = await this.#reservation.phaseChange(deal.id);
+      await this.#publishPhase(deal, stock.available > 0 ? flashcast.DealPhase.DEAL_LIVE : flashcast.DealPhase.DEAL_SOLD_OUT, stock);
+    } else if (job.phase === 'end') {
+      const stock = await this.#reservation.end(deal.id);
+      const r = await this.#db.query("UPDATE deals SET status = 'ended' WHERE id = $1 AND status = 'active'", [deal.id]);
+      this.#cache.delete(deal.id);
+      const mappingKey = this.#keys.room(deal.roomId, `deal:${deal.productId}`);
+      if ((await this.#redis.get(mappingKey)) === deal.id) await this.#redis.del(mappingKey);
+      this.#roomCache.clear();
+      if (r.rowCount > 0) {
+        await this.#publishPhase({ ...deal, status: 'ended' }, flashcast.DealPhase.DEAL_ENDED, stock);
+      }
+    } else {
+      // After every hold has lapsed or settled: unsold units go back to the catalog, once.
+      await this.#reservation.expire(deal.id, 100_000);
+      const available = await this.#reservation.available(deal.id);
+      await this.#db.transaction(async (tx) => {
+        const r = await tx.query("UPDATE deals SET status = 'closed' WHERE id = $1 AND status <> 'closed'", [deal.id]);
+        if (r.rowCount > 0 && available > 0) {
+          await tx.query('UPDATE products SET stock = stock + $2, updated_at = now() WHERE id = $1', [deal.productId, available]);
+        }
+      });
+      await this.#redis.hdel(this.#keys.global('deals:active'), deal.id);
+      this.#cache.delete(deal.id);
+    }
+  }
+
+  /** Stops the phase worker and queue. Idempotent. */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      for (const step of [() => this.#worker.close(), () => this.#queue.close()]) {
+        try {
+          await step();
+        } catch (err) {
+          log.warn({ err }, 'close step failed');
+        }
+      }
+      this.#cache.clear();
+      this.#roomCache.clear();
+      this.safeEmit('close');
+    })();
+    return this.#closing;
+  }
+}

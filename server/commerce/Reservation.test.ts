@@ -1,0 +1,208 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Redis } from 'ioredis';
+import { Reservation, type DealInventory, type StockLevel } from './Reservation.js';
+import { deletePrefix, newRedis, sleep, uniqueKeys } from '../../test/commerce/helpers.js';
+
+let redis: Redis;
+let prefix: string;
+let res: Reservation;
+
+function deal(over: Partial<DealInventory> = {}): DealInventory {
+  const now = Date.now();
+  return {
+    dealId: 'd1', roomId: 'r1', productId: 'p1', totalStock: 100, perBuyerLimit: 2,
+    startsAt: now - 1000, endsAt: now + 60_000, allowedRegions: [], blockedRegions: [],
+    priceAmount: 999, currency: 'USD', ...over,
+  };
+}
+
+const input = (userId: string, key: string, quantity = 1, over: Record<string, unknown> = {}) => ({
+  dealId: 'd1', userId, idempotencyKey: key, quantity, region: 'US', orderId: `o-${userId}-${key}`, holdMs: 60_000, ...over,
+});
+
+beforeEach(async () => {
+  redis = newRedis();
+  const u = uniqueKeys();
+  prefix = u.prefix;
+  res = await Reservation.create(redis, u.keys);
+});
+
+afterEach(async () => {
+  await deletePrefix(redis, prefix);
+  redis.disconnect();
+});
+
+describe('reserve-3.lua', () => {
+  it('2,000 concurrent attempts for 100 units: exactly 100 sold, no buyer over the limit', async () => {
+    await res.open(deal({ totalStock: 100, perBuyerLimit: 2 }));
+    // 667 buyers, each tapping 3 times in a row with distinct keys (third tap must hit the limit).
+    const attempts = Array.from({ length: 2000 }, (_, i) => input(`u${Math.floor(i / 3)}`, `k${i}`));
+    const replies = await Promise.all(attempts.map((a) => res.reserve(a)));
+    const ok = replies.filter((r) => r.code === 'OK');
+    expect(ok.reduce((s, r) => s + r.quantity, 0)).toBe(100);
+    expect(await res.available('d1')).toBe(0);
+    const losers = replies.filter((r) => r.code !== 'OK');
+    expect(losers.length).toBe(1900);
+    expect(new Set(losers.map((r) => r.code))).toEqual(new Set(['SOLD_OUT', 'LIMIT_REACHED']));
+    const per = await res.committedBy('d1');
+    expect(Math.max(...Object.values(per))).toBeLessThanOrEqual(2);
+    expect(Object.values(per).reduce((a, b) => a + b, 0)).toBe(100);
+  });
+
+  it('a retried tap returns the same order and does not take more stock', async () => {
+    await res.open(deal({ totalStock: 10 }));
+    const a = await res.reserve(input('u1', 'tap-1', 2));
+    const b = await res.reserve({ ...input('u1', 'tap-1', 2), orderId: 'other' });
+    expect(a.code).toBe('OK');
+    expect(b).toMatchObject({ code: 'DUP', orderId: a.orderId, at: a.at, state: 'H', quantity: 2 });
+    expect(await res.available('d1')).toBe(8);
+    const c = await res.reserve({ ...input('u1', 'tap-1', 1), orderId: 'x' });
+    expect(c.code).toBe('IDEMPOTENCY_CONFLICT');
+  });
+
+  it('answers NOT_STARTED, ENDED, REGION_BLOCKED, LIMIT_REACHED, INSUFFICIENT_STOCK, NOT_FOUND', async () => {
+    await res.open(deal({ startsAt: Date.now() + 60_000, endsAt: Date.now() + 120_000 }));
+    expect((await res.reserve(input('u1', 'a'))).code).toBe('NOT_STARTED');
+    await res.open(deal({ dealId: 'd1' }));
+    await res.end('d1');
+    expect((await res.reserve(input('u1', 'b'))).code).toBe('ENDED');
+    await res.purge('d1');
+    await res.open(deal({ allowedRegions: ['US', 'CA'], blockedRegions: [], totalStock: 3 }));
+    expect((await res.reserve(input('u1', 'c', 1, { region: 'FR' }))).code).toBe('REGION_BLOCKED');
+    expect((await res.reserve(input('u1', 'c2', 1, { region: null }))).code).toBe('REGION_BLOCKED');
+    expect((await res.reserve(input('u1', 'd', 3))).code).toBe('LIMIT_REACHED');
+    expect((await res.reserve(input('u1', 'e', 2))).code).toBe('OK');
+    expect((await res.reserve(input('u2', 'f', 2))).code).toBe('INSUFFICIENT_STOCK');
+    expect((await res.reserve(input('u2', 'g', 1))).code).toBe('OK');
+    expect((await res.reserve(input('u3', 'h', 1))).code).toBe('SOLD_OUT');
+    expect((await res.reserve({ ...input('u1', 'i'), dealId: 'nope' })).code).toBe('NOT_FOUND');
+    await res.purge('d1');
+    await res.open(deal({ blockedRegions: ['CN'] }));
+    expect((await res.reserve(input('u1', 'j', 1, { region: 'CN' }))).code).toBe('REGION_BLOCKED');
+    expect((await res.reserve(input('u1', 'k', 1, { region: 'US' }))).code).toBe('OK');
+  });
+
+  it('an expired hold restores stock exactly once, and frees the buyer limit', async () => {
+    await res.open(deal({ totalStock: 5, perBuyerLimit: 2 }));
+    const r = await res.reserve(input('u1', 'a', 2, { holdMs: 50 }));
+    expect(r.code).toBe('OK');
+    expect(await res.available('d1')).toBe(3);
+    await sleep(80);
+    const [x, y] = await Promise.all([res.expire('d1'), res.expire('d1')]);
+    expect(x.units + y.units).toBe(2);
+    expect([...x.orderIds, ...y.orderIds]).toEqual([r.orderId]);
+    expect(await res.available('d1')).toBe(5);
+    expect((await res.expire('d1')).units).toBe(0);
+    expect((await res.release('d1', r.orderId, 'HP')).released).toBe(false);
+    expect(await res.available('d1')).toBe(5);
+    expect((await res.reserve(input('u1', 'b', 2))).code).toBe('OK');
+    // the retried first tap still reports its released hold
+    expect(await res.reserve(input('u1', 'a', 2))).toMatchObject({ code: 'DUP', state: 'R' });
+  });
+
+  it('commit stops expiry; a lapsed hold cannot be committed; sell counts once', async () => {
+    await res.open(deal({ totalStock: 5 }));
+    const a = await res.reserve(input('u1', 'a', 1, { holdMs: 40 }));
+    const b = await res.reserve(input('u2', 'b', 2, { holdMs: 40 }));
+    expect((await res.commit('d1', a.orderId)).code).toBe('OK');
+    await sleep(60);
+    expect((await res.commit('d1', b.orderId)).code).toBe('EXPIRED');
+    expect((await res.expire('d1')).units).toBe(0);
+    expect(await res.available('d1')).toBe(4);
+    expect((await res.sell('d1', a.orderId, 999)).code).toBe('OK');
+    expect((await res.sell('d1', a.orderId, 999)).code).toBe('DUP');
+    expect(await res.stats('d1')).toEqual({ orders: 1, units: 1, gmv: 999, buyers: 1 });
+    expect((await res.release('d1', a.orderId, 'HP')).released).toBe(false);
+  });
+
+  it('a failed payment (P) releases once and the buyer may buy again', async () => {
+    await res.open(deal({ totalStock: 2, perBuyerLimit: 2 }));
+    const a = await res.reserve(input('u1', 'a', 2));
+    await res.commit('d1', a.orderId);
+    const [x, y] = await Promise.all([res.release('d1', a.orderId, 'P'), res.release('d1', a.orderId, 'P')]);
+    expect([x.released, y.released].filter(Boolean).length).toBe(1);
+    expect(await res.available('d1')).toBe(2);
+    expect((await res.reserve(input('u1', 'b', 2))).code).toBe('OK');
+  });
+});
+
+describe('reserve-3.lua, taps batched per event-loop turn', () => {
+  it('the same tap twice in one burst holds once and answers DUP with the same order', async () => {
+    await res.open(deal({ totalStock: 5, perBuyerLimit: 2 }));
+    const [a, b, c] = await Promise.all([
+      res.reserve(input('u1', 'k', 1)),
+      res.reserve({ ...input('u1', 'k', 1), orderId: 'other' }),
+      res.reserve(input('u1', 'k2', 2)), // over the limit once the first tap holds 1
+    ]);
+    expect(a.code).toBe('OK');
+    expect(b).toMatchObject({ code: 'DUP', orderId: a.orderId, state: 'H', quantity: 1, available: 4 });
+    expect(c.code).toBe('LIMIT_REACHED');
+    expect(await res.available('d1')).toBe(4);
+    expect(await res.committedBy('d1')).toEqual({ u1: 1 });
+  });
+
+  it('taps on two deals in one burst each go to their own deal', async () => {
+    await res.open(deal({ dealId: 'd1', totalStock: 1 }));
+    await res.open(deal({ dealId: 'd2', totalStock: 1 }));
+    const replies = await Promise.all([
+      res.reserve(input('u1', 'a')), res.reserve({ ...input('u2', 'a'), dealId: 'd2' }),
+      res.reserve(input('u3', 'a')), res.reserve({ ...input('u4', 'a'), dealId: 'd2' }),
+    ]);
+    expect(replies.map((r) => r.code)).toEqual(['OK', 'OK', 'SOLD_OUT', 'SOLD_OUT']);
+    expect([await res.available('d1'), await res.available('d2')]).toEqual([0, 0]);
+  });
+
+  it('refuses fields that would break the record format', async () => {
+    await res.open(deal());
+    await expect(res.reserve(input('u|1', 'a'))).rejects.toThrow(TypeError);
+    await expect(res.reserve(input('u1', 'a', 0))).rejects.toThrow(TypeError);
+  });
+});
+
+describe('stock versions', () => {
+  it('every change of stock has its own version, answered with the stock it produced', async () => {
+    const opened = await res.open(deal({ totalStock: 30, perBuyerLimit: 1 }));
+    expect(opened).toEqual({ available: 30, version: 1 });
+    const seen: StockLevel[] = [];
+    const first = await Promise.all(Array.from({ length: 40 }, (_, i) => res.reserve(input(`u${i}`, 'a', 1, { holdMs: i % 3 === 0 ? 30 : 60_000 }))));
+    seen.push(...first);
+    const held = first.filter((r) => r.code === 'OK');
+    expect(held).toHaveLength(30);
+    await sleep(60);
+    // lapsed holds, failed payments and new taps, all at once
+    const [expired, ...rest] = await Promise.all([
+      res.expire('d1'),
+      ...held.filter((_, i) => i % 3 === 1).map((r) => res.release('d1', r.orderId, 'HP')),
+      ...held.filter((_, i) => i % 3 === 2).map((r) => res.commit('d1', r.orderId)),
+      ...Array.from({ length: 20 }, (_, i) => res.reserve(input(`v${i}`, 'a'))),
+    ]);
+    seen.push(expired, ...(rest as StockLevel[]));
+    type Reply = StockLevel & { code?: string; orderId?: string; released?: boolean };
+    const changes = [...first, ...(rest as Reply[])].filter((r) => (r.orderId !== undefined && r.code === 'OK') || r.released);
+    if (expired.units > 0) changes.push(expired);
+    // a version belongs to exactly one stock level, and each change made its own version
+    const byVersion = new Map<number, number>();
+    for (const s of seen) {
+      expect(byVersion.get(s.version) ?? s.available, `version ${s.version}`).toBe(s.available);
+      byVersion.set(s.version, s.available);
+    }
+    expect(new Set(changes.map((c) => c.version)).size).toBe(changes.length);
+    // the highest version answered is the stock now
+    const now = await res.stock('d1');
+    expect(Math.max(...seen.map((s) => s.version))).toBe(now.version);
+    expect(byVersion.get(now.version)).toBe(now.available);
+    expect(now.available).toBe(await res.available('d1'));
+  });
+
+  it('a phase change takes a new version without touching the stock; ending refuses later taps', async () => {
+    await res.open(deal({ totalStock: 5 }));
+    const a = await res.reserve(input('u1', 'a'));
+    expect(a).toMatchObject({ code: 'OK', available: 4, version: 2 });
+    expect(await res.phaseChange('d1')).toEqual({ available: 4, version: 3 });
+    expect(await res.end('d1')).toEqual({ available: 4, version: 4 });
+    expect((await res.reserve(input('u2', 'a'))).code).toBe('ENDED');
+    const r = await res.release('d1', a.orderId, 'H');
+    expect(r).toMatchObject({ released: true, available: 5, version: 5, endsAt: 0 });
+    expect(await res.phaseChange('nope')).toEqual({ available: 0, version: 0 });
+  });
+});

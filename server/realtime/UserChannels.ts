@@ -1,0 +1,92 @@
+import type { Redis } from 'ioredis';
+import type { TemplatedApp, WebSocket } from 'uWebSockets.js';
+import { flashcast, encodeServerFrame } from '../../protocol/index.js';
+import { logger } from '../common/logger.js';
+import type { RedisKeys } from '../redis/keys.js';
+import type { OrderNotifier, OrderUpdate } from '../settlement/OrderNotifier.js';
+import type { SocketData } from './SocketData.js';
+
+const log = logger('UserChannels');
+
+const STATUS: Record<OrderUpdate['status'], flashcast.CheckoutStatus> = {
+  paid: flashcast.CheckoutStatus.CHECKOUT_PAID,
+  declined: flashcast.CheckoutStatus.CHECKOUT_FAILED,
+  expired: flashcast.CheckoutStatus.CHECKOUT_FAILED,
+};
+
+/** The sharded channel of a user's private messages (same slot as the user's keys). */
+export function userChannel(keys: RedisKeys, userId: string): string {
+  return `${keys.prefix}:{u:${userId}}:ch`;
+}
+
+/**
+ * Private messages to one user's sockets, wherever they are connected: a node
+ * subscribes to a user's channel only while that user has a socket there that
+ * follows it (a buyer with an order in flight), and publishes each message to
+ * the uWS topic `u/<user>` once.
+ */
+export class UserChannels {
+  readonly #app: TemplatedApp;
+  readonly #subscriber: Redis;
+  readonly #keys: RedisKeys;
+  readonly #followers = new Map<string, Set<WebSocket<SocketData>>>();
+
+  constructor(app: TemplatedApp, subscriber: Redis, keys: RedisKeys) {
+    this.#app = app;
+    this.#subscriber = subscriber;
+    this.#keys = keys;
+    subscriber.on('smessageBuffer', (channel: Buffer, message: Buffer) => {
+      const name = channel.toString();
+      const match = /\{u:([^}]+)\}:ch$/.exec(name);
+      if (!match || !name.startsWith(`${keys.prefix}:`)) return;
+      this.#app.publish(`u/${match[1]}`, message, true);
+    });
+  }
+
+  /** Starts delivering the socket's user's private messages to it. */
+  async follow(ws: WebSocket<SocketData>): Promise<void> {
+    const data = ws.getUserData();
+    const userId = data.principal?.userId;
+    if (!userId || data.closed || data.followsUser) return;
+    data.followsUser = true;
+    ws.subscribe(`u/${userId}`);
+    let set = this.#followers.get(userId);
+    if (!set) {
+      set = new Set();
+      this.#followers.set(userId, set);
+      await this.#subscriber.ssubscribe(userChannel(this.#keys, userId)).catch((err) => log.warn({ err, userId }, 'ssubscribe failed'));
+    }
+    set.add(ws);
+  }
+
+  /** Called when a socket closes. */
+  drop(ws: WebSocket<SocketData>): void {
+    const userId = ws.getUserData().principal?.userId;
+    const set = userId ? this.#followers.get(userId) : undefined;
+    if (!set || !set.delete(ws) || set.size > 0) return;
+    this.#followers.delete(userId!);
+    this.#subscriber.sunsubscribe(userChannel(this.#keys, userId!)).catch(() => undefined);
+  }
+}
+
+/** Publishes order updates to the buyer's channel; used by settlement workers in any process. */
+export class RedisOrderNotifier implements OrderNotifier {
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: RedisKeys,
+  ) {}
+
+  async notify(userId: string, update: OrderUpdate): Promise<void> {
+    const frame = encodeServerFrame({
+      orderUpdate: {
+        orderId: update.orderId,
+        dealId: update.dealId,
+        room: update.roomId,
+        status: STATUS[update.status] ?? flashcast.CheckoutStatus.CHECKOUT_STATUS_UNSPECIFIED,
+        code: update.code ?? '',
+        message: update.message ?? '',
+      },
+    });
+    await this.redis.spublish(userChannel(this.keys, userId), Buffer.from(frame));
+  }
+}

@@ -1,0 +1,151 @@
+import { Queue, type ConnectionOptions, type JobsOptions } from 'bullmq';
+import type { PaymentMethodType } from './PaymentProvider.js';
+import { logger } from '../common/logger.js';
+
+const log = logger('SettlementQueue');
+
+/** Everything the settlement worker needs to settle one order (job id = order id). */
+export interface SettleJob {
+  orderId: string;
+  dealId: string;
+  roomId: string;
+  productId: string;
+  shopId: string;
+  buyerId: string;
+  buyerName: string;
+  buyerRegion: string;
+  idempotencyKey: string;
+  quantity: number;
+  unitAmount: number;
+  totalAmount: number;
+  currency: string;
+  display: { amount: number; currency: string; rate: string; asOf: number } | null;
+  method: { type: PaymentMethodType; token: string };
+  instalments: number | null;
+  /** Enqueue time (ms): latency metrics. */
+  enqueuedAt: number;
+}
+
+export interface CommissionJob {
+  orderId: string;
+}
+
+export interface RefundJob {
+  orderId: string;
+}
+
+/** Queue names: one per concern, hash-tagged so each queue's keys share a slot. */
+export const QUEUES = { settle: '{settlement}', commission: '{commission}', refund: '{refund}' } as const;
+
+/** Settle jobs per addBulk call. */
+const ADD_CHUNK = 16;
+
+export const SETTLE_JOB_OPTIONS: JobsOptions = {
+  attempts: 8,
+  backoff: { type: 'exponential', delay: 500 },
+  removeOnComplete: { age: 24 * 3600, count: 100_000 },
+  removeOnFail: false,
+};
+
+/**
+ * Producer side of settlement: adds settle jobs (batched into one addBulk per tick, so a
+ * burst of buyers costs few round trips), delayed commission credits and refunds.
+ */
+export class SettlementQueue {
+  readonly settle: Queue<SettleJob>;
+  readonly commission: Queue<CommissionJob>;
+  readonly refund: Queue<RefundJob>;
+  #batch: { job: SettleJob; resolve: () => void; reject: (e: unknown) => void }[] = [];
+  #scheduled = false;
+  readonly #adding = new Set<Promise<void>>();
+  #closing: Promise<void> | null = null;
+
+  private constructor(settle: Queue<SettleJob>, commission: Queue<CommissionJob>, refund: Queue<RefundJob>) {
+    this.settle = settle;
+    this.commission = commission;
+    this.refund = refund;
+  }
+
+  /** Opens the three queues under `prefix` (BullMQ key prefix). */
+  static async create(connection: ConnectionOptions, prefix: string): Promise<SettlementQueue> {
+    const settle = new Queue<SettleJob>(QUEUES.settle, { connection, prefix });
+    const commission = new Queue<CommissionJob>(QUEUES.commission, { connection, prefix });
+    const refund = new Queue<RefundJob>(QUEUES.refund, { connection, prefix });
+    await Promise.all([settle.waitUntilReady(), commission.waitUntilReady(), refund.waitUntilReady()]);
+    return new SettlementQueue(settle, commission, refund);
+  }
+
+  /** Adds a settle job with job id = order id (adding it again is a no-op). Resolves once stored in Redis. */
+  enqueueSettle(job: SettleJob): Promise<void> {
+    if (this.#closing) return Promise.reject(new Error('settlement queue closed'));
+    return new Promise((resolve, reject) => {
+      this.#batch.push({ job, resolve, reject });
+      if (!this.#scheduled) {
+        this.#scheduled = true;
+        setImmediate(() => void this.#flush());
+      }
+    });
+  }
+
+  async #flush(): Promise<void> {
+    this.#scheduled = false;
+    const batch = this.#batch;
+    this.#batch = [];
+    // Chunks, yielding to the event loop between them: creating BullMQ jobs is synchronous work
+    // (~50 µs each), and a burst of winners must not stall every other tap in flight.
+    for (let i = 0; i < batch.length; i += ADD_CHUNK) {
+      if (i > 0) await new Promise((r) => setImmediate(r));
+      const p = this.#add(batch.slice(i, i + ADD_CHUNK));
+      this.#adding.add(p);
+      void p.finally(() => this.#adding.delete(p));
+    }
+  }
+
+  async #add(chunk: { job: SettleJob; resolve: () => void; reject: (e: unknown) => void }[]): Promise<void> {
+    try {
+      await this.settle.addBulk(chunk.map(({ job }) => ({ name: 'settle', data: job, opts: { ...SETTLE_JOB_OPTIONS, jobId: job.orderId } })));
+      for (const b of chunk) b.resolve();
+    } catch (error) {
+      log.warn({ err: error, jobs: chunk.length }, 'addBulk failed');
+      for (const b of chunk) b.reject(error);
+    }
+  }
+
+  /** Adds settle jobs now, in one addBulk (job id = order id: a job added twice is stored once). */
+  async addSettleJobs(jobs: SettleJob[]): Promise<void> {
+    if (this.#closing) throw new Error('settlement queue closed');
+    await this.settle.addBulk(jobs.map((job) => ({ name: 'settle', data: job, opts: { ...SETTLE_JOB_OPTIONS, jobId: job.orderId } })));
+  }
+
+  /** Credits the order's affiliate commission after `delayMs` (the return window). */
+  async scheduleCommissionCredit(orderId: string, delayMs: number): Promise<void> {
+    await this.commission.add('credit', { orderId }, {
+      jobId: `credit.${orderId}`, delay: Math.max(0, delayMs), attempts: 10, backoff: { type: 'exponential', delay: 1_000 },
+      removeOnComplete: { age: 24 * 3600 }, removeOnFail: false,
+    });
+  }
+
+  /** Executes an accepted refund (provider call, ledger, clawback). */
+  async enqueueRefund(orderId: string): Promise<void> {
+    await this.refund.add('refund', { orderId }, {
+      jobId: `refund.${orderId}`, attempts: 10, backoff: { type: 'exponential', delay: 1_000 },
+      removeOnComplete: { age: 24 * 3600 }, removeOnFail: false,
+    });
+  }
+
+  /** Flushes pending adds and closes the queues. Idempotent. */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      await this.#flush();
+      await Promise.allSettled([...this.#adding]);
+      for (const q of [this.settle, this.commission, this.refund]) {
+        try {
+          await q.close();
+        } catch (err) {
+          log.warn({ err }, 'queue close failed');
+        }
+      }
+    })();
+    return this.#closing;
+  }
+}

@@ -1,0 +1,86 @@
+import type { ConnectionOptions } from 'bullmq';
+import type { Redis, Cluster } from 'ioredis';
+import type { Database } from '../db/Database.js';
+import type { RedisKeys } from '../redis/keys.js';
+import type { RoomBroadcaster } from '../commerce/RoomBroadcaster.js';
+import type { PaymentProvider } from './PaymentProvider.js';
+import type { OrderNotifier } from './OrderNotifier.js';
+import { Reservation } from '../commerce/Reservation.js';
+import { PurchaseTicker } from '../commerce/PurchaseTicker.js';
+import { PaymentMethods } from '../commerce/PaymentMethods.js';
+import { HoldSweeper } from '../commerce/HoldSweeper.js';
+import { SettlementQueue } from './SettlementQueue.js';
+import { SettlementWorker, type SettlementWorkerOptions } from './SettlementWorker.js';
+import { LedgerWorker } from './LedgerWorker.js';
+import { logger } from '../common/logger.js';
+
+const log = logger('SettlementService');
+
+export interface SettlementServiceParams {
+  redis: Redis | Cluster;
+  /** BullMQ connection (workers need maxRetriesPerRequest: null). */
+  connection: ConnectionOptions;
+  keys: RedisKeys;
+  db: Database;
+  provider: PaymentProvider;
+  broadcaster: RoomBroadcaster;
+  notifier?: OrderNotifier | null;
+  worker?: Partial<SettlementWorkerOptions>;
+  /** Run a hold sweeper in this process too (default true). */
+  sweepHolds?: boolean;
+  tickerWindowMs?: number;
+}
+
+/** The worker side of settlement in one object: settle, commission and refund workers plus a hold sweeper. */
+export class SettlementService {
+  readonly queue: SettlementQueue;
+  readonly worker: SettlementWorker;
+  readonly ledger: LedgerWorker;
+  readonly ticker: PurchaseTicker;
+  readonly sweeper: HoldSweeper | null;
+  #closing: Promise<void> | null = null;
+
+  private constructor(queue: SettlementQueue, worker: SettlementWorker, ledger: LedgerWorker, ticker: PurchaseTicker, sweeper: HoldSweeper | null) {
+    this.queue = queue;
+    this.worker = worker;
+    this.ledger = ledger;
+    this.ticker = ticker;
+    this.sweeper = sweeper;
+  }
+
+  static async create(p: SettlementServiceParams): Promise<SettlementService> {
+    const prefix = `${p.keys.prefix}:bull`;
+    const reservation = await Reservation.create(p.redis, p.keys);
+    const queue = await SettlementQueue.create(p.connection, prefix);
+    const ticker = new PurchaseTicker(p.broadcaster, p.tickerWindowMs ?? 1_000);
+    const methods = new PaymentMethods(p.db, p.redis, p.keys);
+    const worker = await SettlementWorker.create({
+      connection: p.connection, prefix, db: p.db, reservation, provider: p.provider, broadcaster: p.broadcaster,
+      ticker, queue, methods, notifier: p.notifier, redis: p.redis, keys: p.keys,
+    }, p.worker);
+    const ledger = await LedgerWorker.create(p.connection, prefix, p.db, p.provider);
+    const sweeper = p.sweepHolds === false ? null : new HoldSweeper(p.redis, p.keys, reservation, p.broadcaster);
+    return new SettlementService(queue, worker, ledger, ticker, sweeper);
+  }
+
+  /** Finishes in-flight jobs, flushes the ticker, closes queues. Idempotent; every step runs. */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      const steps: [string, () => Promise<void> | void][] = [
+        ['sweeper', () => this.sweeper?.close()],
+        ['worker', () => this.worker.close()],
+        ['ledger', () => this.ledger.close()],
+        ['ticker', () => this.ticker.close()],
+        ['queue', () => this.queue.close()],
+      ];
+      for (const [name, step] of steps) {
+        try {
+          await step();
+        } catch (err) {
+          log.warn({ err, step: name }, 'close step failed');
+        }
+      }
+    })();
+    return this.#closing;
+  }
+}

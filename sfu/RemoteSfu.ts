@@ -1,0 +1,113 @@
+import { flashcast } from '../protocol/gen/flashcast.js';
+import { EnhancedEventEmitter } from '../server/common/EnhancedEventEmitter.js';
+import { MediaUnavailableError } from './errors.js';
+import { RedisRpc } from './RedisRpc.js';
+import type { MediaBackend, MediaCaller } from './SfuService.js';
+import { nodeAddress, type SfuNodeInfo } from './SfuNode.js';
+
+export interface RemoteSfuOptions {
+  redisUrl: string;
+  prefix: string;
+  /** This gateway's RPC address (default: random). */
+  address?: string;
+  /** Consumers an SFU node carries for a room's viewers before new viewers go to another node. */
+  nodeConsumerBudget?: number;
+  /** A node silent for this long is out of rotation. */
+  nodeTimeoutMs?: number;
+}
+
+export type RemoteSfuEvents = {
+  notify: [string, flashcast.IMediaEvent];
+  reconnect: [string, string];
+  close: [];
+};
+
+/**
+ * A gateway's view of separate SFU processes (`flashcast sfu`): the same
+ * MediaBackend as an in-process SfuService, over Redis RPC. Places each
+ * (session, room) on one node: hosts on the room's origin node (or the
+ * least-loaded node, which then becomes the origin), viewers on the origin node
+ * while it is under `nodeConsumerBudget`, else on the least-loaded other node,
+ * which mirrors the room from the origin through a pipe.
+ */
+export class RemoteSfu extends EnhancedEventEmitter<RemoteSfuEvents> implements MediaBackend {
+  readonly rpc: RedisRpc;
+  readonly #budget: number;
+  readonly #timeoutMs: number;
+  /** `${sessionId}|${roomId}` → node id. */
+  readonly placements = new Map<string, string>();
+  #closed = false;
+
+  private constructor(rpc: RedisRpc, options: RemoteSfuOptions) {
+    super();
+    this.rpc = rpc;
+    this.#budget = options.nodeConsumerBudget ?? 400;
+    this.#timeoutMs = options.nodeTimeoutMs ?? 5000;
+    rpc.handle('notify', (p) => {
+      this.safeEmit('notify', String(p.sessionId), flashcast.MediaEvent.decode(Buffer.from(String(p.event), 'base64')));
+    });
+    rpc.handle('reconnect', (p) => {
+      this.safeEmit('reconnect', String(p.sessionId), String(p.reason));
+    });
+  }
+
+  static async create(options: RemoteSfuOptions): Promise<RemoteSfu> {
+    const rpc = await RedisRpc.create(options.redisUrl, options.prefix, options.address ? `gw:${options.address}` : undefined);
+    return new RemoteSfu(rpc, options);
+  }
+
+  /** Live SFU nodes with their load. */
+  async nodes(): Promise<SfuNodeInfo[]> {
+    const all = await this.rpc.redis.hgetall(this.rpc.key('nodes'));
+    const now = Date.now();
+    return Object.values(all)
+      .map((v) => JSON.parse(v) as SfuNodeInfo)
+      .filter((n) => now - n.at < this.#timeoutMs)
+      .sort((a, b) => a.consumers - b.consumers || a.nodeId.localeCompare(b.nodeId));
+  }
+
+  async handle(caller: MediaCaller, request: flashcast.MediaRequest): Promise<flashcast.IMediaResponse> {
+    const roomId = request.room ?? '';
+    const key = `${caller.sessionId}|${roomId}`;
+    let node = this.placements.get(key);
+    if (!node) {
+      node = await this.#place(roomId, caller.canProduce);
+      this.placements.set(key, node);
+    }
+    const reply = await this.rpc.call<{ response: string }>(nodeAddress(node), 'media', {
+      caller,
+      request: Buffer.from(flashcast.MediaRequest.encode(request).finish()).toString('base64'),
+    });
+    return flashcast.MediaResponse.decode(Buffer.from(reply.response, 'base64'));
+  }
+
+  closeSession(sessionId: string): void {
+    const nodes = new Set<string>();
+    for (const [key, node] of this.placements) {
+      if (key.startsWith(`${sessionId}|`)) {
+        nodes.add(node);
+        this.placements.delete(key);
+      }
+    }
+    for (const node of nodes) this.rpc.push(nodeAddress(node), 'close-session', { sessionId });
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.rpc.close();
+    this.placements.clear();
+    this.safeEmit('close');
+  }
+
+  async #place(roomId: string, host: boolean): Promise<string> {
+    const nodes = await this.nodes();
+    if (nodes.length === 0) throw new MediaUnavailableError('no SFU node available');
+    const origin = await this.rpc.redis.get(this.rpc.key(`origin:${roomId}`));
+    const originNode = nodes.find((n) => n.nodeId === origin);
+    if (host) return originNode?.nodeId ?? nodes[0].nodeId;
+    if (!originNode) return nodes[0].nodeId;
+    if (originNode.consumers < this.#budget) return originNode.nodeId;
+    return (nodes.find((n) => n.nodeId !== originNode.nodeId) ?? originNode).nodeId;
+  }
+}

@@ -1,0 +1,85 @@
+import { cpus } from 'node:os';
+import type { types } from './mediasoup.js';
+
+/** Settings of the media plane. Every field has a default (see defaultSfuConfig). */
+export interface SfuConfig {
+  /** mediasoup workers (one per core by default). */
+  workers: number;
+  /** IP the workers listen on, and the address announced in ICE candidates (for NAT / public IPs). */
+  listenIp: string;
+  announcedAddress?: string;
+  rtcMinPort: number;
+  rtcMaxPort: number;
+  /** Consumers a router carries before new viewers go to a router on another worker. */
+  consumersPerRouter: number;
+  /** Per-session limits. */
+  maxTransportsPerSession: number;
+  maxProducersPerSession: number;
+  maxConsumersPerSession: number;
+  /** Transport creations per second per session (burst = 2x). */
+  transportsPerSecond: number;
+  /**
+   * Keyframe storm guard: at most one keyframe request (PLI/FIR) per this many ms
+   * reaches the host, however many viewers ask (0 = off).
+   */
+  keyFrameRequestDelayMs: number;
+  /** Bitrate a viewer transport starts at, and the most a host may send. */
+  initialAvailableOutgoingBitrate: number;
+  maxIncomingBitrate: number;
+  mediaCodecs: types.RtpCodecCapability[];
+  logLevel: types.WorkerLogLevel;
+}
+
+export const MEDIA_CODECS: types.RtpCodecCapability[] = [
+  { kind: 'audio', mimeType: 'audio/opus', clockRate: 48000, channels: 2, preferredPayloadType: 100 },
+  {
+    kind: 'video',
+    mimeType: 'video/VP8',
+    clockRate: 90000,
+    preferredPayloadType: 101,
+    parameters: { 'x-google-start-bitrate': 1000 },
+  },
+  {
+    kind: 'video',
+    mimeType: 'video/H264',
+    clockRate: 90000,
+    preferredPayloadType: 103,
+    parameters: { 'packetization-mode': 1, 'profile-level-id': '42e01f', 'level-asymmetry-allowed': 1 },
+  },
+];
+
+export function defaultSfuConfig(overrides: Partial<SfuConfig> = {}): SfuConfig {
+  return {
+    workers: Math.max(1, cpus().length),
+    listenIp: '127.0.0.1',
+    rtcMinPort: 40000,
+    rtcMaxPort: 49999,
+    consumersPerRouter: 400,
+    maxTransportsPerSession: 4,
+    maxProducersPerSession: 4,
+    maxConsumersPerSession: 16,
+    transportsPerSecond: 4,
+    keyFrameRequestDelayMs: 1000,
+    initialAvailableOutgoingBitrate: 600_000,
+    maxIncomingBitrate: 5_000_000,
+    mediaCodecs: MEDIA_CODECS,
+    logLevel: 'warn',
+    ...overrides,
+  };
+}
+
+/** Reads FLASHCAST_SFU_* environment variables. */
+export function sfuConfigFromEnv(env: NodeJS.ProcessEnv, overrides: Partial<SfuConfig> = {}): SfuConfig {
+  const num = (name: string): number | undefined => (env[name] ? Number(env[name]) : undefined);
+  const picked: Partial<SfuConfig> = {
+    workers: num('FLASHCAST_SFU_WORKERS'),
+    listenIp: env.FLASHCAST_SFU_LISTEN_IP,
+    announcedAddress: env.FLASHCAST_SFU_ANNOUNCED_ADDRESS,
+    rtcMinPort: num('FLASHCAST_SFU_RTC_MIN_PORT'),
+    rtcMaxPort: num('FLASHCAST_SFU_RTC_MAX_PORT'),
+    consumersPerRouter: num('FLASHCAST_SFU_CONSUMERS_PER_ROUTER'),
+    keyFrameRequestDelayMs: num('FLASHCAST_SFU_KEYFRAME_DELAY_MS'),
+  };
+  for (const k of Object.keys(picked) as (keyof SfuConfig)[]) if (picked[k] === undefined) delete picked[k];
+  return defaultSfuConfig({ ...picked, ...overrides });
+}

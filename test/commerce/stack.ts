@@ -1,0 +1,85 @@
+import type { Redis } from 'ioredis';
+import { CommerceService } from '../../server/commerce/CommerceService.js';
+import { SettlementService } from '../../server/settlement/SettlementService.js';
+import { SandboxPaymentProvider, type SandboxOptions } from '../../server/settlement/SandboxPaymentProvider.js';
+import { HttpRouter, type ApiRequest, type HttpMethod } from '../../server/http/HttpRouter.js';
+import type { Principal } from '../../server/auth/TokenService.js';
+import type { RedisKeys } from '../../server/redis/keys.js';
+import type { PgDatabase } from '../../server/db/PgDatabase.js';
+import type { RoomBroadcaster } from '../../server/commerce/RoomBroadcaster.js';
+import type { OutboxMoverOptions } from '../../server/settlement/OutboxMover.js';
+import { RecordingBroadcaster, deletePrefix, newRedis, newSchemaDb, uniqueKeys, REDIS_URL } from './helpers.js';
+
+export interface Stack {
+  redis: Redis;
+  keys: RedisKeys;
+  prefix: string;
+  db: PgDatabase;
+  schema: string;
+  broadcaster: RecordingBroadcaster;
+  commerce: CommerceService;
+  settlement: SettlementService | null;
+  provider: SandboxPaymentProvider;
+  router: HttpRouter;
+  call: (method: HttpMethod, path: string, principal: Principal | null, body?: unknown) => Promise<{ status: number; body: any }>;
+  close: () => Promise<void>;
+}
+
+/** Gateway-side commerce plus (optionally) an in-process settlement worker, on a fresh prefix and schema. */
+export async function startStack(opts: {
+  redisUrl?: string; settle?: boolean; holdMs?: number; returnWindowMs?: number; sandbox?: Partial<SandboxOptions>; concurrency?: number;
+  /** Where broadcasts go after being recorded (default: recorded only). Built on the stack's Redis and prefix. */
+  room?: (redis: Redis, prefix: string) => RoomBroadcaster;
+  outbox?: Partial<OutboxMoverOptions>;
+} = {}): Promise<Stack> {
+  const redisUrl = opts.redisUrl ?? REDIS_URL;
+  const redis = newRedis(redisUrl);
+  const { prefix, keys } = uniqueKeys();
+  const { db, schema, drop } = await newSchemaDb(20);
+  const broadcaster = new RecordingBroadcaster(opts.room?.(redis, prefix) ?? null);
+  const connection = { url: redisUrl, maxRetriesPerRequest: null };
+  const commerce = await CommerceService.create({
+    redis, connection, keys, db, broadcaster, viewerCount: () => 10, checkout: { holdMs: opts.holdMs ?? 60_000 }, dashboardIntervalMs: 100,
+    outbox: opts.outbox,
+  });
+  const provider = new SandboxPaymentProvider(db, opts.sandbox);
+  const settlement = opts.settle === false ? null : await SettlementService.create({
+    redis, connection, keys, db, provider, broadcaster, tickerWindowMs: 50,
+    worker: { returnWindowMs: opts.returnWindowMs ?? 14 * 86_400_000, concurrency: opts.concurrency ?? 32 },
+  });
+  const router = new HttpRouter();
+  commerce.registerRoutes(router);
+  const call = async (method: HttpMethod, path: string, principal: Principal | null, body?: unknown) => {
+    const [p, q = ''] = path.split('?');
+    const m = router.match(method, p);
+    if (!m || !('handler' in m)) return { status: 404, body: null };
+    const req: ApiRequest = { method, path: p, params: m.params, query: new URLSearchParams(q), headers: {}, body, principal, remoteAddress: '127.0.0.1' };
+    const r = await m.handler(req);
+    return { status: r.status, body: r.body as any };
+  };
+  return {
+    redis, keys, prefix, db, schema, broadcaster, commerce, settlement, provider, router, call,
+    close: async () => {
+      await settlement?.close();
+      await commerce.close();
+      await deletePrefix(redis, prefix);
+      redis.disconnect();
+      await drop();
+    },
+  };
+}
+
+/** A shop (USD), a product with `stock` units in room `room1`'s showcase, and a live deal on it. */
+export async function seedDeal(s: Stack, o: { stock?: number; dealStock?: number; limit?: number; countdown?: number; price?: number; regions?: string[]; commissionBps?: number | null } = {}) {
+  const shop = await s.commerce.catalog.createShop({ ownerUserId: 'host1', name: 'Shop', currency: 'USD', country: 'US' });
+  const product = await s.commerce.catalog.createProduct(shop.id, {
+    titles: { en: 'Red scarf' }, images: ['https://img.example/1.jpg'], price: { amount: 2999, currency: 'USD' }, stock: o.stock ?? 1000,
+  });
+  await s.commerce.catalog.addToShowcase('room1', product.id);
+  const deal = await s.commerce.deals.create('room1', 'host1', {
+    productId: product.id, price: { amount: o.price ?? 1999, currency: 'USD' }, totalStock: o.dealStock ?? 100,
+    perBuyerLimit: o.limit ?? 2, countdownSeconds: o.countdown ?? 0, durationSeconds: 600, allowedRegions: o.regions,
+    commissionBps: o.commissionBps ?? null,
+  });
+  return { shop, product, deal };
+}
