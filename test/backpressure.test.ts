@@ -61,7 +61,7 @@ describe('slow consumers', () => {
     const imageUrl = `https://cdn.example.com/${'i'.repeat(1900)}`;
     const started = Date.now();
     for (let i = 1; i <= total; i++) {
-      void gw.node.gateway.publisher.publish(roomId, { pin: { product: { productId: `p${i}`, title, imageUrl } } }, { set: 'pin' });
+      void gw.node.gateway.publisher.publish(roomId, { pin: { product: { productId: `p${i}`, title, imageUrl } } });
       if (i % 100 === 0) await sleep(5);
     }
     await waitFor(() => fastCounts.every((n) => n === total), 20_000, 'fast viewers got everything');

@@ -59,13 +59,13 @@ describe('SDK in Chromium', () => {
   it('joins with a snapshot, receives events and chats, and resumes on another node after a drain', async () => {
     const roomId = 'browser-room';
     const publisher = a.node.gateway.publisher;
-    await publisher.publish(roomId, { announcement: { text: 'welcome' } }, { set: 'ann' });
+    await publisher.publish(roomId, { announcement: { text: 'welcome' } });
     const token = await mint({ sub: 'browser-viewer', role: 'viewer', name: 'Bea' });
     const started = await page.evaluate(([urls, t, r]) => (window as any).start(urls, t, r), [[a.url, b.url], token, roomId] as const);
     expect(started).toEqual({ userId: 'browser-viewer', offset: 1 });
     expect(await page.evaluate(() => (window as any).log.snapshot)).toBe('welcome');
 
-    await publisher.publish(roomId, { pin: { product: { productId: 'sneaker-7', title: 'Sneaker' } } }, { set: 'pin' });
+    await publisher.publish(roomId, { pin: { product: { productId: 'sneaker-7', title: 'Sneaker' } } });
     await page.evaluate(() => (window as any).room.sendChat('hello from chromium'));
     await waitFor(async () => (await page.evaluate(() => (window as any).log.pinned)) === 'sneaker-7');
     expect(await page.evaluate(() => (window as any).log.chats)).toEqual(['hello from chromium*']);

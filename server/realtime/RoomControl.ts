@@ -30,20 +30,20 @@ export class RoomControl {
     }
     validateMoney(product.price, 'price');
     validateMoney(product.dealPrice, 'dealPrice');
-    return this.publisher.publish(roomId, { pin: { product, byUserId: who.userId } }, { set: 'pin' });
+    return this.publisher.publish(roomId, { pin: { product, byUserId: who.userId } });
   }
 
   async unpin(who: Principal, roomId: string, productId: string): Promise<number> {
     this.#requireHost(who, roomId);
     if (!isValidId(productId)) throw new InvalidArgumentError('productId is required');
-    return this.publisher.publish(roomId, { unpin: { productId } }, { del: 'pin' });
+    return this.publisher.publish(roomId, { unpin: { productId } });
   }
 
   async announce(who: Principal, roomId: string, text: string): Promise<number> {
     this.#requireHost(who, roomId);
     const clean = cleanText(text);
     if (!clean) throw new InvalidArgumentError(`text must be 1-${MAX_TEXT} characters`);
-    return this.publisher.publish(roomId, { announcement: { text: clean, byUserId: who.userId } }, { set: 'ann' });
+    return this.publisher.publish(roomId, { announcement: { text: clean, byUserId: who.userId } });
   }
 
   async setState(who: Principal, roomId: string, phase: number, title?: string): Promise<number> {
@@ -52,7 +52,7 @@ export class RoomControl {
       throw new InvalidArgumentError('phase must be SCHEDULED, LIVE, PAUSED or ENDED');
     }
     const state: flashcast.IRoomState = { phase, title: (title ?? '').slice(0, 200), hostUserId: who.userId };
-    return this.publisher.publish(roomId, { state }, { set: 'state' });
+    return this.publisher.publish(roomId, { state });
   }
 
   /** Applies a moderation action (host, moderator or ops). */
@@ -110,8 +110,7 @@ export class RoomControl {
       seconds,
       byUserId: who.userId,
     };
-    const snapshot = action === ModerationAction.SLOW_MODE ? { set: 'slow' } : undefined;
-    return this.publisher.publish(roomId, { moderation: event }, snapshot);
+    return this.publisher.publish(roomId, { moderation: event });
   }
 
   #requireHost(who: Principal, roomId: string): void {

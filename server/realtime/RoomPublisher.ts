@@ -1,6 +1,6 @@
 import { flashcast } from '../../protocol/index.js';
 import { logger } from '../common/logger.js';
-import { snapshotOpFor, type RoomStore, type SnapshotOp } from './RoomStore.js';
+import { snapshotOpFor, type RoomStore } from './RoomStore.js';
 
 const log = logger('RoomPublisher');
 
@@ -33,7 +33,7 @@ export class RoomPublisher {
    * was a versioned inventory update older than the stream's). The snapshot entry
    * it updates follows from its kind (see snapshotOpFor).
    */
-  async publish(roomId: string, event: flashcast.IRoomEvent, _snapshot?: SnapshotOp): Promise<number> {
+  async publish(roomId: string, event: flashcast.IRoomEvent): Promise<number> {
     if (this.#closed) throw new Error('RoomPublisher closed');
     const full = { ...event, room: roomId, ts: event.ts || Date.now(), offset: 0, epoch: '' };
     const bytes = flashcast.RoomEvent.encode(full).finish();

@@ -9,6 +9,7 @@ import { loadConfig } from '../config.js';
 import { RedisKeys } from '../redis/keys.js';
 import { openDatabase } from '../db/openDatabase.js';
 import { RoomPublisher } from '../realtime/RoomPublisher.js';
+import { RedisOrderNotifier } from '../realtime/UserChannels.js';
 import { RoomStore } from '../realtime/RoomStore.js';
 import { SandboxPaymentProvider } from './SandboxPaymentProvider.js';
 import { SettlementService } from './SettlementService.js';
@@ -27,12 +28,14 @@ async function main(): Promise<void> {
   // Jobs do not hold a connection each: their SQL is batched (status lookups, captures, order writes, at most
   // two batches of each in flight), so a small pool serves hundreds of concurrent jobs.
   const db = await openDatabase({
-    databaseUrl: config.databaseUrl, dataDir: config.dataDir, schema: env.DATABASE_SCHEMA, max: num('SETTLEMENT_DB_POOL') ?? 16,
+    databaseUrl: config.databaseUrl, dataDir: config.dataDir, schema: config.databaseSchema, max: num('SETTLEMENT_DB_POOL') ?? 16,
   });
   const provider = new SandboxPaymentProvider(db, SandboxPaymentProvider.optionsFromEnv(env));
   const publisher = new RoomPublisher(new RoomStore(redis, { prefix: config.redisPrefix, historySize: 2000, historyTtlSeconds: 86400 }));
   const service = await SettlementService.create({
     redis, connection: { url: redisUrl, maxRetriesPerRequest: null }, keys, db, provider, broadcaster: publisher,
+    // Buyers hear "paid" / "declined" on their own sockets, on whichever gateway they are.
+    notifier: new RedisOrderNotifier(redis, keys),
     worker: Object.fromEntries(Object.entries({
       concurrency, lockDurationMs: num('SETTLEMENT_LOCK_MS'),
       stalledIntervalMs: num('SETTLEMENT_STALLED_MS'), returnWindowMs: num('SETTLEMENT_RETURN_WINDOW_MS'),
