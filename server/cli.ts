@@ -4,6 +4,8 @@
  * gateway process), token (mint a JWT for trying things out), doctor (check
  * the machine).
  */
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { join } from 'node:path';
 import { TokenService } from './auth/TokenService.js';
@@ -81,7 +83,13 @@ async function main(argv: string[]): Promise<number> {
       if (config.usingDevSecret) log.warn('FLASHCAST_JWT_SECRET is unset: using the development secret (never in production)');
       // Everything in one process: gateway, commerce on embedded PGlite unless
       // DATABASE_URL is set, and the settlement workers.
-      const node = await startGateway(config, closers, { commerce: true, settlement: true, sfu: 'in-process' });
+      const { workerBin } = await import('../sfu/workerBin.js');
+      const prebuilt = fileURLToPath(new URL('../../node_modules/mediasoup/worker/out/Release/mediasoup-worker', import.meta.url));
+      const mediaWorker = workerBin !== undefined ? existsSync(workerBin) : existsSync(prebuilt);
+      if (!mediaWorker) {
+        log.warn('no mediasoup worker binary: live video is off (build it once with `bash scripts/mediasoup-worker.sh`)');
+      }
+      const node = await startGateway(config, closers, { commerce: true, settlement: true, sfu: mediaWorker ? 'in-process' : false });
       const host = await new TokenService(config.jwtSecret).mint({ sub: 'host1', role: 'host', rooms: ['demo'], name: 'Host' });
       process.stdout.write(
         `\nFlashcast is running.\n  WebSocket: ws://127.0.0.1:${node.gateway.port}/ws?token=<jwt>\n  HTTP API:  http://127.0.0.1:${node.gateway.port}/v1/...\n  Health:    http://127.0.0.1:${node.gateway.port}/readyz\n  A host token for room "demo": ${host}\n  More tokens: npx flashcast token --user u1 --role viewer\n\n`,

@@ -9,10 +9,11 @@ export class TokenBucket {
   constructor(
     readonly rate: number,
     readonly burst: number,
+    now = performance.now(),
   ) {
     if (!(rate > 0) || !(burst >= 1)) throw new TypeError('rate must be > 0 and burst >= 1');
     this.#tokens = burst;
-    this.#last = performance.now();
+    this.#last = now;
   }
 
   /** Takes `n` tokens if available. */
