@@ -2,6 +2,7 @@ import { Redis } from 'ioredis';
 import { encodeServerFrame } from '../protocol/index.js';
 import { TokenService } from './auth/TokenService.js';
 import { CommerceService } from './commerce/CommerceService.js';
+import { runCloseSteps } from './common/closeSteps.js';
 import { logger } from './common/logger.js';
 import type { Config } from './config.js';
 import type { Database } from './db/Database.js';
@@ -139,22 +140,15 @@ export class GatewayNode {
    */
   close(): Promise<void> {
     this.#closePromise ??= (async () => {
-      const steps: [string, () => Promise<unknown> | undefined][] = [
+      await runCloseSteps(log, [
         ['gateway drain', () => this.gateway.drain()],
         ['settlement', () => this.settlement?.close()],
         ['commerce', () => this.commerce?.close()],
         ['gateway', () => this.gateway.close()],
-        ['sfu', async () => this.sfu?.close()],
+        ['sfu', () => this.sfu?.close()],
         ['database', () => this.#db?.close()],
         ['redis', () => Promise.allSettled([this.redis.quit(), this.subscriber.quit()])],
-      ];
-      for (const [name, step] of steps) {
-        try {
-          await step();
-        } catch (error) {
-          log.error({ err: error, step: name }, 'close step failed');
-        }
-      }
+      ]);
     })();
     return this.#closePromise;
   }

@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { join } from 'node:path';
 import { TokenService } from './auth/TokenService.js';
+import { runCloseSteps } from './common/closeSteps.js';
 import { logger, rootLogger } from './common/logger.js';
 import { loadConfig, type Config } from './config.js';
 import { runDoctor } from './Doctor.js';
@@ -42,17 +43,9 @@ function installShutdown(closers: Closer[]): void {
     log.info({ signal }, 'shutting down');
     const hardExit = setTimeout(() => process.exit(1), 30_000);
     hardExit.unref();
-    let failed = false;
-    for (const closer of [...closers].reverse()) {
-      try {
-        await closer.close();
-      } catch (error) {
-        failed = true;
-        log.error({ err: error, part: closer.name }, 'close failed');
-      }
-    }
+    const failed = await runCloseSteps(log, [...closers].reverse().map((c) => [c.name, () => c.close()]));
     rootLogger.flush?.();
-    process.exit(failed ? 1 : 0);
+    process.exit(failed > 0 ? 1 : 0);
   };
   process.on('SIGINT', () => void shutdown('SIGINT'));
   process.on('SIGTERM', () => void shutdown('SIGTERM'));

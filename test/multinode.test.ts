@@ -128,11 +128,12 @@ describe('two gateway nodes on one Redis', () => {
       }
     })();
     await sleep(100);
-    const terminating = b.terminate();
-    // Sent while the client is being moved: queued by the SDK, delivered after the reconnect.
-    await waitFor(() => clients.at(-1)!.state !== 'connected', 5000, 'client noticed the drain');
-    const queued = viewers[9].sendChat('sent while reconnecting');
-    const exit = await terminating;
+    // Sent the moment the client is told to move: queued by the SDK, delivered after the reconnect.
+    const mover = clients.find((cl) => cl.rooms.get(roomId) === viewers[9])!;
+    const queued = new Promise<{ text?: string | null }>((resolve, reject) =>
+      mover.once(ClientEvent.Disconnected, () => viewers[9].sendChat('sent while reconnecting').then(resolve, reject)),
+    );
+    const exit = await b.terminate();
     await publishing;
     expect((await queued).text).toBe('sent while reconnecting');
     await waitFor(() => logs.every((l) => l.length >= 100), 20_000, 'recovered after drain');

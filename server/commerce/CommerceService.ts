@@ -19,6 +19,7 @@ import { CommerceApi } from './CommerceApi.js';
 import { SettlementQueue } from '../settlement/SettlementQueue.js';
 import { OutboxMover, type OutboxMoverOptions } from '../settlement/OutboxMover.js';
 import { logger } from '../common/logger.js';
+import { runCloseSteps } from '../common/closeSteps.js';
 
 const log = logger('CommerceService');
 
@@ -126,20 +127,13 @@ export class CommerceService {
   close(): Promise<void> {
     this.#closing ??= (async () => {
       clearInterval(this.#fxTimer);
-      const steps: [string, () => Promise<void> | void][] = [
+      await runCloseSteps(log, [
         ['sweeper', () => this.#sweeper?.close()],
         ['dashboard', () => this.dashboard.close()],
         ['deals', () => this.deals.close()],
         ['outbox', () => this.outbox.close()],
         ['queue', () => this.queue.close()],
-      ];
-      for (const [name, step] of steps) {
-        try {
-          await step();
-        } catch (err) {
-          log.warn({ err, step: name }, 'close step failed');
-        }
-      }
+      ]);
     })();
     return this.#closing;
   }

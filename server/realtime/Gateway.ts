@@ -13,6 +13,7 @@ import {
   encodeServerFrame,
 } from '../../protocol/index.js';
 import { TokenService, type Principal } from '../auth/TokenService.js';
+import { runCloseSteps } from '../common/closeSteps.js';
 import { EnhancedEventEmitter } from '../common/EnhancedEventEmitter.js';
 import { logger } from '../common/logger.js';
 import type { Config } from '../config.js';
@@ -187,25 +188,21 @@ export class Gateway extends EnhancedEventEmitter<GatewayEvents> {
   }
 
   async #close(): Promise<void> {
-    const failures: unknown[] = [];
-    const step = async (name: string, fn: () => unknown) => {
-      try {
-        await fn();
-      } catch (error) {
-        failures.push(error);
-        log.error({ err: error, step: name }, 'close step failed');
-      }
-    };
-    await step('drain', () => this.drain());
-    this.#closed = true;
-    clearInterval(this.#sweepTimer);
-    await step('sockets', () => {
-      for (const ws of [...this.#sockets]) ws.close();
-    });
-    await step('publisher', () => this.publisher.close());
-    await step('hub', () => this.hub.close());
+    const failed = await runCloseSteps(log, [
+      ['drain', () => this.drain()],
+      [
+        'sockets',
+        () => {
+          this.#closed = true;
+          clearInterval(this.#sweepTimer);
+          for (const ws of [...this.#sockets]) ws.close();
+        },
+      ],
+      ['publisher', () => this.publisher.close()],
+      ['hub', () => this.hub.close()],
+    ]);
     this.safeEmit('close');
-    if (failures.length > 0) log.warn({ failures: failures.length }, 'gateway closed with failures');
+    if (failed > 0) log.warn({ failed }, 'gateway closed with failures');
   }
 
   #listen(): Promise<void> {

@@ -13,6 +13,7 @@ import { SettlementQueue } from './SettlementQueue.js';
 import { SettlementWorker, type SettlementWorkerOptions } from './SettlementWorker.js';
 import { LedgerWorker } from './LedgerWorker.js';
 import { logger } from '../common/logger.js';
+import { runCloseSteps } from '../common/closeSteps.js';
 
 const log = logger('SettlementService');
 
@@ -66,20 +67,13 @@ export class SettlementService {
   /** Finishes in-flight jobs, flushes the ticker, closes queues. Idempotent; every step runs. */
   close(): Promise<void> {
     this.#closing ??= (async () => {
-      const steps: [string, () => Promise<void> | void][] = [
+      await runCloseSteps(log, [
         ['sweeper', () => this.sweeper?.close()],
         ['worker', () => this.worker.close()],
         ['ledger', () => this.ledger.close()],
         ['ticker', () => this.ticker.close()],
         ['queue', () => this.queue.close()],
-      ];
-      for (const [name, step] of steps) {
-        try {
-          await step();
-        } catch (err) {
-          log.warn({ err, step: name }, 'close step failed');
-        }
-      }
+      ]);
     })();
     return this.#closing;
   }
