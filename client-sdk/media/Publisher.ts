@@ -2,6 +2,7 @@ import { Device, type types } from 'mediasoup-client';
 import { flashcast } from '../../protocol/gen/flashcast.js';
 import type { FlashcastClient } from '../FlashcastClient.js';
 import { TypedEmitter } from '../TypedEmitter.js';
+import { IceWatchdog } from './IceWatchdog.js';
 import { MediaChannel, sleep } from './MediaChannel.js';
 
 /** Three simulcast layers: a quarter, half and full resolution. */
@@ -40,7 +41,7 @@ export class Publisher extends TypedEmitter<PublisherEvents> {
   #transport: types.Transport | null = null;
   readonly producers: types.Producer[] = [];
   #state: MediaState = 'starting';
-  #iceTimer: ReturnType<typeof setTimeout> | null = null;
+  readonly #ice: IceWatchdog;
   #unsubscribe: () => void = () => undefined;
   #restarting: Promise<void> | null = null;
 
@@ -49,6 +50,16 @@ export class Publisher extends TypedEmitter<PublisherEvents> {
     this.#channel = channel;
     this.stream = stream;
     this.#options = options;
+    this.#ice = new IceWatchdog(channel, {
+      current: () => this.#transport,
+      stopped: () => this.#state === 'stopped',
+      recovering: () => this.#setState('recovering'),
+      recovered: () => {
+        if (this.#state === 'recovering') this.#setState('live');
+      },
+      restart: () => void this.#restart(),
+      error: (error) => this.emit('error', error),
+    });
   }
 
   /** @internal Use room.publish(stream). */
@@ -74,7 +85,7 @@ export class Publisher extends TypedEmitter<PublisherEvents> {
     if (this.#state === 'stopped') return;
     this.#setState('stopped');
     this.#unsubscribe();
-    this.#clearIceTimer();
+    this.#ice.clear();
     const transport = this.#transport;
     this.#transport = null;
     this.producers.length = 0;
@@ -110,7 +121,7 @@ export class Publisher extends TypedEmitter<PublisherEvents> {
         .request({ produce: { transportId: transport.id, kind, rtpParametersJson: JSON.stringify(rtpParameters) } })
         .then((reply) => callback({ id: reply.producerId! }), errback);
     });
-    transport.on('connectionstatechange', (state) => this.#onConnectionState(transport, state));
+    this.#ice.watch(transport);
     this.producers.length = 0;
     for (const track of this.stream.getTracks()) {
       if (track.readyState === 'ended') continue;
@@ -128,38 +139,10 @@ export class Publisher extends TypedEmitter<PublisherEvents> {
     if (this.#state !== 'stopped') this.#setState('live');
   }
 
-  #onConnectionState(transport: types.Transport, state: types.ConnectionState): void {
-    if (transport !== this.#transport || this.#state === 'stopped') return;
-    if (state === 'connected') {
-      this.#clearIceTimer();
-      if (this.#state === 'recovering') this.#setState('live');
-      return;
-    }
-    if (state === 'disconnected' || state === 'failed') {
-      this.#setState('recovering');
-      if (this.#iceTimer) return;
-      // A blip often heals by itself; else restart ICE, and if that fails too, publish again.
-      this.#iceTimer = setTimeout(() => void this.#restartIce(transport), state === 'failed' ? 0 : 1500);
-    }
-  }
-
-  async #restartIce(transport: types.Transport): Promise<void> {
-    try {
-      const reply = await this.#channel.request({ restartIce: { transportId: transport.id } });
-      await transport.restartIce({ iceParameters: JSON.parse(reply.iceParametersJson!) });
-    } catch (error) {
-      this.emit('error', error as Error);
-    }
-    this.#iceTimer = setTimeout(() => {
-      this.#iceTimer = null;
-      if (transport === this.#transport && transport.connectionState !== 'connected') void this.#restart();
-    }, 8000);
-  }
-
   /** Full re-publish (after a reconnect, or when ICE restart did not help). */
   #restart(): Promise<void> {
     this.#restarting ??= (async () => {
-      this.#clearIceTimer();
+      this.#ice.clear();
       for (let attempt = 0; this.#state !== 'stopped'; attempt++) {
         this.#setState('recovering');
         this.#transport?.close();
@@ -176,11 +159,6 @@ export class Publisher extends TypedEmitter<PublisherEvents> {
       this.#restarting = null;
     });
     return this.#restarting;
-  }
-
-  #clearIceTimer(): void {
-    if (this.#iceTimer) clearTimeout(this.#iceTimer);
-    this.#iceTimer = null;
   }
 
   #setState(state: MediaState): void {

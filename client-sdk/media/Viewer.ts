@@ -2,6 +2,7 @@ import { Device, type types } from 'mediasoup-client';
 import { flashcast } from '../../protocol/gen/flashcast.js';
 import type { FlashcastClient } from '../FlashcastClient.js';
 import { TypedEmitter } from '../TypedEmitter.js';
+import { IceWatchdog } from './IceWatchdog.js';
 import { MediaChannel, sleep } from './MediaChannel.js';
 import type { MediaState } from './Publisher.js';
 
@@ -49,7 +50,7 @@ export class Viewer extends TypedEmitter<ViewerEvents> {
   #transport: types.Transport | null = null;
   #state: MediaState = 'starting';
   #pending = new Set<string>();
-  #iceTimer: ReturnType<typeof setTimeout> | null = null;
+  readonly #ice: IceWatchdog;
   #pollTimer: ReturnType<typeof setInterval> | null = null;
   #unsubscribe: (() => void)[] = [];
   #restarting: Promise<void> | null = null;
@@ -60,6 +61,16 @@ export class Viewer extends TypedEmitter<ViewerEvents> {
     this.video = video;
     this.#options = options;
     this.#quality = options.quality ?? 'auto';
+    this.#ice = new IceWatchdog(channel, {
+      current: () => this.#transport,
+      stopped: () => this.#state === 'stopped',
+      recovering: () => this.#setState('recovering'),
+      recovered: () => {
+        if (this.#state === 'recovering') this.#setState('live');
+      },
+      restart: () => void this.#restart(),
+      error: (error) => this.emit('error', error),
+    });
   }
 
   /** @internal Use room.watch(video, options). */
@@ -129,7 +140,7 @@ export class Viewer extends TypedEmitter<ViewerEvents> {
     this.#setState('stopped');
     for (const off of this.#unsubscribe.splice(0)) off();
     if (this.#pollTimer) clearInterval(this.#pollTimer);
-    this.#clearIceTimer();
+    this.#ice.clear();
     const transport = this.#transport;
     this.#transport = null;
     for (const id of [...this.consumers.keys()]) this.#closeConsumer(id, false);
@@ -160,7 +171,7 @@ export class Viewer extends TypedEmitter<ViewerEvents> {
         .request({ connectTransport: { transportId: transport.id, dtlsParametersJson: JSON.stringify(dtlsParameters) } })
         .then(() => callback(), errback);
     });
-    transport.on('connectionstatechange', (state) => this.#onConnectionState(transport, state));
+    this.#ice.watch(transport);
     await this.#consumeAll(caps.producers ?? []);
     if (this.#state !== 'stopped') this.#setState('live');
   }
@@ -239,37 +250,10 @@ export class Viewer extends TypedEmitter<ViewerEvents> {
     }
   }
 
-  #onConnectionState(transport: types.Transport, state: types.ConnectionState): void {
-    if (transport !== this.#transport || this.#state === 'stopped') return;
-    if (state === 'connected') {
-      this.#clearIceTimer();
-      if (this.#state === 'recovering') this.#setState('live');
-      return;
-    }
-    if (state === 'disconnected' || state === 'failed') {
-      this.#setState('recovering');
-      if (this.#iceTimer) return;
-      this.#iceTimer = setTimeout(() => void this.#restartIce(transport), state === 'failed' ? 0 : 1500);
-    }
-  }
-
-  async #restartIce(transport: types.Transport): Promise<void> {
-    try {
-      const reply = await this.#channel.request({ restartIce: { transportId: transport.id } });
-      await transport.restartIce({ iceParameters: JSON.parse(reply.iceParametersJson!) });
-    } catch (error) {
-      this.emit('error', error as Error);
-    }
-    this.#iceTimer = setTimeout(() => {
-      this.#iceTimer = null;
-      if (transport === this.#transport && transport.connectionState !== 'connected') void this.#restart();
-    }, 8000);
-  }
-
   /** Full re-watch (after a reconnect, or when ICE restart did not help). */
   #restart(): Promise<void> {
     this.#restarting ??= (async () => {
-      this.#clearIceTimer();
+      this.#ice.clear();
       for (let attempt = 0; this.#state !== 'stopped'; attempt++) {
         this.#setState('recovering');
         for (const id of [...this.consumers.keys()]) this.#closeConsumer(id, false);
@@ -287,11 +271,6 @@ export class Viewer extends TypedEmitter<ViewerEvents> {
       this.#restarting = null;
     });
     return this.#restarting;
-  }
-
-  #clearIceTimer(): void {
-    if (this.#iceTimer) clearTimeout(this.#iceTimer);
-    this.#iceTimer = null;
   }
 
   #setState(state: MediaState): void {
