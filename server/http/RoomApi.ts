@@ -56,8 +56,7 @@ function roomId(req: ApiRequest): string {
 export function registerRoomRoutes(router: HttpRouter, control: RoomControl, store: RoomStore): void {
   router.add('GET', '/v1/rooms/:roomId', async (req) => {
     const id = roomId(req);
-    const position = await store.recover(id, null);
-    if (position.recovered) throw new Error('unreachable');
+    const position = await store.snapshot(id);
     return { status: 200, body: { roomId: id, epoch: position.epoch, offset: position.offset, snapshot: position.snapshot } };
   });
   router.add('POST', '/v1/rooms/:roomId/pin', async (req) => {

@@ -133,13 +133,13 @@ export class RoomHub extends EnhancedEventEmitter<RoomHubEvents> {
     try {
       await this.#subscriber.ssubscribe(channel);
       const [position, moderation, stats] = await Promise.all([
-        this.#store.recover(roomId, null),
+        this.#store.snapshot(roomId),
         this.#store.loadModeration(roomId),
         this.#store.reportStats(roomId, this.#options.nodeId, 0, new Map()),
       ]);
       for (const [kind, total] of stats.reactions) room.reactionTotals.set(kind, total);
       room.stats = { viewers: stats.viewers, reactions: [] };
-      room.reset(position.epoch, position.offset, position.recovered ? new Map() : position.fields);
+      room.reset(position.epoch, position.offset, position.fields);
       room.moderation = moderation;
     } catch (error) {
       this.#byChannel.delete(channel);

@@ -29,9 +29,14 @@ export interface StreamPosition {
 }
 
 /** Result of a recovery attempt: missed frames, or the snapshot when they are gone. */
-export type RecoverResult =
-  | ({ recovered: true; frames: Buffer[] } & StreamPosition)
-  | ({ recovered: false; snapshot: flashcast.IRoomSnapshot; fields: Map<string, flashcast.IRoomEvent> } & StreamPosition);
+/** The room's state at a position: the latest event of each kind. */
+export type SnapshotResult = {
+  recovered: false;
+  snapshot: flashcast.IRoomSnapshot;
+  fields: Map<string, flashcast.IRoomEvent>;
+} & StreamPosition;
+
+export type RecoverResult = ({ recovered: true; frames: Buffer[] } & StreamPosition) | SnapshotResult;
 
 export interface RoomStoreOptions {
   prefix: string;
@@ -127,6 +132,11 @@ export class RoomStore {
     return { recovered: false, snapshot: snapshotFromFields(fields), fields, offset, epoch };
   }
 
+  /** The room's current snapshot and the position it reflects. */
+  async snapshot(roomId: string): Promise<SnapshotResult> {
+    return (await this.recover(roomId, null)) as SnapshotResult;
+  }
+
   /** Reports this node's viewers and reaction deltas; returns room totals. */
   async reportStats(
     roomId: string,
@@ -195,14 +205,6 @@ export class RoomStore {
     }
     multi.expire(key, ttl);
     await multi.exec();
-  }
-
-  /** True if the user is banned from the room now. */
-  async isBanned(roomId: string, userId: string): Promise<boolean> {
-    const until = await this.#redis.hget(this.keys.room(roomId, 'mod'), `ban:${userId}`);
-    if (until === null) return false;
-    const ms = Number(until);
-    return ms === 0 || ms > Date.now();
   }
 
   #streamKeys(roomId: string): string[] {
