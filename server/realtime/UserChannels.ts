@@ -30,16 +30,16 @@ export class UserChannels {
   readonly #subscriber: Redis;
   readonly #keys: RedisKeys;
   readonly #followers = new Map<string, Set<WebSocket<SocketData>>>();
+  /** Subscribed user channel -> its uWS topic (every sharded message is looked up here). */
+  readonly #topics = new Map<string, string>();
 
   constructor(app: TemplatedApp, subscriber: Redis, keys: RedisKeys) {
     this.#app = app;
     this.#subscriber = subscriber;
     this.#keys = keys;
     subscriber.on('smessageBuffer', (channel: Buffer, message: Buffer) => {
-      const name = channel.toString();
-      const match = /\{u:([^}]+)\}:ch$/.exec(name);
-      if (!match || !name.startsWith(`${keys.prefix}:`)) return;
-      this.#app.publish(`u/${match[1]}`, message, true);
+      const topic = this.#topics.get(channel.toString());
+      if (topic) this.#app.publish(topic, message, true);
     });
   }
 
@@ -54,7 +54,9 @@ export class UserChannels {
     if (!set) {
       set = new Set();
       this.#followers.set(userId, set);
-      await this.#subscriber.ssubscribe(userChannel(this.#keys, userId)).catch((err) => log.warn({ err, userId }, 'ssubscribe failed'));
+      const channel = userChannel(this.#keys, userId);
+      this.#topics.set(channel, `u/${userId}`);
+      await this.#subscriber.ssubscribe(channel).catch((err) => log.warn({ err, userId }, 'ssubscribe failed'));
     }
     set.add(ws);
   }
@@ -65,7 +67,9 @@ export class UserChannels {
     const set = userId ? this.#followers.get(userId) : undefined;
     if (!set || !set.delete(ws) || set.size > 0) return;
     this.#followers.delete(userId!);
-    this.#subscriber.sunsubscribe(userChannel(this.#keys, userId!)).catch(() => undefined);
+    const channel = userChannel(this.#keys, userId!);
+    this.#topics.delete(channel);
+    this.#subscriber.sunsubscribe(channel).catch(() => undefined);
   }
 }
 
