@@ -61,3 +61,24 @@ export class MediaChannel {
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
+
+/**
+ * Runs `attempt` until it succeeds or `stopped()` turns true, reporting each
+ * failure and backing off 300 ms, 600 ms, ... up to 5 s between tries (the full
+ * media restart of a publisher or viewer).
+ */
+export async function retryUntilStopped(
+  stopped: () => boolean,
+  attempt: () => Promise<void>,
+  onError: (error: Error) => void,
+): Promise<void> {
+  for (let n = 0; !stopped(); n++) {
+    try {
+      await attempt();
+      return;
+    } catch (error) {
+      onError(error as Error);
+      await sleep(Math.min(5000, 300 * 2 ** n));
+    }
+  }
+}

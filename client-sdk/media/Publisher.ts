@@ -3,7 +3,7 @@ import { flashcast } from '../../protocol/gen/flashcast.js';
 import type { FlashcastClient } from '../FlashcastClient.js';
 import { TypedEmitter } from '../TypedEmitter.js';
 import { IceWatchdog } from './IceWatchdog.js';
-import { MediaChannel, sleep } from './MediaChannel.js';
+import { MediaChannel, retryUntilStopped } from './MediaChannel.js';
 
 /** Three simulcast layers: a quarter, half and full resolution. */
 export const DEFAULT_SIMULCAST: types.RtpEncodingParameters[] = [
@@ -141,21 +141,18 @@ export class Publisher extends TypedEmitter<PublisherEvents> {
 
   /** Full re-publish (after a reconnect, or when ICE restart did not help). */
   #restart(): Promise<void> {
-    this.#restarting ??= (async () => {
-      this.#ice.clear();
-      for (let attempt = 0; this.#state !== 'stopped'; attempt++) {
+    if (this.#restarting) return this.#restarting;
+    this.#ice.clear();
+    this.#restarting = retryUntilStopped(
+      () => this.#state === 'stopped',
+      async () => {
         this.#setState('recovering');
         this.#transport?.close();
         this.#transport = null;
-        try {
-          await this.#start();
-          return;
-        } catch (error) {
-          this.emit('error', error as Error);
-          await sleep(Math.min(5000, 300 * 2 ** attempt));
-        }
-      }
-    })().finally(() => {
+        await this.#start();
+      },
+      (error) => this.emit('error', error),
+    ).finally(() => {
       this.#restarting = null;
     });
     return this.#restarting;
