@@ -246,11 +246,8 @@ export class Gateway extends EnhancedEventEmitter<GatewayEvents> {
   }
 
   #onUpgrade(res: HttpResponse, req: HttpRequest, context: uWS.us_socket_context_t): void {
-    let aborted = false;
-    res.onAborted(() => {
-      aborted = true;
-    });
-    // Copy everything out of req first: it is invalid once this handler returns.
+    // The whole upgrade is synchronous (the HS256 check needs no await), so req and
+    // res are valid throughout and no onAborted handler is needed.
     const key = req.getHeader('sec-websocket-key');
     const protocol = req.getHeader('sec-websocket-protocol');
     const extensions = req.getHeader('sec-websocket-extensions');
@@ -258,11 +255,10 @@ export class Gateway extends EnhancedEventEmitter<GatewayEvents> {
     const query = new URLSearchParams(req.getQuery() ?? '');
     const remoteAddress = Buffer.from(res.getRemoteAddressAsText()).toString();
     if (this.#draining) {
-      res.cork(() => res.writeStatus('503 Service Unavailable').end('draining'));
+      res.writeStatus('503 Service Unavailable').end('draining');
       return;
     }
     const token = query.get('token') ?? (authorization.startsWith('Bearer ') ? authorization.slice(7) : '');
-    // Synchronous HS256 check: no await, so the request is still valid here.
     let principal: Principal | null = null;
     let authError: SocketData['authError'] = null;
     try {
@@ -271,7 +267,6 @@ export class Gateway extends EnhancedEventEmitter<GatewayEvents> {
       const e = error instanceof FlashcastError ? error : new UnauthorizedError();
       authError = { code: e.code, message: e.message };
     }
-    if (aborted) return;
     const data: SocketData = {
       sessionId: randomBytes(9).toString('base64url'),
       principal,
