@@ -13,6 +13,7 @@ import type { SettlementQueue, SettleJob } from '../settlement/SettlementQueue.j
 import type { OutboxMover } from '../settlement/OutboxMover.js';
 import { INSTALMENT_COUNTS } from './InstalmentPlan.js';
 import { Currency } from './Currency.js';
+import { OrderIds } from './OrderIds.js';
 import { RandomPool } from './RandomPool.js';
 import { CommerceErrorCode } from './errors.js';
 import { logger } from '../common/logger.js';
@@ -54,11 +55,6 @@ export interface CheckoutOptions {
 const KEY_RE = /^[A-Za-z0-9_.:-]{1,64}$/;
 
 const randomIds = new RandomPool();
-
-/** `o_` + 20 hex digits from the CSPRNG (pooled: no syscall per tap). */
-function newOrderId(): string {
-  return `o_${randomIds.hex(10)}`;
-}
 
 const MESSAGES: Record<string, string> = {
   SOLD_OUT: 'sold out',
@@ -145,22 +141,29 @@ export class Checkout {
     }
     if (deal.roomId !== roomId || deal.productId !== productId) return fail(CommerceErrorCode.NotOnSale, 'the deal is not on this product in this room');
 
+    // The total is computed (and an overflow refused) before anything is held.
+    const total = Currency.multiply(deal.price.amount, quantity);
+    // The order id derives from (deal, buyer, key): a retry names the same order whatever Redis remembers.
+    const orderId = OrderIds.forPurchase(dealId, principal.userId, idempotencyKey);
     // While the deal may have stock, the saved method is looked up before the reservation, so a
     // winner's settle job is recorded with its hold in the same script (transactional outbox) and
     // the tap is answered at once; the OutboxMover moves the job to BullMQ. Once this node has seen
     // the deal sold out, losers are spared the lookup, and a tap that still wins (stock came back)
     // records its job in a second step before its answer.
-    const orderId = newOrderId();
     const prefetched = this.#soldOut.has(dealId) ? undefined : await this.#methods.get(principal.userId);
     let job: SettleJob | null = null;
     if (prefetched) {
-      const total = Currency.multiply(deal.price.amount, quantity);
       job = this.#job(principal, deal, orderId, quantity, idempotencyKey, total, this.#display(total, deal, input.displayCurrency), prefetched);
     }
-    const reply = await this.#reservation.reserve({
+    const tap = {
       dealId, userId: principal.userId, idempotencyKey, quantity, region: principal.region,
       orderId, holdMs: this.#options.holdMs, settleJob: job ? JSON.stringify(job) : undefined,
-    });
+    };
+    let reply = await this.#reservation.reserve(tap);
+    // Redis does not know the deal PostgreSQL has: it lost it. Rebuild it from PostgreSQL, then tap again.
+    if (reply.code === 'NOT_FOUND' && deal.status !== 'closed' && (await this.#deals.recover(dealId))) {
+      reply = await this.#reservation.reserve(tap);
+    }
     // The room sees the stock before anything else is awaited, with the version the script gave it.
     if (reply.code === 'OK') this.#showStock(deal, reply);
     if (reply.code !== 'NOT_FOUND') this.#noteStock(dealId, reply.available);
@@ -264,7 +267,7 @@ export class Checkout {
   #job(principal: Principal, deal: Deal, orderId: string, quantity: number, key: string, total: number, display: FxConversion | null,
     method: SavedPaymentMethod, instalments: number | null = method.type === 'bnpl' ? 3 : null): SettleJob {
     return {
-      orderId, dealId: deal.id, roomId: deal.roomId, productId: deal.productId, shopId: deal.shopId,
+      orderId, paymentKey: OrderIds.paymentKey(orderId), attempt: randomIds.hex(6), dealId: deal.id, roomId: deal.roomId, productId: deal.productId, shopId: deal.shopId,
       buyerId: principal.userId, buyerName: principal.name, buyerRegion: principal.region ?? '', idempotencyKey: key,
       quantity, unitAmount: deal.price.amount, totalAmount: total, currency: deal.price.currency,
       display: display ? { amount: display.amount, currency: display.currency, rate: display.rate, asOf: display.asOf } : null,

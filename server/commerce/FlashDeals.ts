@@ -3,7 +3,7 @@ import type { Redis, Cluster } from 'ioredis';
 import type { Database } from '../db/Database.js';
 import type { RedisKeys } from '../redis/keys.js';
 import type { RoomBroadcaster } from './RoomBroadcaster.js';
-import { Reservation, type StockLevel } from './Reservation.js';
+import { Reservation, type DealHealth, type StockLevel } from './Reservation.js';
 import { Catalog, newId } from './Catalog.js';
 import { Currency } from './Currency.js';
 import { flashcast } from '../../protocol/index.js';
@@ -53,9 +53,40 @@ export interface FlashDealsOptions {
   closeAfterEndMs: number;
   /** BullMQ key prefix. */
   bullPrefix: string;
+  /**
+   * How often open deals' Redis state is compared with PostgreSQL (rebuilt when missing,
+   * stale or of another epoch) and overdue phases are run (0: never; default 1 s).
+   */
+  reconcileIntervalMs: number;
 }
 
-export type FlashDealsEvents = { dealcreated: [Deal]; phase: [Deal, flashcast.DealPhase]; close: [] };
+/** A deal's row as the reconciler reads it. */
+interface DealLedgerRow {
+  id: string;
+  total_stock: number;
+  sold_units: number;
+  redis_epoch: string | null;
+  status: 'active' | 'ended' | 'closed';
+  ends_at: Date;
+}
+
+/** Why a deal's Redis state must be rebuilt from PostgreSQL, or null when it agrees. */
+export function staleReason(row: Pick<DealLedgerRow, 'total_stock' | 'sold_units' | 'redis_epoch' | 'status'>, h: DealHealth): string | null {
+  if (!h.exists) return 'missing';
+  if (h.epoch !== (row.redis_epoch ?? '')) return 'epoch';
+  // Redis's stock can be below PostgreSQL's (holds not yet claimed), never above: above, Redis forgot sales.
+  if (h.available > row.total_stock - row.sold_units) return 'behind';
+  if (row.status === 'ended' && h.status !== 'ended') return 'phase';
+  return null;
+}
+
+export type FlashDealsEvents = {
+  dealcreated: [Deal];
+  phase: [Deal, flashcast.DealPhase];
+  /** A deal's Redis state was rebuilt from PostgreSQL (reason: missing, epoch, behind, phase). */
+  rebuilt: [dealId: string, reason: string];
+  close: [];
+};
 
 type PhaseJob = { dealId: string; phase: 'live' | 'end' | 'close' };
 
@@ -78,6 +109,10 @@ export class FlashDeals extends EnhancedEventEmitter<FlashDealsEvents> {
   /** Loads in flight: concurrent taps after a cache expiry share one query (no thundering herd). */
   readonly #loading = new Map<string, Promise<Deal>>();
   readonly #roomLoading = new Map<string, Promise<string | null>>();
+  /** Rebuilds in flight on this node (concurrent taps on a lost deal share one). */
+  readonly #recovering = new Map<string, Promise<boolean>>();
+  #reconcileTimer: NodeJS.Timeout | null = null;
+  #reconciling: Promise<void> | null = null;
   #closing: Promise<void> | null = null;
 
   private constructor(
@@ -100,7 +135,9 @@ export class FlashDeals extends EnhancedEventEmitter<FlashDealsEvents> {
     db: Database; redis: Redis | Cluster; connection: ConnectionOptions; keys: RedisKeys; reservation: Reservation;
     broadcaster: RoomBroadcaster; options?: Partial<FlashDealsOptions>; runWorker?: boolean;
   }): Promise<FlashDeals> {
-    const options: FlashDealsOptions = { crossBorderBans: [], closeAfterEndMs: 6 * 60_000, bullPrefix: `${params.keys.prefix}:bull`, ...params.options };
+    const options: FlashDealsOptions = {
+      crossBorderBans: [], closeAfterEndMs: 6 * 60_000, bullPrefix: `${params.keys.prefix}:bull`, reconcileIntervalMs: 1_000, ...params.options,
+    };
     const queue = new Queue<PhaseJob>('{deal-phases}', { connection: params.connection, prefix: options.bullPrefix });
     let self: FlashDeals | null = null;
     const worker = new Worker<PhaseJob>('{deal-phases}', async (job: Job<PhaseJob>) => self!.#onPhase(job.data), {
@@ -108,6 +145,7 @@ export class FlashDeals extends EnhancedEventEmitter<FlashDealsEvents> {
     });
     worker.on('error', (err) => log.warn({ err }, 'phase worker error'));
     self = new FlashDeals(params.db, params.redis, params.keys, params.reservation, params.broadcaster, options, queue, worker);
+    if (params.runWorker !== false && options.reconcileIntervalMs > 0) self.#startReconciler();
     return self;
   }
 
@@ -151,6 +189,8 @@ export class FlashDeals extends EnhancedEventEmitter<FlashDealsEvents> {
     };
     const taken = await this.#redis.set(mappingKey, deal.id, 'PX', deal.endsAt - now, 'NX');
     let opened: StockLevel;
+    // The epoch of the Redis state this deal starts with, recorded with its row.
+    const epoch = newId('e');
     if (taken !== 'OK') throw new StateError(CommerceErrorCode.DealConflict, 'a deal on this product is already scheduled or live in this room');
     try {
       await this.#db.transaction(async (tx) => {
@@ -164,8 +204,9 @@ export class FlashDeals extends EnhancedEventEmitter<FlashDealsEvents> {
             deal.countdownSeconds, deal.durationSeconds, new Date(deal.startsAt), new Date(deal.endsAt),
             JSON.stringify(deal.allowedRegions), JSON.stringify(deal.blockedRegions), deal.commissionBps, creatorId],
         );
+        await tx.query('UPDATE deals SET redis_epoch = $2 WHERE id = $1', [deal.id, epoch]);
       });
-      opened = await this.#reservation.open({ ...deal, dealId: deal.id, priceAmount: deal.price.amount, currency: deal.price.currency });
+      opened = await this.#reservation.open({ ...deal, dealId: deal.id, priceAmount: deal.price.amount, currency: deal.price.currency, epoch });
       await this.#redis
         .multi()
         .sadd(this.#keys.room(roomId, 'deals'), deal.id)
@@ -177,11 +218,7 @@ export class FlashDeals extends EnhancedEventEmitter<FlashDealsEvents> {
     }
     // This node may have cached "no deal" for the product moments ago.
     this.#roomCache.delete(`${roomId}\n${deal.productId}`);
-    await this.#queue.addBulk([
-      { name: 'live', data: { dealId: deal.id, phase: 'live' }, opts: { jobId: `live.${deal.id}`, delay: deal.startsAt - Date.now(), removeOnComplete: true, attempts: 5 } },
-      { name: 'end', data: { dealId: deal.id, phase: 'end' }, opts: { jobId: `end.${deal.id}`, delay: deal.endsAt - Date.now(), removeOnComplete: true, attempts: 5 } },
-      { name: 'close', data: { dealId: deal.id, phase: 'close' }, opts: { jobId: `close.${deal.id}`, delay: deal.endsAt - Date.now() + this.#options.closeAfterEndMs, removeOnComplete: true, attempts: 5 } },
-    ]);
+    await this.#schedulePhases(deal);
     this.#cache.set(deal.id, { deal, at: Date.now() });
     await this.#publishPhase(deal, flashcast.DealPhase.DEAL_SCHEDULED, opened);
     this.safeEmit('dealcreated', deal);
@@ -225,7 +262,8 @@ export class FlashDeals extends EnhancedEventEmitter<FlashDealsEvents> {
     let loading = this.#roomLoading.get(k);
     if (!loading) {
       loading = (async () => {
-        const dealId = await this.#redis.get(this.#keys.room(roomId, `deal:${productId}`));
+        // Redis answers first; when it has no mapping (none, or Redis lost it) PostgreSQL decides.
+        const dealId = (await this.#redis.get(this.#keys.room(roomId, `deal:${productId}`))) ?? (await this.#openDealFromDb(roomId, productId));
         if (this.#roomCache.size > 10_000) this.#roomCache.clear();
         this.#roomCache.set(k, { dealId, at: Date.now() });
         return dealId;
@@ -276,6 +314,8 @@ export class FlashDeals extends EnhancedEventEmitter<FlashDealsEvents> {
 
   async #onPhase(job: PhaseJob): Promise<void> {
     const deal = await this.get(job.dealId);
+    // A phase changes Redis state: if Redis lost the deal (or went back in time), rebuild it first.
+    if (job.phase !== 'close') await this.recover(deal.id);
     if (job.phase === 'live') {
       if (deal.status !== 'active') return;
       const stock = await this.#reservation.phaseChange(deal.id);
@@ -291,23 +331,153 @@ export class FlashDeals extends EnhancedEventEmitter<FlashDealsEvents> {
         await this.#publishPhase({ ...deal, status: 'ended' }, flashcast.DealPhase.DEAL_ENDED, stock);
       }
     } else {
-      // After every hold has lapsed or settled: unsold units go back to the catalog, once.
+      // After every hold has lapsed or settled, unsold units go back to the catalog, once. PostgreSQL
+      // counts what is sold (paid, refunded, or still paying: if such an order fails later, its units
+      // go to the product then, since the deal is closed).
       await this.#reservation.expire(deal.id, 100_000);
-      const available = await this.#reservation.available(deal.id);
       await this.#db.transaction(async (tx) => {
-        const r = await tx.query("UPDATE deals SET status = 'closed' WHERE id = $1 AND status <> 'closed'", [deal.id]);
-        if (r.rowCount > 0 && available > 0) {
-          await tx.query('UPDATE products SET stock = stock + $2, updated_at = now() WHERE id = $1', [deal.productId, available]);
-        }
+        const r = await tx.query<{ unsold: number }>(
+          `UPDATE deals SET status = 'closed', closed_at = now() WHERE id = $1 AND status <> 'closed'
+           RETURNING total_stock - sold_units AS unsold`, [deal.id]);
+        const unsold = Number(r.rows[0]?.unsold ?? 0);
+        if (unsold > 0) await tx.query('UPDATE products SET stock = stock + $2, updated_at = now() WHERE id = $1', [deal.productId, unsold]);
       });
       await this.#redis.hdel(this.#keys.global('deals:active'), deal.id);
       this.#cache.delete(deal.id);
     }
   }
 
+  /** The deal scheduled or live for a product in a room, according to PostgreSQL. */
+  async #openDealFromDb(roomId: string, productId: string): Promise<string | null> {
+    const { rows } = await this.#db.query<{ id: string }>(
+      `SELECT id FROM deals WHERE room_id = $1 AND product_id = $2 AND status = 'active' AND ends_at > now()
+       ORDER BY created_at DESC LIMIT 1`, [roomId, productId]);
+    return rows[0]?.id ?? null;
+  }
+
+  /** Adds the deal's phase jobs that are still due (job ids are fixed: adding one twice is a no-op). */
+  async #schedulePhases(deal: Deal): Promise<void> {
+    const now = Date.now();
+    const jobs: { name: string; data: PhaseJob; opts: { jobId: string; delay: number; removeOnComplete: true; attempts: number } }[] = [];
+    const add = (phase: PhaseJob['phase'], at: number) =>
+      jobs.push({ name: phase, data: { dealId: deal.id, phase }, opts: { jobId: `${phase}.${deal.id}`, delay: Math.max(0, at - now), removeOnComplete: true, attempts: 5 } });
+    if (deal.status === 'active' && deal.startsAt > now) add('live', deal.startsAt);
+    if (deal.status === 'active') add('end', deal.endsAt);
+    if (deal.status !== 'closed') add('close', deal.endsAt + this.#options.closeAfterEndMs);
+    if (jobs.length > 0) await this.#queue.addBulk(jobs);
+  }
+
+  /**
+   * Makes sure the deal's Redis state agrees with PostgreSQL, rebuilding it if it is missing,
+   * behind, of another epoch or in an older phase. Resolves to true if it was rebuilt. Concurrent
+   * calls on this node share one check; across nodes the deal's row lock serialises rebuilds.
+   */
+  recover(dealId: string): Promise<boolean> {
+    let running = this.#recovering.get(dealId);
+    if (!running) {
+      running = this.#rebuild(dealId, false).finally(() => this.#recovering.delete(dealId));
+      this.#recovering.set(dealId, running);
+    }
+    return running;
+  }
+
+  async #rebuild(dealId: string, force: boolean): Promise<boolean> {
+    const rebuilt = await this.#db.transaction(async (tx) => {
+      const { rows } = await tx.query<Record<string, any>>(
+        `SELECT id, room_id, product_id, price_amount, currency, total_stock, per_buyer_limit, starts_at, ends_at,
+           allowed_regions, blocked_regions, status, sold_units, redis_epoch FROM deals WHERE id = $1 FOR UPDATE`, [dealId]);
+      const row = rows[0];
+      if (!row || row.status === 'closed') return null;
+      const health = await this.#reservation.health(dealId);
+      const reason = staleReason(row as DealLedgerRow, health) ?? (force ? 'forced' : null);
+      if (!reason) return null;
+      const { rows: orders } = await tx.query<{ id: string; buyer_id: string; idempotency_key: string; status: string; fail_code: string | null; quantity: number; total_amount: number }>(
+        `SELECT o.id, o.buyer_id, o.idempotency_key, o.status, o.fail_code, o.total_amount,
+           COALESCE(o.quantity, (SELECT sum(l.quantity) FROM order_lines l WHERE l.order_id = o.id), 0)::int AS quantity
+         FROM orders o WHERE o.deal_id = $1`, [dealId]);
+      const records: string[] = [];
+      const stats = { orders: 0, units: 0, gmv: 0, buyers: 0 };
+      const buyers = new Set<string>();
+      for (const o of orders) {
+        const state = o.status === 'pending' ? 'P' : o.status === 'paid' || o.status === 'refunded' ? 'S'
+          : o.status === 'failed' && o.fail_code === 'PAYMENT_UNAVAILABLE' ? 'F' : 'R';
+        if (o.idempotency_key.includes('|') || o.buyer_id.includes('|')) continue; // never written by checkout
+        records.push(`${o.id}|${state}|${o.buyer_id}|${o.quantity}|${o.idempotency_key}`);
+        if (state === 'S') {
+          stats.orders++;
+          stats.units += o.quantity;
+          stats.gmv += Number(o.total_amount);
+          buyers.add(o.buyer_id);
+        }
+      }
+      stats.buyers = buyers.size;
+      const epoch = newId('e');
+      const status: 'active' | 'ended' = row.status === 'active' && new Date(row.ends_at).getTime() > Date.now() ? 'active' : 'ended';
+      const stock = await this.#reservation.rebuild({
+        dealId, roomId: row.room_id, productId: row.product_id, totalStock: row.total_stock, perBuyerLimit: row.per_buyer_limit,
+        startsAt: new Date(row.starts_at).getTime(), endsAt: new Date(row.ends_at).getTime(),
+        allowedRegions: row.allowed_regions, blockedRegions: row.blocked_regions, priceAmount: Number(row.price_amount),
+        currency: row.currency, epoch, status, soldUnits: row.sold_units, orders: records, stats,
+      });
+      await tx.query('UPDATE deals SET redis_epoch = $2 WHERE id = $1', [dealId, epoch]);
+      log.warn({ dealId, reason, available: stock.available, keptHolds: stock.keptHolds, droppedHolds: stock.droppedHolds }, 'deal state rebuilt from PostgreSQL');
+      return { reason, stock, status, roomId: row.room_id as string, productId: row.product_id as string, endsAt: new Date(row.ends_at).getTime() };
+    });
+    if (!rebuilt) return false;
+    // What else Redis lost: the room's mapping, the active set, the phase jobs; and the room is told the stock.
+    const multi = this.#redis.multi()
+      .sadd(this.#keys.room(rebuilt.roomId, 'deals'), dealId)
+      .hset(this.#keys.global('deals:active'), dealId, `${rebuilt.roomId}|${rebuilt.productId}|${(await this.get(dealId)).totalStock}`);
+    if (rebuilt.status === 'active') {
+      multi.set(this.#keys.room(rebuilt.roomId, `deal:${rebuilt.productId}`), dealId, 'PX', Math.max(1, rebuilt.endsAt - Date.now()));
+    }
+    await multi.exec();
+    this.#cache.delete(dealId);
+    this.#roomCache.clear();
+    const deal = await this.get(dealId);
+    await this.#schedulePhases(deal);
+    await this.announceStock(deal, rebuilt.stock);
+    this.safeEmit('rebuilt', dealId, rebuilt.reason);
+    return true;
+  }
+
+  #startReconciler(): void {
+    this.#reconcileTimer = setInterval(() => {
+      this.#reconciling ??= this.reconcile().catch((err) => log.warn({ err }, 'reconcile failed')).finally(() => (this.#reconciling = null));
+    }, this.#options.reconcileIntervalMs);
+    this.#reconcileTimer.unref();
+  }
+
+  /**
+   * One pass over the deals PostgreSQL has open: a deal whose Redis state disagrees is rebuilt,
+   * and a phase whose time has passed (its job lost with Redis, or never run) is run now, so no
+   * deal stays active or unclosed. Several nodes may run it; every step is idempotent.
+   */
+  async reconcile(): Promise<void> {
+    const { rows } = await this.#db.query<DealLedgerRow>(
+      "SELECT id, total_stock, sold_units, redis_epoch, status, ends_at FROM deals WHERE status <> 'closed'");
+    const now = Date.now();
+    const grace = 2_000;
+    for (const row of rows) {
+      const endsAt = new Date(row.ends_at).getTime();
+      if (row.status === 'ended' && now > endsAt + this.#options.closeAfterEndMs + grace) {
+        await this.#onPhase({ dealId: row.id, phase: 'close' });
+        continue;
+      }
+      if (row.status === 'active' && now > endsAt + grace) {
+        await this.#onPhase({ dealId: row.id, phase: 'end' });
+        continue;
+      }
+      if (staleReason(row, await this.#reservation.health(row.id))) await this.recover(row.id);
+    }
+  }
+
   /** Stops the phase worker and queue. Idempotent. */
   close(): Promise<void> {
     this.#closing ??= (async () => {
+      if (this.#reconcileTimer) clearInterval(this.#reconcileTimer);
+      await this.#reconciling;
+      await Promise.allSettled([...this.#recovering.values()]);
       for (const step of [() => this.#worker.close(), () => this.#queue.close()]) {
         try {
           await step();

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Redis } from 'ioredis';
-import { Reservation, type DealInventory, type StockLevel } from './Reservation.js';
+import { Reservation, versionFloor, type DealInventory, type DealTruth, type StockLevel } from './Reservation.js';
 import { deletePrefix, newRedis, sleep, uniqueKeys } from '../../test/commerce/helpers.js';
 
 let redis: Redis;
@@ -12,7 +12,7 @@ function deal(over: Partial<DealInventory> = {}): DealInventory {
   return {
     dealId: 'd1', roomId: 'r1', productId: 'p1', totalStock: 100, perBuyerLimit: 2,
     startsAt: now - 1000, endsAt: now + 60_000, allowedRegions: [], blockedRegions: [],
-    priceAmount: 999, currency: 'USD', ...over,
+    priceAmount: 999, currency: 'USD', epoch: 'e1', ...over,
   };
 }
 
@@ -162,7 +162,8 @@ describe('reserve-3.lua, taps batched per event-loop turn', () => {
 describe('stock versions', () => {
   it('every change of stock has its own version, answered with the stock it produced', async () => {
     const opened = await res.open(deal({ totalStock: 30, perBuyerLimit: 1 }));
-    expect(opened).toEqual({ available: 30, version: 1 });
+    expect(opened).toMatchObject({ available: 30 });
+    expect(opened.version).toBeGreaterThanOrEqual(versionFloor() - 60_000_000);
     const seen: StockLevel[] = [];
     const first = await Promise.all(Array.from({ length: 40 }, (_, i) => res.reserve(input(`u${i}`, 'a', 1, { holdMs: i % 3 === 0 ? 30 : 60_000 }))));
     seen.push(...first);
@@ -195,14 +196,80 @@ describe('stock versions', () => {
   });
 
   it('a phase change takes a new version without touching the stock; ending refuses later taps', async () => {
-    await res.open(deal({ totalStock: 5 }));
+    const before = versionFloor();
+    const opened = await res.open(deal({ totalStock: 5 }));
+    const v = opened.version;
+    expect(v).toBeGreaterThan(before); // versions start from the microsecond clock
     const a = await res.reserve(input('u1', 'a'));
-    expect(a).toMatchObject({ code: 'OK', available: 4, version: 2 });
-    expect(await res.phaseChange('d1')).toEqual({ available: 4, version: 3 });
-    expect(await res.end('d1')).toEqual({ available: 4, version: 4 });
+    expect(a).toMatchObject({ code: 'OK', available: 4, version: v + 1 });
+    expect(await res.phaseChange('d1')).toEqual({ available: 4, version: v + 2 });
+    expect(await res.end('d1')).toEqual({ available: 4, version: v + 3 });
     expect((await res.reserve(input('u2', 'a'))).code).toBe('ENDED');
     const r = await res.release('d1', a.orderId, 'H');
-    expect(r).toMatchObject({ released: true, available: 5, version: 5, endsAt: 0 });
+    expect(r).toMatchObject({ released: true, available: 5, version: v + 4, endsAt: 0 });
     expect(await res.phaseChange('nope')).toEqual({ available: 0, version: 0 });
+  });
+});
+
+describe('rebuild-5.lua (Redis state from PostgreSQL)', () => {
+  const truth = (over: Partial<DealTruth> = {}): DealTruth => ({
+    ...deal({ totalStock: 10, perBuyerLimit: 2 }), status: 'active', soldUnits: 0, orders: [],
+    stats: { orders: 0, units: 0, gmv: 0, buyers: 0 }, epoch: 'e2', ...over,
+  });
+
+  it('after Redis lost everything: PostgreSQL orders come back with their keys, limits and stock', async () => {
+    // pending (P) and paid (S) units count; a failed order keeps its key's answer; a PAYMENT_UNAVAILABLE one (F) may retry
+    const r = await res.rebuild(truth({
+      soldUnits: 3,
+      orders: ['o-u1-a|S|u1|2|a', 'o-u2-a|P|u2|1|a', 'o-u3-a|R|u3|1|a', 'o-u4-a|F|u4|1|a'],
+      stats: { orders: 1, units: 2, gmv: 1998, buyers: 1 },
+    }));
+    expect(r).toMatchObject({ available: 7, keptHolds: 0, droppedHolds: 0 });
+    expect(r.version).toBeGreaterThanOrEqual(versionFloor() - 5_000_000);
+    expect(await res.health('d1')).toEqual({ exists: true, available: 7, epoch: 'e2', status: 'active' });
+    expect(await res.reserve(input('u1', 'a', 2))).toMatchObject({ code: 'DUP', orderId: 'o-u1-a', state: 'S' });
+    expect(await res.reserve(input('u2', 'a'))).toMatchObject({ code: 'DUP', orderId: 'o-u2-a', state: 'P' });
+    expect(await res.reserve(input('u3', 'a'))).toMatchObject({ code: 'DUP', orderId: 'o-u3-a', state: 'R' });
+    expect(await res.reserve(input('u4', 'a'))).toMatchObject({ code: 'OK', orderId: 'o-u4-a', available: 6 });
+    expect((await res.reserve(input('u1', 'b'))).code).toBe('LIMIT_REACHED'); // u1 bought 2 of 2
+    expect(await res.stats('d1')).toEqual({ orders: 1, units: 2, gmv: 1998, buyers: 1 });
+    // the paid order turns into a sale exactly once, as before the loss
+    expect((await res.sell('d1', 'o-u1-a', 1998)).code).toBe('DUP');
+  });
+
+  it('after a rollback: Redis-only live holds are kept while units remain; the rest are dropped; stock never above PostgreSQL', async () => {
+    await res.open(deal({ totalStock: 10, perBuyerLimit: 5 }));
+    const h1 = await res.reserve(input('h1', 'k', 2));
+    const h2 = await res.reserve(input('h2', 'k', 3));
+    expect([h1.code, h2.code]).toEqual(['OK', 'OK']);
+    const before = await res.stock('d1');
+    // PostgreSQL has 6 units sold that this Redis never saw: only 4 remain, h1 (2, expires first) fits, h2 (3) does not
+    const r = await res.rebuild(truth({ totalStock: 10, perBuyerLimit: 5, soldUnits: 6, orders: ['o-x|S|x|6|k'] }));
+    expect(r).toMatchObject({ available: 2, keptHolds: 1, droppedHolds: 1 });
+    expect(r.version).toBeGreaterThan(before.version);
+    expect(await res.order('d1', h1.orderId)).toMatchObject({ state: 'H', quantity: 2 });
+    expect(await res.order('d1', h2.orderId)).toBeNull();
+    expect(await res.committedBy('d1')).toEqual({ x: 6, h1: 2 });
+  });
+
+  it('a version written by a rebuild is exact (no digit lost to Lua numbers) and later changes follow it', async () => {
+    const r = await res.rebuild(truth());
+    const s = await res.stock('d1');
+    expect(s.version).toBe(r.version);
+    const a = await res.reserve(input('u1', 'a'));
+    expect(a.version).toBe(r.version + 1);
+  });
+
+  it('release with forget: the buyer may hold again with the same key (payment never reached the provider)', async () => {
+    await res.open(deal({ totalStock: 3 }));
+    const a = await res.reserve(input('u1', 'k'));
+    await res.commit('d1', a.orderId);
+    const r = await res.release('d1', a.orderId, 'HP', true);
+    expect(r).toMatchObject({ released: true, available: 3 });
+    expect(await res.reserve(input('u1', 'k'))).toMatchObject({ code: 'OK', orderId: a.orderId, available: 2 });
+    // without forget, the key answers the released order
+    const b = await res.reserve(input('u2', 'k'));
+    await res.release('d1', b.orderId, 'H');
+    expect(await res.reserve(input('u2', 'k'))).toMatchObject({ code: 'DUP', state: 'R' });
   });
 });

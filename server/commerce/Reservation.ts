@@ -18,6 +18,26 @@ export interface DealInventory {
   blockedRegions: string[];
   priceAmount: number;
   currency: string;
+  /** Epoch of this Redis state, recorded with the deal in PostgreSQL (a hash of another epoch is stale). */
+  epoch: string;
+}
+
+/** What PostgreSQL knows about a deal, to rebuild its Redis state from (see rebuild-5.lua). */
+export interface DealTruth extends DealInventory {
+  status: 'active' | 'ended';
+  /** Units of the deal's pending, paid and refunded orders. */
+  soldUnits: number;
+  /** `orderId|state|userId|qty|key`, state P (pending), S (paid), R (failed), F (failed, same key may retry). */
+  orders: string[];
+  stats: DealSalesStats;
+}
+
+/** A deal's Redis state as the reconciler compares it with PostgreSQL. */
+export interface DealHealth {
+  exists: boolean;
+  available: number;
+  epoch: string;
+  status: string;
 }
 
 /** Order state in Redis: H held, P payment in flight, S sold, R released. */
@@ -71,7 +91,17 @@ export interface DealSalesStats {
   buyers: number;
 }
 
-const SCRIPTS = ['reserve-4.lua', 'release-3.lua', 'expire-3.lua', 'commit-3.lua', 'sell-3.lua', 'phase-1.lua', 'outbox-2.lua'] as const;
+const SCRIPTS = ['reserve-4.lua', 'release-3.lua', 'expire-3.lua', 'commit-3.lua', 'sell-3.lua', 'phase-1.lua', 'outbox-2.lua', 'rebuild-5.lua'] as const;
+
+/**
+ * The lowest stock version a deal's state takes when it is written or rebuilt: microseconds
+ * since the epoch, so a rebuilt state's versions are above every version handed out before
+ * (a deal's version grows by one per change, far slower than a microsecond clock), and the
+ * room takes its stock events as the newest. Exact as a JavaScript number until 2255.
+ */
+export function versionFloor(now = Date.now()): number {
+  return now * 1000;
+}
 
 /**
  * The keys of one deal, built once per deal (the hot path allocates no key strings).
@@ -86,6 +116,8 @@ interface DealKeys {
   outbox: string;
   /** [orders, stats, sold]: the keys of sell. */
   sale: [string, string, string];
+  /** [deal, orders, expiry, stats, sold]: the keys of rebuild. */
+  rebuild: [string, string, string, string, string];
   deal: string;
   orders: string;
   all: string[];
@@ -107,13 +139,14 @@ export class Reservation {
   readonly #sell: RedisScript;
   readonly #phase: RedisScript;
   readonly #outbox: RedisScript;
+  readonly #rebuild: RedisScript;
   readonly #dealKeys = new Map<string, DealKeys>();
   readonly #reservers = new Map<string, MicroBatcher<ReserveInput, ReserveReply>>();
 
   private constructor(redis: Redis | Cluster, keys: RedisKeys, scripts: RedisScript[]) {
     this.#redis = redis;
     this.#keys = keys;
-    [this.#reserve, this.#release, this.#expire, this.#commit, this.#sell, this.#phase, this.#outbox] = scripts;
+    [this.#reserve, this.#release, this.#expire, this.#commit, this.#sell, this.#phase, this.#outbox, this.#rebuild] = scripts;
   }
 
   /** Loads the scripts into Redis once. */
@@ -133,7 +166,8 @@ export class Reservation {
     const sold = this.#keys.deal(dealId, 'sold');
     const outbox = this.#keys.deal(dealId, 'outbox');
     k = {
-      hold: [deal, orders, expiry], reserve: [deal, orders, expiry, outbox], sale: [orders, stats, sold], deal, orders, outbox,
+      hold: [deal, orders, expiry], reserve: [deal, orders, expiry, outbox], sale: [orders, stats, sold],
+      rebuild: [deal, orders, expiry, stats, sold], deal, orders, outbox,
       all: [deal, orders, expiry, stats, sold, outbox],
     };
     if (this.#dealKeys.size >= MAX_CACHED_DEALS) this.#dealKeys.clear();
@@ -163,13 +197,43 @@ export class Reservation {
         price: deal.priceAmount,
         currency: deal.currency,
       })
+      // A reconciler may have rebuilt the deal from PostgreSQL between its row's commit and this
+      // write: its epoch, stock and version stand.
+      .hsetnx(k.deal, 'epoch', deal.epoch)
       .hsetnx(k.deal, 'stock', deal.totalStock)
+      .hsetnx(k.deal, 'ver', String(versionFloor()))
       .hincrby(k.deal, 'ver', 1)
       .hget(k.deal, 'stock')
       .exec();
     if (!r) throw new Error('deal inventory not written (transaction aborted)');
     for (const [err] of r) if (err) throw err;
-    return { available: Number(r[3][1]), version: Number(r[2][1]) };
+    return { available: Number(r[5][1]), version: Number(r[4][1]) };
+  }
+
+  /**
+   * Replaces the deal's Redis state with what PostgreSQL knows (plus live holds only Redis
+   * knows, while units remain). Call it holding the deal's row lock in PostgreSQL.
+   */
+  async rebuild(truth: DealTruth): Promise<StockLevel & { keptHolds: number; droppedHolds: number }> {
+    for (const o of truth.orders) {
+      if (!/^[^|]+\|[PSRF]\|[^|]+\|\d+\|/.test(o)) throw new TypeError(`bad order record: ${o}`);
+    }
+    const list = (r: string[]) => (r.length ? `,${r.join(',')},` : '');
+    const deal = {
+      status: truth.status, room: truth.roomId, product: truth.productId, total: String(truth.totalStock),
+      limit: String(truth.perBuyerLimit), starts: String(truth.startsAt), ends: String(truth.endsAt),
+      allowed: list(truth.allowedRegions), blocked: list(truth.blockedRegions), price: String(truth.priceAmount),
+      currency: truth.currency, epoch: truth.epoch, sold: String(truth.soldUnits), verFloor: String(versionFloor()),
+      orders: String(truth.stats.orders), units: String(truth.stats.units), gmv: String(truth.stats.gmv), buyers: String(truth.stats.buyers),
+    };
+    const r = await this.#rebuild.run<[number, number, number, number]>(this.#redis, this.#k(truth.dealId).rebuild, [JSON.stringify(deal), ...truth.orders]);
+    return { available: Number(r[0]), version: Number(r[1]), keptHolds: Number(r[2]), droppedHolds: Number(r[3]) };
+  }
+
+  /** The deal's Redis state as far as the reconciler compares it with PostgreSQL. */
+  async health(dealId: string): Promise<DealHealth> {
+    const [stock, epoch, status] = await this.#redis.hmget(this.#k(dealId).deal, 'stock', 'epoch', 'status');
+    return { exists: status !== null, available: Number(stock ?? 0), epoch: epoch ?? '', status: status ?? '' };
   }
 
   /**
@@ -231,9 +295,12 @@ export class Reservation {
     return out;
   }
 
-  /** Gives an order's units back if it is in one of `states`. Exactly once. Resolves to the stock after. */
-  async release(dealId: string, orderId: string, states: string): Promise<StockChange & { released: boolean; previous: HoldState | ''; quantity: number }> {
-    const r = await this.#release.run<[number, number, HoldState | '', number, number, number]>(this.#redis, this.#k(dealId).hold, [orderId, states]);
+  /**
+   * Gives an order's units back if it is in one of `states`. Exactly once. Resolves to the stock
+   * after. `forget`: the buyer's idempotency key is forgotten too, so a retry with it holds again.
+   */
+  async release(dealId: string, orderId: string, states: string, forget = false): Promise<StockChange & { released: boolean; previous: HoldState | ''; quantity: number }> {
+    const r = await this.#release.run<[number, number, HoldState | '', number, number, number]>(this.#redis, this.#k(dealId).hold, [orderId, states, forget ? '1' : '0']);
     return { released: r[0] === 1, available: Number(r[1]), previous: r[2], quantity: Number(r[3]), version: Number(r[4]), endsAt: Number(r[5]) };
   }
 

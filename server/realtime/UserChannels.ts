@@ -12,6 +12,7 @@ const STATUS: Record<OrderUpdate['status'], flashcast.CheckoutStatus> = {
   paid: flashcast.CheckoutStatus.CHECKOUT_PAID,
   declined: flashcast.CheckoutStatus.CHECKOUT_FAILED,
   expired: flashcast.CheckoutStatus.CHECKOUT_FAILED,
+  failed: flashcast.CheckoutStatus.CHECKOUT_FAILED,
 };
 
 /** The sharded channel of a user's private messages (same slot as the user's keys). */
@@ -89,6 +90,7 @@ export class RedisOrderNotifier implements OrderNotifier {
         status: STATUS[update.status] ?? flashcast.CheckoutStatus.CHECKOUT_STATUS_UNSPECIFIED,
         code: update.code ?? '',
         message: update.message ?? '',
+        retryAfterMs: update.retryAfterMs ?? 0,
       },
     });
     await this.redis.spublish(userChannel(this.keys, userId), Buffer.from(frame));

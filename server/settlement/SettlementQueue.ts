@@ -4,9 +4,17 @@ import { logger } from '../common/logger.js';
 
 const log = logger('SettlementQueue');
 
-/** Everything the settlement worker needs to settle one order (job id = order id). */
+/** Everything the settlement worker needs to settle one order (job id: see `settleJobId`). */
 export interface SettleJob {
+  /** Derived from (deal, buyer, idempotency key): see OrderIds. */
   orderId: string;
+  /** The provider idempotency key of the capture, derived from the order id. */
+  paymentKey: string;
+  /**
+   * Random per job: a job is stored once however often it is moved, and a new attempt at the
+   * same order (the buyer retried after the provider was unavailable) is a new job.
+   */
+  attempt: string;
   dealId: string;
   roomId: string;
   productId: string;
@@ -39,6 +47,11 @@ export const QUEUES = { settle: '{settlement}', commission: '{commission}', refu
 
 /** Settle jobs per addBulk call. */
 const ADD_CHUNK = 16;
+
+/** BullMQ job id of a settle job: the order and the attempt. */
+export function settleJobId(job: SettleJob): string {
+  return `${job.orderId}.${job.attempt}`;
+}
 
 export const SETTLE_JOB_OPTIONS: JobsOptions = {
   attempts: 8,
@@ -75,7 +88,7 @@ export class SettlementQueue {
     return new SettlementQueue(settle, commission, refund);
   }
 
-  /** Adds a settle job with job id = order id (adding it again is a no-op). Resolves once stored in Redis. */
+  /** Adds a settle job (adding the same job again is a no-op). Resolves once stored in Redis. */
   enqueueSettle(job: SettleJob): Promise<void> {
     if (this.#closing) return Promise.reject(new Error('settlement queue closed'));
     return new Promise((resolve, reject) => {
@@ -103,7 +116,7 @@ export class SettlementQueue {
 
   async #add(chunk: { job: SettleJob; resolve: () => void; reject: (e: unknown) => void }[]): Promise<void> {
     try {
-      await this.settle.addBulk(chunk.map(({ job }) => ({ name: 'settle', data: job, opts: { ...SETTLE_JOB_OPTIONS, jobId: job.orderId } })));
+      await this.settle.addBulk(chunk.map(({ job }) => ({ name: 'settle', data: job, opts: { ...SETTLE_JOB_OPTIONS, jobId: settleJobId(job) } })));
       for (const b of chunk) b.resolve();
     } catch (error) {
       log.warn({ err: error, jobs: chunk.length }, 'addBulk failed');
@@ -111,10 +124,10 @@ export class SettlementQueue {
     }
   }
 
-  /** Adds settle jobs now, in one addBulk (job id = order id: a job added twice is stored once). */
+  /** Adds settle jobs now, in one addBulk (a job added twice is stored once). */
   async addSettleJobs(jobs: SettleJob[]): Promise<void> {
     if (this.#closing) throw new Error('settlement queue closed');
-    await this.settle.addBulk(jobs.map((job) => ({ name: 'settle', data: job, opts: { ...SETTLE_JOB_OPTIONS, jobId: job.orderId } })));
+    await this.settle.addBulk(jobs.map((job) => ({ name: 'settle', data: job, opts: { ...SETTLE_JOB_OPTIONS, jobId: settleJobId(job) } })));
   }
 
   /** Credits the order's affiliate commission after `delayMs` (the return window). */

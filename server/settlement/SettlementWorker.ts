@@ -10,12 +10,12 @@ import type { PaymentProvider } from './PaymentProvider.js';
 import type { OrderNotifier, OrderUpdate } from './OrderNotifier.js';
 import { QUEUES, type SettleJob, type SettlementQueue } from './SettlementQueue.js';
 import { InstalmentPlan } from '../commerce/InstalmentPlan.js';
-import { PaidOrderWriter } from './PaidOrderWriter.js';
-import { MicroBatcher } from '../commerce/MicroBatcher.js';
+import { OrderStore, RETRYABLE_FAIL_CODE, type FailedStatus } from './OrderStore.js';
+import { CircuitBreaker, type CircuitBreakerOptions, type BreakerState } from './CircuitBreaker.js';
 import { stockUpdate } from '../commerce/StockUpdate.js';
 import { EnhancedEventEmitter } from '../common/EnhancedEventEmitter.js';
 import { logger } from '../common/logger.js';
-import { SettlementError, SettlementErrorCode } from './errors.js';
+import { ProviderUnavailableError, SettlementError, SettlementErrorCode } from './errors.js';
 
 const log = logger('SettlementWorker');
 
@@ -30,21 +30,35 @@ export interface SettlementWorkerOptions {
   /** BullMQ lock duration / stalled check: how fast a crashed worker's job is picked up again. */
   lockDurationMs: number;
   stalledIntervalMs: number;
+  /**
+   * Runs of a job that may meet an unavailable provider before its order fails with
+   * PAYMENT_UNAVAILABLE, its hold is released and its buyer told (default 2). Nothing was
+   * captured: the sandbox and real providers fail such calls before acting.
+   */
+  unavailableAttempts: number;
+  /** The payment provider's circuit breaker. */
+  breaker: Partial<CircuitBreakerOptions>;
 }
 
 export type SettlementWorkerEvents = {
   orderpaid: [SettleJob];
   orderfailed: [SettleJob, string];
+  /** The provider breaker changed state (open: payments fail fast and holds are released). */
+  breaker: [BreakerState];
   close: [];
 };
 
-export type SettleOutcome = 'paid' | 'declined' | 'expired';
+export type SettleOutcome = 'paid' | 'declined' | 'expired' | 'failed' | 'voided';
 
 /**
- * Settles orders: commits the hold, captures payment (idempotency key = order id), writes
- * order, lines, payment, instalments and commission in one PostgreSQL transaction (unique
- * order id), turns the hold into a sale and announces it to the room. Transient provider
- * failures are retried with backoff; a decline releases the hold and tells the buyer.
+ * Settles orders with PostgreSQL as the authority: commits the hold in Redis (it can no longer
+ * lapse), claims the order's units in PostgreSQL (the order row exists, `pending`, before
+ * anything is captured, and the database refuses more units than the deal has), captures the
+ * payment under a key derived from (deal, buyer, idempotency key), records it (order, payment,
+ * instalments, commission in one statement), turns the hold into a sale and announces it.
+ * A decline, a sold-out claim or an unavailable provider releases the hold and tells the
+ * buyer; a capture that cannot become an order is refunded at once. Every step is idempotent,
+ * so a crashed or replayed job never charges twice.
  */
 export class SettlementWorker extends EnhancedEventEmitter<SettlementWorkerEvents> {
   readonly #worker: Worker<SettleJob, SettleOutcome>;
@@ -60,9 +74,9 @@ export class SettlementWorker extends EnhancedEventEmitter<SettlementWorkerEvent
   readonly #keys: RedisKeys;
   readonly #options: SettlementWorkerOptions;
   readonly #dealCache = new Map<string, { creatorId: string; commissionBps: number | null; total: number }>();
-  readonly #writer: PaidOrderWriter;
-  /** Status of orders already recorded, looked up in batches (one query for the jobs of one tick). */
-  readonly #recorded: MicroBatcher<string, string | null>;
+  readonly #orders: OrderStore;
+  readonly #breaker: CircuitBreaker;
+  #breakerState: BreakerState = 'closed';
   #closing: Promise<void> | null = null;
 
   private constructor(params: SettlementWorkerParams, options: SettlementWorkerOptions) {
@@ -78,12 +92,8 @@ export class SettlementWorker extends EnhancedEventEmitter<SettlementWorkerEvent
     this.#redis = params.redis;
     this.#keys = params.keys;
     this.#options = options;
-    this.#writer = new PaidOrderWriter(params.db);
-    this.#recorded = new MicroBatcher(async (ids) => {
-      const { rows } = await params.db.query<{ id: string; status: string }>('SELECT id, status FROM orders WHERE id = ANY($1::text[])', [ids]);
-      const status = new Map(rows.map((r) => [r.id, r.status]));
-      return ids.map((id) => status.get(id) ?? null);
-    }, { maxBatch: 200, maxInFlight: 2 });
+    this.#orders = new OrderStore(params.db);
+    this.#breaker = new CircuitBreaker(options.breaker);
     this.#worker = new Worker<SettleJob, SettleOutcome>(QUEUES.settle, (job) => this.#settle(job), {
       connection: params.connection,
       prefix: params.prefix,
@@ -95,92 +105,196 @@ export class SettlementWorker extends EnhancedEventEmitter<SettlementWorkerEvent
     });
     this.#worker.on('error', (err) => log.warn({ err }, 'worker error'));
     this.#worker.on('failed', (job, err) => {
-      if (job && job.attemptsMade >= (job.opts.attempts ?? 1)) log.error({ err, orderId: job.id }, 'settlement job moved to the failed set');
+      if (job && job.attemptsMade >= (job.opts.attempts ?? 1)) log.error({ err, orderId: job.data.orderId, jobId: job.id }, 'settlement job moved to the failed set');
     });
   }
 
   /** Starts consuming the settlement queue. */
   static async create(params: SettlementWorkerParams, options: Partial<SettlementWorkerOptions> = {}): Promise<SettlementWorker> {
     const w = new SettlementWorker(params, {
-      concurrency: 256, returnWindowMs: 14 * 86_400_000, lockDurationMs: 30_000, stalledIntervalMs: 30_000, ...options,
+      concurrency: 256, returnWindowMs: 14 * 86_400_000, lockDurationMs: 30_000, stalledIntervalMs: 30_000, unavailableAttempts: 2,
+      ...options, breaker: { ...options.breaker },
     });
     void w.#worker.run().catch((err) => log.error({ err }, 'worker stopped'));
     await w.#worker.waitUntilReady();
     return w;
   }
 
+  /** The payment provider's breaker state. */
+  get breakerState(): BreakerState {
+    return this.#breaker.state;
+  }
+
   async #settle(job: Job<SettleJob>): Promise<SettleOutcome> {
     const d = job.data;
-    // A re-run (crash, stalled lock) finishes what an earlier run recorded, without paying again.
-    const status = await this.#recorded.submit(d.orderId);
-    if (status) {
-      if (status === 'declined' || status === 'expired') return status as SettleOutcome;
-      await this.#afterPaid(d);
+    // What PostgreSQL already knows of the order decides first: a re-run (crash, stalled lock) or a
+    // retry after Redis forgot the hold finishes what was recorded, and never pays again.
+    let status = await this.#orders.status(d.orderId);
+    if (status === 'paid' || status === 'refunded') {
+      await this.#afterPaid(d, false);
       return 'paid';
     }
-    const commit = await this.#reservation.commit(d.dealId, d.orderId);
-    if (commit.code === 'UNKNOWN') throw new UnrecoverableError(`${SettlementErrorCode.HoldLost}: no hold for order ${d.orderId}`);
-    if (commit.code === 'EXPIRED' || commit.code === 'RELEASED') {
-      if (commit.code === 'EXPIRED') await this.#showStock(d, commit);
-      await this.#recordUnpaid(d, 'expired');
-      await this.#tell(d, { status: 'expired', code: 'HOLD_EXPIRED', message: 'the hold lapsed before payment' });
-      this.safeEmit('orderfailed', d, 'HOLD_EXPIRED');
-      return 'expired';
+    if (status === 'declined' || status === 'expired' || (status === 'failed' && !(await this.#retryable(d.orderId)))) {
+      // Redis may hold this order again (a retry after it forgot the first outcome): let it go.
+      const r = await this.#reservation.release(d.dealId, d.orderId, 'HP');
+      if (r.released) await this.#showStock(d, r);
+      await this.#tell(d, { status: status === 'failed' ? 'failed' : status, code: SettlementErrorCode.OrderClosed, message: `the order is ${status}` });
+      this.safeEmit('orderfailed', d, SettlementErrorCode.OrderClosed);
+      return status === 'failed' ? 'failed' : status;
     }
+    if (status !== 'pending') {
+      const commit = await this.#reservation.commit(d.dealId, d.orderId);
+      if (commit.code === 'EXPIRED' || commit.code === 'RELEASED') {
+        if (commit.code === 'EXPIRED') await this.#showStock(d, commit);
+        await this.#orders.recordFailed(d, 'expired', 'HOLD_EXPIRED');
+        return this.#failed(d, 'expired', 'HOLD_EXPIRED', 'the hold lapsed before payment');
+      }
+      // OK, SOLD, or UNKNOWN (Redis lost the hold): PostgreSQL decides whether the order may have its units.
+      if (!this.#allowPayment()) return this.#unavailable(d, false);
+      const claim = await this.#orders.claim(d);
+      if (claim === 'paid' || claim === 'refunded') {
+        await this.#afterPaid(d, false);
+        return 'paid';
+      }
+      if (claim === 'sold_out' || claim === 'deal_closed' || claim === 'no_deal') {
+        const code = claim === 'sold_out' ? SettlementErrorCode.SoldOut : SettlementErrorCode.DealEnded;
+        await this.#orders.recordFailed(d, 'failed', code);
+        const r = await this.#reservation.release(d.dealId, d.orderId, 'HP');
+        if (r.released) await this.#showStock(d, r);
+        log.warn({ orderId: d.orderId, dealId: d.dealId, claim }, 'PostgreSQL refused the units Redis held');
+        return this.#failed(d, 'failed', code, claim === 'sold_out' ? 'sold out' : 'the deal has ended');
+      }
+      if (claim !== 'claimed' && claim !== 'pending') {
+        const r = await this.#reservation.release(d.dealId, d.orderId, 'HP');
+        if (r.released) await this.#showStock(d, r);
+        return this.#failed(d, claim === 'failed' ? 'failed' : claim, SettlementErrorCode.OrderClosed, `the order is ${claim}`);
+      }
+      status = 'pending';
+    } else if (!this.#allowPayment()) {
+      return this.#unavailable(d, true);
+    }
+
     let capture;
     try {
       capture = await this.#provider.capture({
-        idempotencyKey: d.orderId, amount: d.totalAmount, currency: d.currency, method: d.method.type,
+        idempotencyKey: d.paymentKey, amount: d.totalAmount, currency: d.currency, method: d.method.type,
         token: d.method.token, instalments: d.instalments, buyerId: d.buyerId,
       });
+      this.#breakerSaw(true);
     } catch (error) {
+      if (error instanceof ProviderUnavailableError) {
+        this.#breakerSaw(false);
+        // Nothing was captured: after a bounded number of tries (or at once while the breaker is open)
+        // the hold goes back and the buyer is told to retry, instead of waiting for ops.
+        if (this.#breaker.state === 'open' || job.attemptsMade + 1 >= this.#options.unavailableAttempts) return this.#unavailable(d, true);
+        throw error;
+      }
       if (error instanceof SettlementError && !error.retryable) throw new UnrecoverableError(`${error.code}: ${error.message}`);
-      throw error;
+      throw error; // a timeout may have captured: retry with the same key, never release
     }
     if (capture.status === 'declined') {
+      await this.#orders.release(d.orderId, 'declined', SettlementErrorCode.PaymentDeclined);
       const r = await this.#reservation.release(d.dealId, d.orderId, 'HP');
       if (r.released) await this.#showStock(d, r);
-      await this.#recordUnpaid(d, 'declined');
-      await this.#tell(d, { status: 'declined', code: SettlementErrorCode.PaymentDeclined, message: capture.reason });
-      this.safeEmit('orderfailed', d, SettlementErrorCode.PaymentDeclined);
-      return 'declined';
+      return this.#failed(d, 'declined', SettlementErrorCode.PaymentDeclined, capture.reason);
     }
     const deal = await this.#deal(d.dealId);
     const now = Date.now();
     const creditAfter = now + this.#options.returnWindowMs;
-    const written = await this.#writer.write({
+    const written = await this.#orders.markPaid({
       job: d, provider: this.#provider.name, providerRef: capture.reference, creatorId: deal.creatorId, dealBps: deal.commissionBps,
-      creditAfter, now,
+      creditAfter,
       instalments: d.method.type === 'bnpl' && d.instalments ? InstalmentPlan.split(d.totalAmount, d.currency, d.instalments, now) : [],
     });
+    if (written.status !== 'paid') {
+      // Captured, but the order left `pending` meanwhile: the capture cannot become an order. Give it back.
+      await this.#void(d, capture.reference, `order ${written.status}`);
+      return 'voided';
+    }
     if (written.commission > 0) await this.#queue.scheduleCommissionCredit(d.orderId, creditAfter - Date.now());
-    await this.#afterPaid(d);
+    await this.#afterPaid(d, written.paidNow);
     return 'paid';
   }
 
-  async #afterPaid(d: SettleJob): Promise<void> {
+  /** Whether a `failed` order may be tried again (its payment step never reached the provider). */
+  async #retryable(orderId: string): Promise<boolean> {
+    const { rows } = await this.#db.query<{ fail_code: string | null }>('SELECT fail_code FROM orders WHERE id = $1', [orderId]);
+    return rows[0]?.fail_code === RETRYABLE_FAIL_CODE;
+  }
+
+  #allowPayment(): boolean {
+    const allowed = this.#breaker.allow();
+    this.#noteBreaker();
+    return allowed;
+  }
+
+  #breakerSaw(ok: boolean): void {
+    if (ok) this.#breaker.success();
+    else this.#breaker.failure();
+    this.#noteBreaker();
+  }
+
+  #noteBreaker(): void {
+    const state = this.#breaker.state;
+    if (state === this.#breakerState) return;
+    this.#breakerState = state;
+    log.warn({ state }, 'payment provider breaker');
+    this.safeEmit('breaker', state);
+  }
+
+  /**
+   * The provider is unavailable: nothing was captured. The order fails with PAYMENT_UNAVAILABLE
+   * (units back in PostgreSQL, then in Redis, where the buyer's key is forgotten so that the
+   * same tap may be retried) and the buyer is told when to retry.
+   */
+  async #unavailable(d: SettleJob, claimed: boolean): Promise<SettleOutcome> {
+    if (claimed) await this.#orders.release(d.orderId, 'failed', RETRYABLE_FAIL_CODE);
+    else await this.#orders.recordFailed(d, 'failed', RETRYABLE_FAIL_CODE);
+    const r = await this.#reservation.release(d.dealId, d.orderId, 'HP', true);
+    if (r.released) await this.#showStock(d, r);
+    const retryAfterMs = Math.max(1_000, this.#breaker.retryAfterMs());
+    await this.#tell(d, { status: 'failed', code: SettlementErrorCode.PaymentUnavailable, message: 'payments are unavailable right now; nothing was charged, tap again shortly', retryAfterMs });
+    this.safeEmit('orderfailed', d, SettlementErrorCode.PaymentUnavailable);
+    return 'failed';
+  }
+
+  async #failed(d: SettleJob, status: FailedStatus, code: string, message: string): Promise<SettleOutcome> {
+    await this.#tell(d, { status, code, message });
+    this.safeEmit('orderfailed', d, code);
+    return status;
+  }
+
+  /** Refunds a capture that cannot become an order (idempotent: one refund per capture). */
+  async #void(d: SettleJob, reference: string, reason: string): Promise<void> {
+    const result = await this.#provider.refund({ idempotencyKey: `void.${d.paymentKey}`, captureReference: reference, amount: d.totalAmount, currency: d.currency });
+    if (result.status !== 'refunded') throw new Error(`void of ${d.paymentKey} rejected: ${result.reason}`);
+    await this.#db.query(
+      `INSERT INTO payment_voids (payment_key, order_id, provider, provider_ref, amount, currency, reason)
+       VALUES ($1,$2,$3,$4,$5,$6,$7) ON CONFLICT (payment_key) DO NOTHING`,
+      [d.paymentKey, d.orderId, this.#provider.name, result.reference, d.totalAmount, d.currency, reason]);
+    log.warn({ orderId: d.orderId, reason }, 'capture refunded: it could not become an order');
+    this.safeEmit('orderfailed', d, 'VOIDED');
+  }
+
+  /** `paidNow`: this job's run recorded the payment (the buyer and the ticker hear of it once). */
+  async #afterPaid(d: SettleJob, paidNow: boolean): Promise<void> {
     const sold = await this.#reservation.sell(d.dealId, d.orderId, d.totalAmount);
-    if (sold.code === 'OK') {
+    if (sold.code === 'OK' || paidNow) {
       const [, hidden] = await Promise.all([
         this.#redis.sadd(this.#keys.room(d.roomId, 'buyers'), d.buyerId),
         this.#methods.hiddenInTicker(d.buyerId),
       ]);
       this.#ticker.add(d.roomId, { productId: d.productId, name: d.buyerName, region: d.buyerRegion, quantity: d.quantity, hidden });
       await this.#tell(d, { status: 'paid' });
-      this.safeEmit('orderpaid', d);
+      if (paidNow) this.safeEmit('orderpaid', d);
     } else if (sold.code === 'DUP') {
       await this.#redis.sadd(this.#keys.room(d.roomId, 'buyers'), d.buyerId);
-    } else if (sold.code === 'RELEASED' || sold.code === 'UNKNOWN') {
-      // Paid but the hold is gone: the order stands (nothing a buyer paid for is lost); ops reconcile stock.
-      log.error({ orderId: d.orderId, dealId: d.dealId, code: sold.code }, 'paid order without a live hold');
     }
-  }
-
-  async #recordUnpaid(d: SettleJob, status: 'declined' | 'expired'): Promise<void> {
-    await this.#db.query(
-      `INSERT INTO orders (id, deal_id, room_id, buyer_id, shop_id, idempotency_key, status, total_amount, currency, payment_method)
-       VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10) ON CONFLICT (id) DO NOTHING`,
-      [d.orderId, d.dealId, d.roomId, d.buyerId, d.shopId, d.idempotencyKey, status, d.totalAmount, d.currency, d.method.type]);
+    if (sold.code === 'RELEASED' || sold.code === 'UNKNOWN') {
+      // Paid in PostgreSQL, but Redis released or forgot the hold: the order stands (nothing a buyer
+      // paid for is lost); the deal's reconciler sees Redis's stock above PostgreSQL's and rebuilds it.
+      log.warn({ orderId: d.orderId, dealId: d.dealId, code: sold.code }, 'paid order without a live hold in Redis');
+    }
   }
 
   /** `stock`: the release script's answer (available and version of the same run). */
@@ -213,7 +327,7 @@ export class SettlementWorker extends EnhancedEventEmitter<SettlementWorkerEvent
   /** Finishes in-flight jobs and stops. Idempotent. */
   close(): Promise<void> {
     this.#closing ??= (async () => {
-      for (const [name, step] of [['worker', () => this.#worker.close()], ['writer', () => this.#writer.close()], ['lookups', () => this.#recorded.close()]] as const) {
+      for (const [name, step] of [['worker', () => this.#worker.close()], ['orders', () => this.#orders.close()]] as const) {
         try {
           await step();
         } catch (err) {

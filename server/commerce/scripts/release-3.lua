@@ -8,6 +8,8 @@
 
   ARGV[1] orderId
   ARGV[2] states that may be released, e.g. "HP"
+  ARGV[3] "1": also forget the buyer's idempotency key, so a retry with the same key holds again
+          (the payment step failed before anything was captured, e.g. a provider outage)
 
   Reply: { released (1|0), available, previous state ("" if unknown), quantity, version, ends }
   available and version are read (or written) together; ends is the deal's end (ms), 0 once ended.
@@ -27,5 +29,9 @@ redis.call('HINCRBY', KEYS[1], 'stock', q)
 redis.call('HINCRBY', KEYS[1], 'ver', 1)
 if redis.call('HINCRBY', KEYS[2], '@' .. user, -tonumber(q)) <= 0 then
   redis.call('HDEL', KEYS[2], '@' .. user)
+end
+if ARGV[3] == '1' then
+  local key = string.match(rest, '^%d+|(.*)$')
+  if key and redis.call('HGET', KEYS[2], '#' .. user .. '|' .. key) == ARGV[1] then redis.call('HDEL', KEYS[2], '#' .. user .. '|' .. key) end
 end
 return stock(1, state, tonumber(q))

@@ -46,7 +46,7 @@ if version > 0 then
   if current >= version then
     return {0, epoch}
   end
-  redis.call('HSET', KEYS[1], versionField, version)
+  redis.call('HSET', KEYS[1], versionField, ARGV[8]) -- the string: exact for any int64
 end
 
 local offset = redis.call('HINCRBY', KEYS[1], 'o', 1)

@@ -1,0 +1,22 @@
+import { createHash } from 'node:crypto';
+
+/**
+ * Order ids and payment keys derived from what makes a purchase unique: (deal, buyer,
+ * idempotency key). A retried tap therefore names the same order and the same payment,
+ * whatever Redis remembers: after a failover or a restore Redis may forget a hold and hold
+ * again, but the order row (primary key) and the provider's idempotency key are the same, so
+ * nothing is recorded or charged twice.
+ */
+export class OrderIds {
+  private constructor() {}
+
+  /** `o_` + 24 hex digits of SHA-256 over the three parts (96 bits: no collision in practice). */
+  static forPurchase(dealId: string, buyerId: string, idempotencyKey: string): string {
+    return `o_${createHash('sha256').update(`${dealId}\n${buyerId}\n${idempotencyKey}`).digest('hex').slice(0, 24)}`;
+  }
+
+  /** The provider idempotency key of the order's capture. */
+  static paymentKey(orderId: string): string {
+    return `pay.${orderId}`;
+  }
+}

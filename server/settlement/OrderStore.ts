@@ -1,0 +1,279 @@
+import type { Database } from '../db/Database.js';
+import type { SettleJob } from './SettlementQueue.js';
+import type { Instalment } from '../commerce/InstalmentPlan.js';
+import { CommissionLedger } from '../commerce/CommissionLedger.js';
+import { MicroBatcher, type MicroBatcherOptions } from '../commerce/MicroBatcher.js';
+
+/** A captured order, ready to be recorded as paid. */
+export interface PaidOrder {
+  job: SettleJob;
+  provider: string;
+  providerRef: string;
+  /** Creator credited with affiliate commission, and the deal's own rate (null: none). */
+  creatorId: string;
+  dealBps: number | null;
+  /** When the pending commission may be credited (ms). */
+  creditAfter: number;
+  /** BNPL schedule (empty otherwise). */
+  instalments: Instalment[];
+}
+
+/**
+ * What claiming an order's units in PostgreSQL decided:
+ * - `claimed`: the order row exists now as `pending` and its units count against the deal;
+ *   the payment may be captured;
+ * - `pending` / `paid` / `declined` / `expired` / `failed` / `refunded`: the order existed
+ *   already in that state (a re-run, or a retry after Redis forgot the hold);
+ * - `sold_out`: the deal has no units left in PostgreSQL (Redis sold more than it had);
+ * - `deal_closed`: the deal is closed (its unsold units went back to the product);
+ * - `no_deal`: no such deal in PostgreSQL.
+ */
+export type ClaimOutcome = 'claimed' | 'pending' | 'paid' | 'declined' | 'expired' | 'failed' | 'refunded' | 'sold_out' | 'deal_closed' | 'no_deal';
+
+/** What recording a capture decided: `paid` now or before, else the state that stopped it. */
+export interface PaidResult {
+  status: string;
+  /** True when this call turned the order paid (commission to schedule, buyer to tell). */
+  paidNow: boolean;
+  /** Pending commission accrued (minor units, 0: none). */
+  commission: number;
+}
+
+/** A terminal state an order leaves `pending` (or never entered it) for. */
+export type FailedStatus = 'declined' | 'expired' | 'failed';
+
+/** Fail code of an order whose payment step failed for want of a provider: the buyer may retry the same key. */
+export const RETRYABLE_FAIL_CODE = 'PAYMENT_UNAVAILABLE';
+
+const CLAIM_SQL = `
+WITH input AS (
+  SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::int8[], $8::text[],
+    $9::int8[], $10::text[], $11::text[], $12::timestamptz[], $13::text[], $14::int4[], $15::text[], $16::int4[], $17::int8[], $18::text[])
+    WITH ORDINALITY AS t(id, deal_id, room_id, buyer_id, shop_id, idempotency_key, total_amount, currency,
+      display_amount, display_currency, fx_rate, fx_as_of, payment_method, instalment_count, product_id, quantity, unit_amount, payment_key, ord)
+), prior AS (
+  SELECT o.id, o.status, o.fail_code FROM orders o WHERE o.id IN (SELECT id FROM input)
+), fresh AS (
+  SELECT i.* FROM input i LEFT JOIN prior p ON p.id = i.id
+  WHERE p.id IS NULL OR (p.status = 'failed' AND p.fail_code = '${RETRYABLE_FAIL_CODE}')
+), locked AS (
+  SELECT d.id, d.total_stock - d.sold_units AS free, d.status FROM deals d
+  WHERE d.id IN (SELECT deal_id FROM fresh) ORDER BY d.id FOR UPDATE
+), ranked AS (
+  SELECT f.*, sum(f.quantity) OVER (PARTITION BY f.deal_id ORDER BY f.ord) AS running FROM fresh f
+), accepted AS (
+  SELECT r.* FROM ranked r JOIN locked l ON l.id = r.deal_id WHERE l.status <> 'closed' AND r.running <= l.free
+), ins AS (
+  INSERT INTO orders (id, deal_id, room_id, buyer_id, shop_id, idempotency_key, status, total_amount, currency,
+    display_amount, display_currency, fx_rate, fx_as_of, payment_method, instalment_count, quantity, payment_key)
+  SELECT id, deal_id, room_id, buyer_id, shop_id, idempotency_key, 'pending', total_amount, currency,
+    display_amount, display_currency, fx_rate, fx_as_of, payment_method, instalment_count, quantity, payment_key FROM accepted
+  ON CONFLICT (id) DO UPDATE SET status = 'pending', fail_code = NULL, payment_method = EXCLUDED.payment_method,
+    instalment_count = EXCLUDED.instalment_count
+    WHERE orders.status = 'failed' AND orders.fail_code = '${RETRYABLE_FAIL_CODE}'
+  RETURNING id, deal_id, quantity
+), lines AS (
+  INSERT INTO order_lines (order_id, line_no, product_id, quantity, unit_amount, currency)
+  SELECT a.id, 1, a.product_id, a.quantity, a.unit_amount, a.currency FROM accepted a JOIN ins ON ins.id = a.id
+  ON CONFLICT (order_id, line_no) DO NOTHING
+), units AS (
+  UPDATE deals d SET sold_units = d.sold_units + s.units
+  FROM (SELECT deal_id, sum(quantity)::int AS units FROM ins GROUP BY deal_id) s WHERE d.id = s.deal_id
+  RETURNING d.id
+)
+SELECT i.id,
+  CASE WHEN ins.id IS NOT NULL THEN 'claimed'
+       WHEN p.id IS NOT NULL AND NOT (p.status = 'failed' AND p.fail_code = '${RETRYABLE_FAIL_CODE}') THEN p.status
+       WHEN l.id IS NULL THEN 'no_deal'
+       WHEN l.status = 'closed' THEN 'deal_closed'
+       ELSE 'sold_out' END AS outcome
+FROM input i LEFT JOIN ins ON ins.id = i.id LEFT JOIN prior p ON p.id = i.id LEFT JOIN locked l ON l.id = i.deal_id
+ORDER BY i.ord`;
+
+// A pending order becomes paid with its payment, BNPL instalments and pending commission, in one
+// statement (all or nothing); an order that is no longer pending is left alone.
+const PAID_SQL = `
+WITH input AS (
+  SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int4[], $6::timestamptz[])
+    AS t(id, provider, provider_ref, creator_id, deal_bps, credit_after)
+), upd AS (
+  UPDATE orders o SET status = 'paid', paid_at = now() FROM input i
+  WHERE o.id = i.id AND o.status = 'pending'
+  RETURNING o.id, o.deal_id, o.total_amount, o.currency, o.payment_method
+), pays AS (
+  INSERT INTO payments (order_id, provider, provider_ref, method, status, amount, currency)
+  SELECT u.id, i.provider, i.provider_ref, u.payment_method, 'captured', u.total_amount, u.currency
+  FROM upd u JOIN input i ON i.id = u.id
+  ON CONFLICT (order_id) DO NOTHING
+), inst AS (
+  INSERT INTO instalments (order_id, seq, amount, currency, due_at)
+  SELECT s.order_id, s.seq, s.amount, s.currency, s.due_at
+  FROM unnest($7::text[], $8::int4[], $9::int8[], $10::text[], $11::timestamptz[]) AS s(order_id, seq, amount, currency, due_at)
+  JOIN upd ON upd.id = s.order_id
+  ON CONFLICT (order_id, seq) DO NOTHING
+), rated AS (
+  SELECT u.id, i.creator_id, u.total_amount, u.currency, i.credit_after, COALESCE(i.deal_bps, 0) AS bps
+  FROM upd u JOIN input i ON i.id = u.id
+), comm AS (
+  INSERT INTO commissions (order_id, creator_id, rate_bps, amount, currency, status, credit_after)
+  SELECT id, creator_id, bps, ${CommissionLedger.amountSql('total_amount', 'bps')}, currency, 'pending', credit_after
+  FROM rated WHERE bps > 0
+  ON CONFLICT (order_id) DO NOTHING RETURNING order_id, amount
+)
+SELECT i.id, (upd.id IS NOT NULL) AS paid_now, COALESCE(comm.amount, 0)::int8 AS commission,
+  COALESCE((SELECT o.status FROM orders o WHERE o.id = i.id), 'missing') AS prior_status
+FROM input i LEFT JOIN upd ON upd.id = i.id LEFT JOIN comm ON comm.order_id = i.id`;
+
+// A pending order fails: its units go back to the deal (and to the product, if the deal already
+// closed), in one statement. Locks the deals in id order, as claims do (no deadlock).
+const RELEASE_SQL = `
+WITH input AS (
+  SELECT * FROM unnest($1::text[], $2::text[], $3::text[]) AS t(id, status, fail_code)
+), upd AS (
+  UPDATE orders o SET status = i.status, fail_code = i.fail_code FROM input i
+  WHERE o.id = i.id AND o.status = 'pending'
+  RETURNING o.id, o.deal_id, o.quantity
+), per_deal AS (
+  SELECT deal_id, sum(quantity)::int AS units FROM upd GROUP BY deal_id
+), locked AS (
+  SELECT d.id, d.product_id, d.closed_at FROM deals d WHERE d.id IN (SELECT deal_id FROM per_deal) ORDER BY d.id FOR UPDATE
+), deals_upd AS (
+  UPDATE deals d SET sold_units = d.sold_units - p.units FROM per_deal p JOIN locked l ON l.id = p.deal_id
+  WHERE d.id = p.deal_id RETURNING d.id
+), products_upd AS (
+  UPDATE products pr SET stock = pr.stock + s.units, updated_at = now()
+  FROM (SELECT l.product_id, sum(p.units)::int AS units FROM per_deal p JOIN locked l ON l.id = p.deal_id
+        WHERE l.closed_at IS NOT NULL GROUP BY l.product_id) s
+  WHERE pr.id = s.product_id RETURNING pr.id
+)
+SELECT i.id, (upd.id IS NOT NULL) AS released FROM input i LEFT JOIN upd ON upd.id = i.id`;
+
+// An order that never held units in PostgreSQL (its hold lapsed, or the deal had none left) is
+// recorded with its terminal state, so the buyer and ops can look it up.
+const RECORD_FAILED_SQL = `
+INSERT INTO orders (id, deal_id, room_id, buyer_id, shop_id, idempotency_key, status, total_amount, currency,
+  payment_method, quantity, fail_code)
+SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::int8[], $9::text[],
+  $10::text[], $11::int4[], $12::text[])
+ON CONFLICT DO NOTHING`;
+
+/**
+ * The settlement side's owner of the `orders` table: claims an order's units in PostgreSQL
+ * before its payment is captured, records the capture, releases the units of orders that
+ * fail. Each operation is group-committed (calls made at about the same time share one
+ * statement and one commit) and idempotent, and a failed batch is retried order by order, so
+ * an order fails only for its own reasons.
+ *
+ * The units of a deal's `pending` and `paid` orders never exceed its stock: the claim counts
+ * them under the deal's row lock, and a CHECK constraint backs it up.
+ */
+export class OrderStore {
+  readonly #db: Database;
+  readonly #claims: MicroBatcher<SettleJob, ClaimOutcome>;
+  readonly #paid: MicroBatcher<PaidOrder, PaidResult>;
+  readonly #releases: MicroBatcher<{ orderId: string; status: FailedStatus; code: string }, boolean>;
+  readonly #statuses: MicroBatcher<string, string | null>;
+
+  constructor(db: Database, options: Partial<Omit<MicroBatcherOptions, 'isolateFailures'>> = {}) {
+    this.#db = db;
+    const batch = { maxBatch: 100, maxInFlight: 2, ...options, isolateFailures: true };
+    this.#claims = new MicroBatcher((jobs) => this.#claimBatch(jobs), batch);
+    this.#paid = new MicroBatcher((orders) => this.#paidBatch(orders), batch);
+    this.#releases = new MicroBatcher((items) => this.#releaseBatch(items), batch);
+    this.#statuses = new MicroBatcher(async (ids) => {
+      const { rows } = await db.query<{ id: string; status: string }>('SELECT id, status FROM orders WHERE id = ANY($1::text[])', [ids]);
+      const status = new Map(rows.map((r) => [r.id, r.status]));
+      return ids.map((id) => status.get(id) ?? null);
+    }, { ...batch, maxBatch: 200 });
+  }
+
+  /** The order's status, or null when it has no row. */
+  status(orderId: string): Promise<string | null> {
+    return this.#statuses.submit(orderId);
+  }
+
+  /** Claims the order's units (row `pending`) before its payment is captured. */
+  claim(job: SettleJob): Promise<ClaimOutcome> {
+    return this.#claims.submit(job);
+  }
+
+  /** Records the capture of a claimed order: `paid`, with payment, instalments and commission. */
+  markPaid(order: PaidOrder): Promise<PaidResult> {
+    return this.#paid.submit(order);
+  }
+
+  /** A claimed (`pending`) order fails: its units go back. False if it was not pending. */
+  release(orderId: string, status: FailedStatus, code: string): Promise<boolean> {
+    return this.#releases.submit({ orderId, status, code });
+  }
+
+  /** Records the terminal state of an order that never claimed units (no-op if it has a row). */
+  async recordFailed(job: SettleJob, status: FailedStatus, code: string): Promise<void> {
+    await this.#db.query(RECORD_FAILED_SQL, [[job.orderId], [job.dealId], [job.roomId], [job.buyerId], [job.shopId], [job.idempotencyKey],
+      [status], [job.totalAmount], [job.currency], [job.method.type], [job.quantity], [code]]);
+  }
+
+  /** Waits for pending writes. Idempotent. */
+  async close(): Promise<void> {
+    await Promise.all([this.#claims.close(), this.#paid.close(), this.#releases.close(), this.#statuses.close()]);
+  }
+
+  async #claimBatch(jobs: SettleJob[]): Promise<ClaimOutcome[]> {
+    // Two jobs of one order in one batch (a tap and its confirm): claim once, answer both alike.
+    const unique = new Map<string, SettleJob>();
+    for (const j of jobs) if (!unique.has(j.orderId)) unique.set(j.orderId, j);
+    const cols: unknown[][] = Array.from({ length: 18 }, () => []);
+    for (const d of unique.values()) {
+      const row = [d.orderId, d.dealId, d.roomId, d.buyerId, d.shopId, d.idempotencyKey, d.totalAmount, d.currency,
+        d.display?.amount ?? null, d.display?.currency ?? null, d.display?.rate ?? null,
+        d.display ? new Date(d.display.asOf || Date.now()) : null, d.method.type, d.instalments, d.productId, d.quantity, d.unitAmount,
+        d.paymentKey];
+      for (let c = 0; c < row.length; c++) cols[c].push(row[c]);
+    }
+    const { rows } = await this.#db.query<{ id: string; outcome: ClaimOutcome }>(CLAIM_SQL, cols);
+    const outcome = new Map(rows.map((r) => [r.id, r.outcome]));
+    return jobs.map((j) => outcome.get(j.orderId)!);
+  }
+
+  async #paidBatch(orders: PaidOrder[]): Promise<PaidResult[]> {
+    const unique = new Map<string, PaidOrder>();
+    for (const o of orders) if (!unique.has(o.job.orderId)) unique.set(o.job.orderId, o);
+    const cols: unknown[][] = Array.from({ length: 11 }, () => []);
+    for (const o of unique.values()) {
+      const row = [o.job.orderId, o.provider, o.providerRef, o.creatorId, o.dealBps, new Date(o.creditAfter)];
+      for (let c = 0; c < row.length; c++) cols[c].push(row[c]);
+      for (const i of o.instalments) {
+        cols[6].push(o.job.orderId);
+        cols[7].push(i.seq);
+        cols[8].push(i.amount);
+        cols[9].push(i.currency);
+        cols[10].push(new Date(i.dueAt));
+      }
+    }
+    const { rows } = await this.#db.query<{ id: string; paid_now: boolean; commission: number; prior_status: string }>(PAID_SQL, cols);
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    const told = new Set<string>();
+    return orders.map((o) => {
+      const r = byId.get(o.job.orderId)!;
+      // Only the first of two jobs of one order in a batch is told it turned the order paid.
+      const paidNow = r.paid_now && !told.has(o.job.orderId);
+      if (paidNow) told.add(o.job.orderId);
+      return { status: r.paid_now ? 'paid' : r.prior_status, paidNow, commission: paidNow ? Number(r.commission) : 0 };
+    });
+  }
+
+  async #releaseBatch(items: { orderId: string; status: FailedStatus; code: string }[]): Promise<boolean[]> {
+    const unique = new Map<string, { orderId: string; status: FailedStatus; code: string }>();
+    for (const i of items) if (!unique.has(i.orderId)) unique.set(i.orderId, i);
+    const list = [...unique.values()];
+    const { rows } = await this.#db.query<{ id: string; released: boolean }>(RELEASE_SQL,
+      [list.map((i) => i.orderId), list.map((i) => i.status), list.map((i) => i.code)]);
+    const released = new Map(rows.map((r) => [r.id, r.released]));
+    const told = new Set<string>();
+    return items.map((i) => {
+      const now = released.get(i.orderId) === true && !told.has(i.orderId);
+      if (now) told.add(i.orderId);
+      return now;
+    });
+  }
+}
