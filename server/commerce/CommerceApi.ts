@@ -55,7 +55,8 @@ const schemas = {
   }).strict(),
   paymentMethod: z.object({ type: z.enum(PAYMENT_METHOD_TYPES as [string, ...string[]]), token: z.string().min(1).max(128) }).strict(),
   prefs: z.object({ hideInTicker: z.boolean() }).strict(),
-  refund: z.object({ reason: z.enum(REFUND_REASONS as [string, ...string[]]), returnShipping: money.optional() }).strict(),
+  // No amount: the server computes the refund and the return shipping (RefundService).
+  refund: z.object({ reason: z.enum(REFUND_REASONS as [string, ...string[]]) }).strict(),
   fx: z.object({
     rates: z.array(z.object({ base: currency, quote: currency, rate: z.string().max(32), asOf: z.number().int().positive() }).strict()).min(1).max(500),
   }).strict(),
@@ -217,13 +218,7 @@ export class CommerceApi {
     add('POST', '/v1/orders/:orderId/refunds', async (req) => {
       const p = caller(req);
       const b = parse(schemas.refund, req.body);
-      if (b.returnShipping) Currency.assert(b.returnShipping.currency);
-      const { rows } = await s.db.query<{ currency: string }>('SELECT currency FROM orders WHERE id = $1', [req.params.orderId]);
-      let shipping = b.returnShipping?.amount ?? 0;
-      if (b.returnShipping && rows[0] && b.returnShipping.currency !== rows[0].currency) {
-        shipping = s.fx.convert(shipping, b.returnShipping.currency, rows[0].currency).amount;
-      }
-      const decision = await s.refunds.request(req.params.orderId, p.role === 'ops' ? null : p.userId, b.reason as 'unwanted', shipping);
+      const decision = await s.refunds.request(req.params.orderId, p.role === 'ops' ? null : p.userId, b.reason as 'unwanted');
       return { status: 201, body: decision };
     });
     add('POST', '/v1/orders/:orderId/returned', async (req) => {

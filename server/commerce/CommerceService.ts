@@ -12,6 +12,7 @@ import { PaymentMethods } from './PaymentMethods.js';
 import { FxTable } from './FxTable.js';
 import { RefundPolicy } from './RefundPolicy.js';
 import { RefundService } from './RefundService.js';
+import { ReturnShippingRates } from './ReturnShippingRates.js';
 import { CommissionLedger } from './CommissionLedger.js';
 import { DashboardStats, type ViewerCount } from './DashboardStats.js';
 import { HoldSweeper } from './HoldSweeper.js';
@@ -52,6 +53,8 @@ export class CommerceService {
   readonly checkout: Checkout;
   readonly methods: PaymentMethods;
   readonly refunds: RefundService;
+  /** The shops' return-shipping rates the refund policy reads (set by the shop owner). */
+  readonly shippingRates: ReturnShippingRates;
   readonly ledger: CommissionLedger;
   readonly dashboard: DashboardStats;
   readonly queue: SettlementQueue;
@@ -65,7 +68,7 @@ export class CommerceService {
   #closing: Promise<void> | null = null;
 
   private constructor(params: CommerceServiceParams, parts: {
-    catalog: Catalog; deals: FlashDeals; checkout: Checkout; methods: PaymentMethods; refunds: RefundService;
+    catalog: Catalog; deals: FlashDeals; checkout: Checkout; methods: PaymentMethods; refunds: RefundService; shippingRates: ReturnShippingRates;
     ledger: CommissionLedger; dashboard: DashboardStats; queue: SettlementQueue; outbox: OutboxMover; fx: FxTable; sweeper: HoldSweeper | null;
   }) {
     this.params = params;
@@ -75,6 +78,7 @@ export class CommerceService {
     this.checkout = parts.checkout;
     this.methods = parts.methods;
     this.refunds = parts.refunds;
+    this.shippingRates = parts.shippingRates;
     this.ledger = parts.ledger;
     this.dashboard = parts.dashboard;
     this.queue = parts.queue;
@@ -98,11 +102,12 @@ export class CommerceService {
     const methods = new PaymentMethods(p.db, p.redis, p.keys);
     const outbox = new OutboxMover(p.redis, p.keys, reservation, queue, { ...(p.runWorkers === false ? { sweepIntervalMs: 0 } : {}), ...p.outbox });
     const checkout = new Checkout({ deals, reservation, methods, queue, outbox, broadcaster: p.broadcaster, fx: fxNow, options: p.checkout });
-    const refunds = new RefundService(p.db, new RefundPolicy(fxNow), queue);
+    const shippingRates = new ReturnShippingRates(p.db);
+    const refunds = new RefundService(p.db, new RefundPolicy(fxNow), queue, shippingRates);
     const dashboard = new DashboardStats(p.redis, p.keys, deals, p.viewerCount ?? (() => 0), p.dashboardIntervalMs);
     const sweeper = p.runWorkers === false ? null : new HoldSweeper(p.redis, p.keys, reservation, p.broadcaster);
     self = new CommerceService(p, {
-      catalog: new Catalog(p.db, p.broadcaster), deals, checkout, methods, refunds, ledger: new CommissionLedger(p.db),
+      catalog: new Catalog(p.db, p.broadcaster), deals, checkout, methods, refunds, shippingRates, ledger: new CommissionLedger(p.db),
       dashboard, queue, outbox, fx, sweeper,
     });
     return self;

@@ -23,6 +23,7 @@ export const CommerceErrorCode = {
   DealConflict: 'DEAL_CONFLICT',
   HoldExpired: 'HOLD_EXPIRED',
   OrderState: 'ORDER_STATE',
+  NothingToRefund: 'NOTHING_TO_REFUND',
   FxRateMissing: 'FX_RATE_MISSING',
   PaymentDeclined: 'PAYMENT_DECLINED',
   PaymentMethodRequired: 'PAYMENT_METHOD_REQUIRED',

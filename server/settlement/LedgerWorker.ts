@@ -1,19 +1,33 @@
 import { Worker, type ConnectionOptions } from 'bullmq';
-import type { Database } from '../db/Database.js';
+import type { Database, Queryable } from '../db/Database.js';
 import type { PaymentProvider } from './PaymentProvider.js';
 import { QUEUES, type CommissionJob, type RefundJob } from './SettlementQueue.js';
 import { CommissionLedger } from '../commerce/CommissionLedger.js';
+import { InstalmentPlan } from '../commerce/InstalmentPlan.js';
 import { EnhancedEventEmitter } from '../common/EnhancedEventEmitter.js';
 import { logger } from '../common/logger.js';
 
 const log = logger('LedgerWorker');
 
-export type LedgerWorkerEvents = { credited: [orderId: string]; refunded: [orderId: string]; close: [] };
+/** What the check before the provider call found. */
+type RefundCheck =
+  | { status: 'accepted'; total: number; currency: string; providerRef: string }
+  | { status: 'rejected'; failure: string }
+  | { status: 'skip'; current: string };
+
+export type LedgerWorkerEvents = {
+  credited: [orderId: string];
+  refunded: [orderId: string];
+  /** A refund that would exceed what is left on the payment, or that the provider refused: no money moved. */
+  rejected: [orderId: string, reason: string];
+  close: [];
+};
 
 /**
  * Consumes the commission queue (delayed credits after the return window) and the refund
- * queue (provider refund with key `refund:<orderId>`, then order, refund and commission
- * clawback in one transaction).
+ * queue: the refund is checked again against captured − already refunded, the provider
+ * refunds with key `refund:<orderId>`, then the refund, the order, the commission clawback
+ * and the BNPL instalments are updated in one transaction.
  */
 export class LedgerWorker extends EnhancedEventEmitter<LedgerWorkerEvents> {
   readonly #commission: Worker<CommissionJob>;
@@ -50,21 +64,75 @@ export class LedgerWorker extends EnhancedEventEmitter<LedgerWorkerEvents> {
   }
 
   async #processRefund(orderId: string): Promise<string> {
-    const { rows } = await this.#db.query<{ status: string; total: number; currency: string; provider_ref: string }>(
-      `SELECT r.status, r.total, r.currency, p.provider_ref FROM refunds r JOIN payments p ON p.order_id = r.order_id WHERE r.order_id = $1`, [orderId]);
-    const r = rows[0];
-    if (!r) throw new Error(`no refund for ${orderId}`);
-    if (r.status === 'refunded') return 'refunded';
-    if (r.status !== 'accepted') return r.status;
-    const result = await this.#provider.refund({ idempotencyKey: `refund:${orderId}`, captureReference: r.provider_ref, amount: Number(r.total), currency: r.currency });
-    if (result.status !== 'refunded') throw new Error(`refund rejected: ${result.reason}`);
+    const checked = await this.#db.transaction(async (tx): Promise<RefundCheck> => {
+      // Same lock order as RefundService: the order row first.
+      await tx.query('SELECT 1 FROM orders WHERE id = $1 FOR UPDATE', [orderId]);
+      const { rows } = await tx.query<{
+        status: string; total: number; currency: string; provider_ref: string | null; captured: number | null; captured_currency: string | null; refunded: number;
+      }>(
+        `SELECT r.status, r.total, r.currency, p.provider_ref, p.amount AS captured, p.currency AS captured_currency,
+           (SELECT COALESCE(SUM(x.total), 0)::int8 FROM refunds x WHERE x.order_id = r.order_id AND x.status = 'refunded') AS refunded
+         FROM refunds r LEFT JOIN payments p ON p.order_id = r.order_id AND p.status = 'captured' WHERE r.order_id = $1`, [orderId]);
+      const r = rows[0];
+      if (!r) throw new Error(`no refund for ${orderId}`);
+      if (r.status !== 'accepted') return { status: 'skip', current: r.status };
+      const total = Number(r.total);
+      let failure: string | null = null;
+      if (r.provider_ref === null || r.captured === null) failure = 'no_capture';
+      else if (r.captured_currency !== r.currency) failure = 'currency_mismatch';
+      else if (!Number.isSafeInteger(total) || total <= 0 || total > Number(r.captured) - Number(r.refunded)) failure = 'exceeds_refundable';
+      if (failure) {
+        await LedgerWorker.#reject(tx, orderId, failure);
+        return { status: 'rejected', failure };
+      }
+      return { status: 'accepted', total, currency: r.currency, providerRef: r.provider_ref! };
+    });
+    if (checked.status === 'rejected') {
+      log.error({ orderId, reason: checked.failure }, 'refund refused before calling the provider');
+      this.safeEmit('rejected', orderId, checked.failure);
+      return 'rejected';
+    }
+    if (checked.status === 'skip') return checked.current;
+    const result = await this.#provider.refund({ idempotencyKey: `refund:${orderId}`, captureReference: checked.providerRef, amount: checked.total, currency: checked.currency });
+    if (result.status !== 'refunded') {
+      // A PSP refusal is final (retrying the same refund gets the same answer): ops see it on the refund row.
+      await this.#db.transaction((tx) => LedgerWorker.#reject(tx, orderId, result.reason));
+      log.error({ orderId, reason: result.reason }, 'provider rejected the refund');
+      this.safeEmit('rejected', orderId, result.reason);
+      return 'rejected';
+    }
     await this.#db.transaction(async (tx) => {
-      await tx.query("UPDATE refunds SET status = 'refunded', provider_ref = $2 WHERE order_id = $1 AND status = 'accepted'", [orderId, result.reference]);
+      const done = await tx.query("UPDATE refunds SET status = 'refunded', provider_ref = $2 WHERE order_id = $1 AND status = 'accepted'", [orderId, result.reference]);
+      if (done.rowCount === 0) return; // a re-run: everything below was done by the first
       await tx.query("UPDATE orders SET status = 'refunded' WHERE id = $1 AND status = 'paid'", [orderId]);
       await CommissionLedger.clawBack(tx, orderId);
+      await LedgerWorker.#refundInstalments(tx, orderId, checked.total);
     });
     this.safeEmit('refunded', orderId);
     return 'refunded';
+  }
+
+  /** BNPL: the refund lowers the outstanding instalments, the last first; a full refund cancels them all. */
+  static async #refundInstalments(tx: Queryable, orderId: string, amount: number): Promise<void> {
+    const { rows } = await tx.query<{ seq: number; amount: number; status: string }>(
+      'SELECT seq, amount, status FROM instalments WHERE order_id = $1 ORDER BY seq FOR UPDATE', [orderId]);
+    if (rows.length === 0) return;
+    const sums = await tx.query<{ captured: number; refunded: number }>(
+      `SELECT p.amount AS captured, (SELECT COALESCE(SUM(total), 0)::int8 FROM refunds WHERE order_id = $1 AND status = 'refunded') AS refunded
+       FROM payments p WHERE p.order_id = $1`, [orderId]);
+    const full = sums.rows[0] !== undefined && Number(sums.rows[0].refunded) >= Number(sums.rows[0].captured);
+    const before = rows.map((r) => ({ seq: r.seq, amount: Number(r.amount), status: r.status }));
+    const after = InstalmentPlan.applyRefund(before, amount, full);
+    for (let i = 0; i < before.length; i++) {
+      const a = after.instalments[i];
+      if (a.amount === before[i].amount && a.status === before[i].status) continue;
+      await tx.query('UPDATE instalments SET amount = $3, status = $4 WHERE order_id = $1 AND seq = $2', [orderId, a.seq, a.amount, a.status]);
+    }
+    log.info({ orderId, reduced: after.reduced, excess: after.excess, full }, 'instalments follow the refund');
+  }
+
+  static async #reject(tx: Queryable, orderId: string, reason: string): Promise<void> {
+    await tx.query("UPDATE refunds SET status = 'rejected', failure_reason = $2 WHERE order_id = $1 AND status = 'accepted'", [orderId, reason]);
   }
 
   /** Stops both workers. Idempotent. */

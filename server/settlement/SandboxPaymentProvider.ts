@@ -142,19 +142,44 @@ export class SandboxPaymentProvider implements PaymentProvider {
     return result;
   }
 
+  /**
+   * Refunds part or all of a capture, as a PSP does: never more than was captured, counting
+   * the refunds of that capture already made. A retry with the same key answers as the first
+   * call; a refund over what is left is rejected (`exceeds_capture`) and not recorded.
+   */
   async refund(req: RefundRequest): Promise<RefundResult> {
     const o = this.#options;
     await sleep(o.latencyMs);
     if (o.outage || Math.random() < o.outageRate) throw new ProviderUnavailableError('sandbox outage');
-    const ref = `sbx_refund_${randomRefs.hex(8)}`;
-    await this.#db.query(
-      `INSERT INTO sandbox_payments (idempotency_key, kind, status, ref, amount, currency, method)
-       VALUES ($1, 'refund', 'refunded', $2, $3, $4, 'refund') ON CONFLICT (idempotency_key) DO NOTHING`,
-      [req.idempotencyKey, ref, req.amount, req.currency],
-    );
-    const recorded = (await this.#find(req.idempotencyKey))!;
-    if (recorded.kind !== 'refund' || Number(recorded.amount) !== req.amount) throw new IdempotencyMismatchError();
-    return { status: 'refunded', reference: recorded.ref };
+    const replay = (recorded: Recorded): RefundResult => {
+      if (recorded.kind !== 'refund' || Number(recorded.amount) !== req.amount || recorded.currency !== req.currency) throw new IdempotencyMismatchError();
+      return { status: 'refunded', reference: recorded.ref };
+    };
+    const seen = await this.#find(req.idempotencyKey);
+    if (seen) return replay(seen);
+    if (!Number.isSafeInteger(req.amount) || req.amount <= 0) return { status: 'rejected', reason: 'invalid_amount' };
+    return this.#db.transaction(async (tx) => {
+      // The capture row is the lock: refunds of one capture are checked one at a time.
+      const { rows } = await tx.query<{ amount: number; currency: string }>(
+        "SELECT amount, currency FROM sandbox_payments WHERE kind = 'capture' AND status = 'captured' AND ref = $1 FOR UPDATE",
+        [req.captureReference]);
+      const capture = rows[0];
+      if (!capture) return { status: 'rejected', reason: 'capture_not_found' } as const;
+      if (capture.currency !== req.currency) return { status: 'rejected', reason: 'currency_mismatch' } as const;
+      const again = (await tx.query<Recorded>(
+        'SELECT kind, status, ref, amount, currency FROM sandbox_payments WHERE idempotency_key = $1', [req.idempotencyKey])).rows[0];
+      if (again) return replay(again);
+      const done = await tx.query<{ sum: number }>(
+        "SELECT COALESCE(SUM(amount), 0)::int8 AS sum FROM sandbox_payments WHERE kind = 'refund' AND capture_ref = $1", [req.captureReference]);
+      // Compare as "amount ≤ captured − refunded": no sum that could overflow.
+      if (req.amount > Number(capture.amount) - Number(done.rows[0].sum)) return { status: 'rejected', reason: 'exceeds_capture' } as const;
+      const ref = `sbx_refund_${randomRefs.hex(8)}`;
+      await tx.query(
+        `INSERT INTO sandbox_payments (idempotency_key, kind, status, ref, amount, currency, method, capture_ref)
+         VALUES ($1, 'refund', 'refunded', $2, $3, $4, 'refund', $5)`,
+        [req.idempotencyKey, ref, req.amount, req.currency, req.captureReference]);
+      return { status: 'refunded', reference: ref } as const;
+    });
   }
 
   async #record(records: CaptureRecord[]): Promise<(Recorded & { fresh: boolean })[]> {
