@@ -26,6 +26,14 @@ export interface SfuConfig {
   /** Bitrate a viewer transport starts at, and the most a host may send. */
   initialAvailableOutgoingBitrate: number;
   maxIncomingBitrate: number;
+  /** WHIP ingests per room (pending and live), and per process over all rooms. */
+  whipMaxIngestsPerRoom: number;
+  whipMaxIngests: number;
+  /**
+   * A WHIP ingest whose ICE+DTLS is not connected this long after its 201, or
+   * that stays ICE-disconnected this long, is closed and its slot freed.
+   */
+  whipConnectTimeoutMs: number;
   mediaCodecs: types.RtpCodecCapability[];
   logLevel: types.WorkerLogLevel;
 }
@@ -62,6 +70,9 @@ export function defaultSfuConfig(overrides: Partial<SfuConfig> = {}): SfuConfig 
     keyFrameRequestDelayMs: 1000,
     initialAvailableOutgoingBitrate: 600_000,
     maxIncomingBitrate: 5_000_000,
+    whipMaxIngestsPerRoom: 2,
+    whipMaxIngests: 64,
+    whipConnectTimeoutMs: 30_000,
     mediaCodecs: MEDIA_CODECS,
     logLevel: 'warn',
     ...overrides,
@@ -71,6 +82,11 @@ export function defaultSfuConfig(overrides: Partial<SfuConfig> = {}): SfuConfig 
 /** Reads FLASHCAST_SFU_* environment variables. */
 export function sfuConfigFromEnv(env: NodeJS.ProcessEnv, overrides: Partial<SfuConfig> = {}): SfuConfig {
   const num = (name: string): number | undefined => (env[name] ? Number(env[name]) : undefined);
+  const positive = (name: string): number | undefined => {
+    const n = num(name);
+    if (n !== undefined && (!Number.isSafeInteger(n) || n < 1)) throw new TypeError(`${name} must be a positive integer`);
+    return n;
+  };
   const picked: Partial<SfuConfig> = {
     workers: num('FLASHCAST_SFU_WORKERS'),
     listenIp: env.FLASHCAST_SFU_LISTEN_IP,
@@ -79,6 +95,9 @@ export function sfuConfigFromEnv(env: NodeJS.ProcessEnv, overrides: Partial<SfuC
     rtcMaxPort: num('FLASHCAST_SFU_RTC_MAX_PORT'),
     consumersPerRouter: num('FLASHCAST_SFU_CONSUMERS_PER_ROUTER'),
     keyFrameRequestDelayMs: num('FLASHCAST_SFU_KEYFRAME_DELAY_MS'),
+    whipMaxIngestsPerRoom: positive('FLASHCAST_SFU_WHIP_MAX_PER_ROOM'),
+    whipMaxIngests: positive('FLASHCAST_SFU_WHIP_MAX_INGESTS'),
+    whipConnectTimeoutMs: positive('FLASHCAST_SFU_WHIP_CONNECT_TIMEOUT_MS'),
   };
   for (const k of Object.keys(picked) as (keyof SfuConfig)[]) if (picked[k] === undefined) delete picked[k];
   return defaultSfuConfig({ ...picked, ...overrides });

@@ -1,11 +1,15 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { Registry } from 'prom-client';
 import type { Principal, TokenService } from '../server/auth/TokenService.js';
+import { ErrorCode } from '../protocol/codes.js';
+import { logger } from '../server/common/logger.js';
 import { FlashcastError } from '../server/errors.js';
+import { MediaInvalidError } from './errors.js';
 import { SfuMetrics } from './SfuMetrics.js';
 import type { SfuService } from './SfuService.js';
 import { WhipEndpoint } from './WhipEndpoint.js';
 
+const log = logger('SfuHttpServer');
 const MAX_BODY = 64 * 1024;
 
 /**
@@ -55,7 +59,12 @@ export class SfuHttpServer {
     };
     try {
       const url = new URL(req.url ?? '/', 'http://sfu');
-      const parts = url.pathname.split('/').slice(1).map(decodeURIComponent);
+      let parts: string[];
+      try {
+        parts = url.pathname.split('/').slice(1).map(decodeURIComponent);
+      } catch {
+        throw new MediaInvalidError('malformed percent-encoding in the path');
+      }
       if (req.method === 'OPTIONS') {
         return send(204, '', { 'access-control-allow-methods': 'POST, DELETE', 'access-control-allow-headers': 'authorization, content-type' });
       }
@@ -65,7 +74,7 @@ export class SfuHttpServer {
       const auth = req.headers.authorization ?? '';
       const principal: Principal | null = auth.startsWith('Bearer ') ? await this.#tokens.verify(auth.slice(7)) : null;
       if (req.method === 'POST' && parts.length === 2 && parts[0] === 'whip') {
-        if (!(req.headers['content-type'] ?? '').startsWith('application/sdp')) return send(415, 'content-type must be application/sdp');
+        if (!(req.headers['content-type'] ?? '').startsWith('application/sdp')) throw new FlashcastError(ErrorCode.InvalidArgument, 'content-type must be application/sdp', 415);
         const body = await readBody(req);
         const { id, answer } = await this.whip.ingest(parts[1], principal, body);
         return send(201, answer, { 'content-type': 'application/sdp', location: `/whip/${encodeURIComponent(parts[1])}/${id}` });
@@ -76,6 +85,7 @@ export class SfuHttpServer {
       }
       return send(404, JSON.stringify({ error: { code: 'NOT_FOUND', message: 'no such endpoint' } }), { 'content-type': 'application/json' });
     } catch (error) {
+      if (!(error instanceof FlashcastError)) log.error({ err: error, method: req.method }, 'SFU HTTP handler failed');
       const e = error instanceof FlashcastError ? error : new FlashcastError('INTERNAL', 'internal error', 500);
       send(e.status, JSON.stringify({ error: { code: e.code, message: e.message } }), { 'content-type': 'application/json' });
     }

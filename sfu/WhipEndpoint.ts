@@ -5,19 +5,22 @@ import { FlashcastError } from '../server/errors.js';
 import type { ApiRequest, ApiResponse, HttpRouter } from '../server/http/HttpRouter.js';
 import { logger } from '../server/common/logger.js';
 import { isValidId } from '../server/redis/keys.js';
-import { MediaForbiddenError, MediaInvalidError, MediaLimitError } from './errors.js';
+import { MediaForbiddenError, MediaInvalidError, MediaUnavailableError } from './errors.js';
+import { IngestSlots, type IngestSlot } from './IngestSlots.js';
 import type { types } from './mediasoup.js';
 import type { SfuService } from './SfuService.js';
 import { buildAnswer, parseOffer, producerParameters } from './WhipSdp.js';
 
 const log = logger('WhipEndpoint');
-const MAX_PER_ROOM = 2;
 
 interface WhipSession {
   id: string;
   roomId: string;
   userId: string;
   transport: types.WebRtcTransport;
+  slot: IngestSlot;
+  /** Closes the ingest unless it is (again) connected in time. */
+  timer: NodeJS.Timeout | null;
 }
 
 /**
@@ -25,18 +28,32 @@ interface WhipSession {
  * client. POST /whip/{room} with an SDP offer and `Authorization: Bearer <host
  * token>` answers 201 with the SDP answer and a Location; DELETE on that
  * Location ends the broadcast. The producers join the room like a browser host's.
+ *
+ * Limits (SfuConfig): `whipMaxIngestsPerRoom` per room and `whipMaxIngests` per
+ * endpoint (one per process), counted from before the first `await` so racing
+ * POSTs cannot overshoot (429 `MEDIA_LIMIT_REACHED`). An ingest not connected
+ * (ICE and DTLS) within `whipConnectTimeoutMs` of its 201, or ICE-disconnected
+ * that long, is closed and its slot freed.
  */
 export class WhipEndpoint {
   readonly #sfu: SfuService;
+  readonly #slots: IngestSlots;
   readonly #sessions = new Map<string, WhipSession>();
   #closed = false;
 
   constructor(sfu: SfuService) {
     this.#sfu = sfu;
+    this.#slots = new IngestSlots({ perRoom: sfu.config.whipMaxIngestsPerRoom, total: sfu.config.whipMaxIngests });
   }
 
+  /** Live ingests (answered with 201 and not closed since). */
   get sessions(): number {
     return this.#sessions.size;
+  }
+
+  /** Ingests holding a slot: live ones and those being set up. */
+  get reserved(): number {
+    return this.#slots.size;
   }
 
   /**
@@ -48,64 +65,83 @@ export class WhipEndpoint {
     router.add('DELETE', '/whip/:roomId/:resourceId', (req) => this.#delete(req));
   }
 
-  /** Starts an ingest; returns the resource id and the SDP answer. */
+  /**
+   * Starts an ingest; returns the resource id and the SDP answer. Client
+   * mistakes (offer, DTLS, RTP parameters mediasoup refuses) are
+   * MediaInvalidError (400); a full room or process is MediaLimitError (429).
+   */
   async ingest(roomId: string, principal: Principal | null, offer: string): Promise<{ id: string; answer: string }> {
     if (!principal) throw new FlashcastError(ErrorCode.Unauthorized, 'a bearer token is required', 401);
     if (!isValidId(roomId)) throw new MediaInvalidError('invalid room id');
     if (principal.role !== 'host' || principal.rooms === null || !TokenService.canJoin(principal, roomId)) {
       throw new MediaForbiddenError('only the room\'s host may publish');
     }
-    if ([...this.#sessions.values()].filter((s) => s.roomId === roomId).length >= MAX_PER_ROOM) {
-      throw new MediaLimitError(`at most ${MAX_PER_ROOM} WHIP ingests per room`);
-    }
+    if (this.#closed) throw new MediaUnavailableError('WHIP ingest is shutting down');
     const parsed = parseOffer(offer);
-    const room = await this.#sfu.room(roomId);
-    const cfg = this.#sfu.config;
-    const listen = (protocol: 'udp' | 'tcp'): types.TransportListenInfo => ({
-      protocol,
-      ip: cfg.listenIp,
-      ...(cfg.announcedAddress ? { announcedAddress: cfg.announcedAddress } : {}),
-    });
-    const rtps = parsed.media.map((m) => ({ media: m, rtp: producerParameters(m, room.rtpCapabilities) }));
-    const transport = await room.origin.router.createWebRtcTransport({
-      listenInfos: [listen('udp'), listen('tcp')],
-      enableUdp: true,
-      enableTcp: true,
-      preferUdp: true,
-      appData: { whip: true },
-    });
-    const id = randomUUID();
+    // Reserved synchronously, before the first await: racing POSTs see each other.
+    const slot = this.#slots.reserve(roomId);
+    let transport: types.WebRtcTransport | null = null;
     try {
-      await transport.setMaxIncomingBitrate(cfg.maxIncomingBitrate).catch(() => undefined);
-      await transport.connect({
-        dtlsParameters: { role: 'client', fingerprints: [{ algorithm: parsed.fingerprint.algorithm as types.FingerprintAlgorithm, value: parsed.fingerprint.value }] },
+      const room = await this.#sfu.room(roomId).catch((error: unknown) => {
+        if (error instanceof FlashcastError) throw error;
+        log.warn({ err: error, roomId }, 'WHIP room media could not open');
+        throw new MediaUnavailableError();
       });
+      const cfg = this.#sfu.config;
+      const listen = (protocol: 'udp' | 'tcp'): types.TransportListenInfo => ({
+        protocol,
+        ip: cfg.listenIp,
+        ...(cfg.announcedAddress ? { announcedAddress: cfg.announcedAddress } : {}),
+      });
+      const rtps = parsed.media.map((m) => ({ media: m, rtp: producerParameters(m, room.rtpCapabilities) }));
+      try {
+        transport = await room.origin.router.createWebRtcTransport({
+          listenInfos: [listen('udp'), listen('tcp')],
+          enableUdp: true,
+          enableTcp: true,
+          preferUdp: true,
+          appData: { whip: true },
+        });
+      } catch (error) {
+        log.warn({ err: error, roomId }, 'WHIP transport creation failed');
+        throw new MediaUnavailableError();
+      }
+      const t = transport;
+      // Whatever closes the transport from now on (DELETE, expiry, DTLS failure, worker death) frees the slot.
+      t.observer.once('close', () => slot.release());
+      const id = randomUUID();
+      await t.setMaxIncomingBitrate(cfg.maxIncomingBitrate).catch(() => undefined);
+      try {
+        await t.connect({ dtlsParameters: { role: 'client', fingerprints: [parsed.fingerprint] } });
+      } catch (error) {
+        if (t.closed) throw new MediaUnavailableError();
+        throw new MediaInvalidError(`DTLS parameters refused: ${(error as Error).message}`);
+      }
       for (const { media, rtp } of rtps) {
         let producer: types.Producer;
         try {
-          producer = await transport.produce({
+          producer = await t.produce({
             kind: media.kind,
             rtpParameters: rtp,
             keyFrameRequestDelay: media.kind === 'video' ? cfg.keyFrameRequestDelayMs : undefined,
             appData: { userId: principal.userId, whip: id },
           });
         } catch (error) {
+          if (t.closed) throw new MediaUnavailableError();
           throw new MediaInvalidError(`cannot ingest the ${media.kind} section: ${(error as Error).message}`);
         }
         room.addProducer({ producer, userId: principal.userId, kind: media.kind, source: 'whip' });
       }
+      if (this.#closed || t.closed) throw new MediaUnavailableError('WHIP ingest closed while starting');
+      const answer = buildAnswer(parsed, t, rtps);
+      this.#track({ id, roomId, userId: principal.userId, transport: t, slot, timer: null });
+      log.info({ roomId, userId: principal.userId, id }, 'WHIP ingest started');
+      return { id, answer };
     } catch (error) {
-      transport.close();
+      transport?.close();
+      slot.release();
       throw error;
     }
-    const session: WhipSession = { id, roomId, userId: principal.userId, transport };
-    this.#sessions.set(id, session);
-    transport.observer.once('close', () => this.#sessions.delete(id));
-    transport.on('dtlsstatechange', (state) => {
-      if (state === 'failed' || state === 'closed') transport.close();
-    });
-    log.info({ roomId, userId: principal.userId, id }, 'WHIP ingest started');
-    return { id, answer: buildAnswer(parsed, transport, rtps) };
   }
 
   /** Ends an ingest (its producers close for every viewer). */
@@ -121,7 +157,48 @@ export class WhipEndpoint {
     if (this.#closed) return;
     this.#closed = true;
     for (const s of [...this.#sessions.values()]) s.transport.close();
+    for (const s of this.#sessions.values()) this.#forget(s);
     this.#sessions.clear();
+  }
+
+  /** Registers a started ingest and arms its connect timer; the transport's close undoes both. */
+  #track(session: WhipSession): void {
+    const { transport } = session;
+    this.#sessions.set(session.id, session);
+    transport.observer.once('close', () => this.#forget(session));
+    const connected = () => transport.dtlsState === 'connected' && (transport.iceState === 'connected' || transport.iceState === 'completed');
+    transport.on('dtlsstatechange', (state) => {
+      if (state === 'failed' || state === 'closed') transport.close();
+      else if (connected()) this.#disarm(session);
+    });
+    transport.on('icestatechange', (state) => {
+      if (state === 'disconnected') this.#arm(session, 'ICE disconnected');
+      else if (connected()) this.#disarm(session);
+    });
+    if (!connected()) this.#arm(session, 'never connected');
+  }
+
+  #arm(session: WhipSession, reason: string): void {
+    if (session.timer || session.transport.closed) return;
+    const ms = this.#sfu.config.whipConnectTimeoutMs;
+    session.timer = setTimeout(() => {
+      session.timer = null;
+      log.warn({ roomId: session.roomId, userId: session.userId, id: session.id, reason, ms }, 'WHIP ingest expired');
+      session.transport.close();
+    }, ms);
+    session.timer.unref();
+  }
+
+  #disarm(session: WhipSession): void {
+    if (!session.timer) return;
+    clearTimeout(session.timer);
+    session.timer = null;
+  }
+
+  #forget(session: WhipSession): void {
+    this.#disarm(session);
+    session.slot.release();
+    if (this.#sessions.get(session.id) === session) this.#sessions.delete(session.id);
   }
 
   async #post(req: ApiRequest): Promise<ApiResponse> {

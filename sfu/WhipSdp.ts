@@ -17,26 +17,102 @@ export interface OfferMedia {
 }
 
 export interface ParsedOffer {
-  fingerprint: { algorithm: string; value: string };
+  /** The DTLS fingerprint the client's certificate must match (algorithm lower case, value upper case). */
+  fingerprint: { algorithm: types.FingerprintAlgorithm; value: string };
+  /** The client's ICE credentials (mediasoup is ICE-lite and does not need them; checked for shape). */
+  ice: { usernameFragment: string; password: string };
   media: OfferMedia[];
 }
 
-const MAX_SDP_BYTES = 32 * 1024;
+/** Limits on what an offer may be. A real OBS or browser offer is 2-8 KiB, under 200 lines. */
+export const SDP_LIMITS = {
+  bytes: 32 * 1024,
+  lines: 1000,
+  lineLength: 1024,
+  payloadTypesPerSection: 64,
+  ssrcsPerSection: 32,
+  paramsPerFmtp: 32,
+} as const;
 
-/** Parses the parts of an SDP offer (OBS, browsers) that WHIP ingest uses. */
-export function parseOffer(sdp: string): ParsedOffer {
-  if (typeof sdp !== 'string' || !sdp.startsWith('v=0')) throw new MediaInvalidError('body is not an SDP offer');
-  if (sdp.length > MAX_SDP_BYTES) throw new MediaInvalidError('SDP offer too large');
-  let fingerprint: ParsedOffer['fingerprint'] | null = null;
+/** Bytes of each DTLS fingerprint algorithm mediasoup accepts (RFC 8122). */
+const FINGERPRINT_BYTES: Record<types.FingerprintAlgorithm, number> = {
+  'sha-1': 20,
+  'sha-224': 28,
+  'sha-256': 32,
+  'sha-384': 48,
+  'sha-512': 64,
+};
+
+/** C0 controls but CR/LF, DEL, C1 controls. */
+const CONTROL = /[\x00-\x09\x0B\x0C\x0E-\x1F\x7F-\x9F]/;
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+const M_LINE = /^m=([a-z]+) (\d{1,5})(?:\/\d{1,5})? ([A-Za-z/]{1,32}) (\d{1,3}(?: \d{1,3})*)$/;
+const FINGERPRINT = /^([A-Za-z0-9-]{1,16}) ((?:[0-9A-Fa-f]{2}:)*[0-9A-Fa-f]{2})$/;
+const RTPMAP = /^(\d{1,3}) ([A-Za-z0-9_.+-]{1,32})\/(\d{1,10})(?:\/(\d{1,2}))?$/;
+const FMTP = /^(\d{1,3}) ([\x21-\x7E](?:[\x20-\x7E]*[\x21-\x7E])?)$/;
+const FMTP_KEY = /^[A-Za-z0-9_.-]{1,64}$/;
+const FMTP_VALUE = /^[\x21-\x3A\x3C-\x7E]{0,512}$/;
+const FMTP_BARE = /^[\x21-\x3A\x3C\x3E-\x7E]{1,64}$/;
+const RTCP_FB = /^(\d{1,3}|\*) ([A-Za-z0-9_-]{1,32})(?: ([A-Za-z0-9_=-]{1,32}(?: [A-Za-z0-9_=-]{1,32}){0,3}))?$/;
+const EXTMAP = /^(\d{1,3})(?:\/(?:sendonly|recvonly|sendrecv|inactive))? ([\x21-\x7E]{1,256})(?: [\x21-\x7E]{1,256})*$/;
+const SSRC = /^(\d{1,10}) ([A-Za-z0-9_-]{1,32})(?::([\x20-\x7E]{0,256}))?$/;
+const SSRC_GROUP = /^([A-Za-z0-9_-]{1,32})((?: \d{1,10}){1,8})$/;
+const RID = /^([A-Za-z0-9_-]{1,16}) (send|recv)(?: [\x21-\x7E]{1,256})?$/;
+/** RFC 5888 token, at most 16 characters so it fits a one-byte header extension. */
+const MID = /^[A-Za-z0-9!#$%&'*+.^_`{|}~-]{1,16}$/;
+const CNAME = /^[\x21-\x7E]{1,255}$/;
+const ICE_UFRAG = /^[A-Za-z0-9+/]{4,256}$/;
+const ICE_PWD = /^[A-Za-z0-9+/]{22,256}$/;
+const SETUP = new Set(['active', 'passive', 'actpass', 'holdconn']);
+const UINT32_MAX = 0xffff_ffff;
+
+/** The transport-level attributes of one level (session or a media section). */
+interface Level {
+  fingerprints: ParsedOffer['fingerprint'][];
+  iceUfrag?: string;
+  icePwd?: string;
+  setup?: string;
+}
+
+/**
+ * Parses and validates the parts of an SDP offer (OBS, browsers, GStreamer)
+ * that WHIP ingest uses. Hostile input never throws anything but a
+ * MediaInvalidError (400, `INVALID_ARGUMENT`): size, line count, control
+ * characters and lone surrogates are refused first; then every line is
+ * `x=...`, and every attribute ingest reads (fingerprint, ICE credentials,
+ * setup, mid, rtpmap, fmtp, rtcp-fb, extmap, ssrc, ssrc-group, rid) must be
+ * well formed and refer to payload types of its m-line.
+ */
+export function parseOffer(sdp: unknown): ParsedOffer {
+  if (typeof sdp !== 'string') throw new MediaInvalidError('body is not an SDP offer');
+  if (sdp.length > SDP_LIMITS.bytes || Buffer.byteLength(sdp, 'utf8') > SDP_LIMITS.bytes) {
+    throw new MediaInvalidError(`SDP offer over ${SDP_LIMITS.bytes} bytes`);
+  }
+  if (!sdp.startsWith('v=0\r\n') && !sdp.startsWith('v=0\n')) throw new MediaInvalidError('body is not an SDP offer');
+  if (LONE_SURROGATE.test(sdp)) throw new MediaInvalidError('SDP offer is not valid text (lone surrogate)');
+  const lines = sdp.split('\n');
+  if (lines.length > SDP_LIMITS.lines) throw new MediaInvalidError(`SDP offer over ${SDP_LIMITS.lines} lines`);
+
+  const session: Level = { fingerprints: [] };
+  const levels: Level[] = [];
   const media: OfferMedia[] = [];
   let m: OfferMedia | null = null;
-  for (const raw of sdp.split(/\r?\n/)) {
-    const line = raw.trim();
+  let level = session;
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i].endsWith('\r') ? lines[i].slice(0, -1) : lines[i];
+    const fail = (why: string): never => {
+      throw new MediaInvalidError(`SDP line ${i + 1}: ${why}`);
+    };
+    if (line.length === 0) continue;
+    if (line.length > SDP_LIMITS.lineLength) fail(`longer than ${SDP_LIMITS.lineLength} characters`);
+    if (CONTROL.test(line) || line.includes('\r')) fail('control character');
+    if (line.length < 2 || line[1] !== '=' || line[0] < 'a' || line[0] > 'z') fail('not a <type>=<value> line');
     if (line.startsWith('m=')) {
-      const [kind, , , ...pts] = line.slice(2).split(' ');
-      if (kind !== 'audio' && kind !== 'video') throw new MediaInvalidError(`unsupported m-line ${kind}`);
-      m = { kind, mid: String(media.length), payloadTypes: pts.map(Number), rtpmap: new Map(), fmtp: new Map(), rtcpFb: new Map(), extmap: [], ssrcs: [], fidGroups: [], cname: '', rids: [] };
+      m = mediaSection(line, media.length, fail);
+      if (media.some((x) => x.kind === m!.kind)) fail(`a second ${m.kind} section (one audio and/or one video)`);
       media.push(m);
+      level = { fingerprints: [] };
+      levels.push(level);
       continue;
     }
     if (!line.startsWith('a=')) continue;
@@ -44,67 +120,210 @@ export function parseOffer(sdp: string): ParsedOffer {
     const colon = attr.indexOf(':');
     const name = colon < 0 ? attr : attr.slice(0, colon);
     const value = colon < 0 ? '' : attr.slice(colon + 1);
-    if (name === 'fingerprint') {
-      const [algorithm, fp] = value.split(' ');
-      fingerprint = { algorithm: algorithm.toLowerCase(), value: fp };
-      continue;
-    }
-    if (!m) continue;
     switch (name) {
-      case 'mid':
-        m.mid = value;
-        break;
-      case 'rtpmap': {
-        const [pt, codec] = value.split(' ');
-        const [codecName, clock, channels] = codec.split('/');
-        m.rtpmap.set(Number(pt), { name: codecName, clockRate: Number(clock), channels: channels ? Number(channels) : undefined });
-        break;
-      }
-      case 'fmtp': {
-        const sp = value.indexOf(' ');
-        const params: Record<string, string | number> = {};
-        for (const kv of value.slice(sp + 1).split(';')) {
-          const [k, v] = kv.trim().split('=');
-          if (k) params[k] = v !== undefined && /^\d+$/.test(v) ? Number(v) : (v ?? '');
-        }
-        m.fmtp.set(Number(value.slice(0, sp)), params);
-        break;
-      }
-      case 'rtcp-fb': {
-        const [pt, type, parameter] = value.split(' ');
-        const list = m.rtcpFb.get(Number(pt)) ?? [];
-        list.push({ type, parameter: parameter ?? '' });
-        m.rtcpFb.set(Number(pt), list);
-        break;
-      }
-      case 'extmap': {
-        const [id, uri] = value.split(' ');
-        m.extmap.push({ id: Number(id.split('/')[0]), uri });
-        break;
-      }
-      case 'ssrc': {
-        const [ssrc, rest] = [value.slice(0, value.indexOf(' ')), value.slice(value.indexOf(' ') + 1)];
-        if (!m.ssrcs.includes(Number(ssrc))) m.ssrcs.push(Number(ssrc));
-        if (rest.startsWith('cname:')) m.cname = rest.slice(6);
-        break;
-      }
-      case 'ssrc-group': {
-        const [semantics, ...ssrcs] = value.split(' ');
-        if (semantics === 'FID') m.fidGroups.push(ssrcs.map(Number));
-        break;
-      }
-      case 'rid': {
-        const [rid, dir] = value.split(' ');
-        if (dir === 'send') m.rids.push(rid);
-        break;
-      }
+      case 'fingerprint':
+        level.fingerprints.push(fingerprint(value, fail));
+        continue;
+      case 'ice-ufrag':
+        if (level.iceUfrag !== undefined) fail('a=ice-ufrag repeated');
+        if (!ICE_UFRAG.test(value)) fail('a=ice-ufrag must be 4-256 ICE characters');
+        level.iceUfrag = value;
+        continue;
+      case 'ice-pwd':
+        if (level.icePwd !== undefined) fail('a=ice-pwd repeated');
+        if (!ICE_PWD.test(value)) fail('a=ice-pwd must be 22-256 ICE characters');
+        level.icePwd = value;
+        continue;
+      case 'setup':
+        if (level.setup !== undefined) fail('a=setup repeated');
+        if (!SETUP.has(value)) fail('a=setup must be active, passive, actpass or holdconn');
+        level.setup = value;
+        continue;
       default:
         break;
     }
+    if (m) mediaAttribute(m, name, value, fail);
   }
-  if (!fingerprint) throw new MediaInvalidError('SDP offer has no DTLS fingerprint');
-  if (media.length === 0 || media.length > 2) throw new MediaInvalidError('SDP offer needs one audio and/or one video section');
-  return { fingerprint, media };
+
+  if (media.length === 0) throw new MediaInvalidError('SDP offer has no audio or video section');
+  if (new Set(media.map((x) => x.mid)).size !== media.length) throw new MediaInvalidError('SDP offer repeats an a=mid');
+  let first: Required<Level> | null = null;
+  for (let i = 0; i < media.length; i++) {
+    const own = levels[i];
+    const eff: Level = {
+      fingerprints: own.fingerprints.length > 0 ? own.fingerprints : session.fingerprints,
+      iceUfrag: own.iceUfrag ?? session.iceUfrag,
+      icePwd: own.icePwd ?? session.icePwd,
+      setup: own.setup ?? session.setup,
+    };
+    const where = `the ${media[i].kind} section`;
+    if (eff.fingerprints.length === 0) throw new MediaInvalidError(`SDP offer has no DTLS fingerprint for ${where}`);
+    if (eff.iceUfrag === undefined || eff.icePwd === undefined) throw new MediaInvalidError(`SDP offer has no ICE ufrag/pwd for ${where}`);
+    // Ingest answers a=setup:passive: the client must be the DTLS client.
+    const setup = eff.setup ?? 'actpass';
+    if (setup !== 'actpass' && setup !== 'active') throw new MediaInvalidError(`a=setup:${setup} in ${where}: a WHIP client must offer actpass or active`);
+    if (!first) {
+      first = { ...eff, setup } as Required<Level>;
+    } else if (!sameFingerprints(first.fingerprints, eff.fingerprints)) {
+      throw new MediaInvalidError('SDP offer has different DTLS fingerprints per section (one bundled transport needs one)');
+    }
+    finishSection(media[i]);
+  }
+  return {
+    fingerprint: first!.fingerprints[0],
+    ice: { usernameFragment: first!.iceUfrag, password: first!.icePwd },
+    media,
+  };
+}
+
+type Fail = (why: string) => never;
+
+function mediaSection(line: string, index: number, fail: Fail): OfferMedia {
+  const kind = /^m=([^ ]*)/.exec(line)![1];
+  if (kind !== 'audio' && kind !== 'video') fail(`unsupported m-line ${JSON.stringify(kind.slice(0, 16))} (audio and video only)`);
+  const parts = M_LINE.exec(line);
+  if (!parts) return fail('malformed m-line (m=<media> <port> <proto> <payload types>)');
+  if (Number(parts[2]) > 65535) fail('m-line port out of range');
+  if (!/RTP\/SAVPF?$/.test(parts[3])) fail('m-line protocol must be (UDP/TLS/)RTP/SAVPF');
+  const pts = parts[4].split(' ').map(Number);
+  if (pts.length > SDP_LIMITS.payloadTypesPerSection) fail(`more than ${SDP_LIMITS.payloadTypesPerSection} payload types`);
+  if (pts.some((pt) => pt > 127)) fail('payload type over 127');
+  if (new Set(pts).size !== pts.length) fail('payload type listed twice');
+  if (index >= 2) fail('SDP offer needs one audio and/or one video section');
+  return { kind: kind as OfferMedia['kind'], mid: String(index), payloadTypes: pts, rtpmap: new Map(), fmtp: new Map(), rtcpFb: new Map(), extmap: [], ssrcs: [], fidGroups: [], cname: '', rids: [] };
+}
+
+function fingerprint(value: string, fail: Fail): ParsedOffer['fingerprint'] {
+  const parts = FINGERPRINT.exec(value);
+  if (!parts) return fail('malformed a=fingerprint (a=fingerprint:<algorithm> <hex bytes, colon separated>)');
+  const algorithm = parts[1].toLowerCase() as types.FingerprintAlgorithm;
+  const bytes = FINGERPRINT_BYTES[algorithm];
+  if (!Object.hasOwn(FINGERPRINT_BYTES, algorithm)) fail('a=fingerprint algorithm must be sha-1, sha-224, sha-256, sha-384 or sha-512');
+  if ((parts[2].length + 1) / 3 !== bytes) fail(`a=fingerprint ${algorithm} must be ${bytes} bytes`);
+  return { algorithm, value: parts[2].toUpperCase() };
+}
+
+function sameFingerprints(a: ParsedOffer['fingerprint'][], b: ParsedOffer['fingerprint'][]): boolean {
+  const key = (l: ParsedOffer['fingerprint'][]) => l.map((f) => `${f.algorithm} ${f.value}`).sort().join(',');
+  return key(a) === key(b);
+}
+
+function requirePt(m: OfferMedia, text: string, what: string, fail: Fail): number {
+  const pt = Number(text);
+  if (!m.payloadTypes.includes(pt)) fail(`${what} for payload type ${pt}, which the m-line does not list`);
+  return pt;
+}
+
+/** Reads one attribute of a media section into `m`; unknown attributes are ignored. */
+function mediaAttribute(m: OfferMedia, name: string, value: string, fail: Fail): void {
+  switch (name) {
+    case 'mid':
+      if (!MID.test(value)) fail('a=mid must be a token of at most 16 characters');
+      m.mid = value;
+      return;
+    case 'rtpmap': {
+      const parts = RTPMAP.exec(value);
+      if (!parts) return fail('malformed a=rtpmap (a=rtpmap:<payload type> <encoding>/<clock rate>[/<channels>])');
+      const pt = requirePt(m, parts[1], 'a=rtpmap', fail);
+      if (m.rtpmap.has(pt)) fail(`a=rtpmap for payload type ${pt} repeated`);
+      const clockRate = Number(parts[3]);
+      if (clockRate === 0 || clockRate > UINT32_MAX) fail('a=rtpmap clock rate must be a positive 32-bit integer');
+      const channels = parts[4] === undefined ? undefined : Number(parts[4]);
+      if (channels === 0) fail('a=rtpmap channels must be positive');
+      m.rtpmap.set(pt, { name: parts[2], clockRate, channels });
+      return;
+    }
+    case 'fmtp': {
+      const parts = FMTP.exec(value);
+      if (!parts) return fail('malformed a=fmtp (a=fmtp:<payload type> <parameters>)');
+      const pt = requirePt(m, parts[1], 'a=fmtp', fail);
+      if (m.fmtp.has(pt)) fail(`a=fmtp for payload type ${pt} repeated`);
+      const params = new Map<string, string | number>();
+      for (const piece of parts[2].split(';')) {
+        const kv = piece.trim();
+        if (kv === '') continue;
+        const eq = kv.indexOf('=');
+        const k = eq < 0 ? kv : kv.slice(0, eq);
+        const v = eq < 0 ? '' : kv.slice(eq + 1);
+        if (eq < 0 ? !FMTP_BARE.test(k) : !FMTP_KEY.test(k) || !FMTP_VALUE.test(v)) fail('malformed a=fmtp parameter');
+        if (params.has(k)) fail(`a=fmtp parameter ${k} repeated`);
+        params.set(k, /^\d{1,9}$/.test(v) ? Number(v) : v);
+      }
+      if (params.size > SDP_LIMITS.paramsPerFmtp) fail(`more than ${SDP_LIMITS.paramsPerFmtp} a=fmtp parameters`);
+      m.fmtp.set(pt, Object.fromEntries(params));
+      return;
+    }
+    case 'rtcp-fb': {
+      const parts = RTCP_FB.exec(value);
+      if (!parts) return fail('malformed a=rtcp-fb');
+      const pt = parts[1] === '*' ? -1 : requirePt(m, parts[1], 'a=rtcp-fb', fail);
+      const list = m.rtcpFb.get(pt) ?? [];
+      if (list.length >= 16) fail('too many a=rtcp-fb for one payload type');
+      list.push({ type: parts[2], parameter: parts[3] ?? '' });
+      m.rtcpFb.set(pt, list);
+      return;
+    }
+    case 'extmap': {
+      const parts = EXTMAP.exec(value);
+      if (!parts) return fail('malformed a=extmap');
+      const id = Number(parts[1]);
+      if (id < 1 || id > 255) fail('a=extmap id must be 1-255');
+      if (m.extmap.some((e) => e.id === id)) fail(`a=extmap id ${id} repeated`);
+      if (m.extmap.length >= 32) fail('too many a=extmap');
+      m.extmap.push({ id, uri: parts[2] });
+      return;
+    }
+    case 'ssrc': {
+      const parts = SSRC.exec(value);
+      if (!parts) return fail('malformed a=ssrc');
+      const ssrc = Number(parts[1]);
+      if (ssrc > UINT32_MAX) fail('a=ssrc out of range');
+      if (!m.ssrcs.includes(ssrc)) {
+        if (m.ssrcs.length >= SDP_LIMITS.ssrcsPerSection) fail(`more than ${SDP_LIMITS.ssrcsPerSection} SSRCs`);
+        m.ssrcs.push(ssrc);
+      }
+      if (parts[2] === 'cname') {
+        if (!CNAME.test(parts[3] ?? '')) fail('a=ssrc cname must be 1-255 printable characters');
+        m.cname = parts[3]!;
+      }
+      return;
+    }
+    case 'ssrc-group': {
+      const parts = SSRC_GROUP.exec(value);
+      if (!parts) return fail('malformed a=ssrc-group');
+      const ssrcs = parts[2].trim().split(' ').map(Number);
+      if (ssrcs.some((s) => s > UINT32_MAX)) fail('a=ssrc-group SSRC out of range');
+      if (parts[1] === 'FID') {
+        if (ssrcs.length !== 2) fail('a=ssrc-group:FID needs two SSRCs');
+        m.fidGroups.push(ssrcs);
+      }
+      return;
+    }
+    case 'rid': {
+      const parts = RID.exec(value);
+      if (!parts) return fail('malformed a=rid');
+      if (parts[2] === 'send') {
+        if (m.rids.includes(parts[1])) fail(`a=rid ${parts[1]} repeated`);
+        if (m.rids.length >= 8) fail('too many a=rid');
+        m.rids.push(parts[1]);
+      }
+      return;
+    }
+    default:
+      return;
+  }
+}
+
+/** Applies wildcard rtcp-fb and checks references between attributes of one section. */
+function finishSection(m: OfferMedia): void {
+  const wildcard = m.rtcpFb.get(-1);
+  m.rtcpFb.delete(-1);
+  if (wildcard) {
+    for (const pt of m.payloadTypes) m.rtcpFb.set(pt, [...(m.rtcpFb.get(pt) ?? []), ...wildcard]);
+  }
+  for (const group of m.fidGroups) {
+    if (!group.every((s) => m.ssrcs.includes(s))) throw new MediaInvalidError(`a=ssrc-group:FID in the ${m.kind} section names an SSRC without a=ssrc`);
+  }
 }
 
 /**

@@ -1,13 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { flashcast } from '../../protocol/index.js';
 import { attachSfu } from '../../sfu/attachSfu.js';
+import { SfuHttpServer } from '../../sfu/SfuHttpServer.js';
 import { SfuService } from '../../sfu/SfuService.js';
-import { RawClient, mint } from '../helpers/clients.js';
+import { RawClient, mint, tokens } from '../helpers/clients.js';
 import { startGateway } from '../helpers/InProcessGateway.js';
+import { edit, FP256, OBS } from './offers.js';
 
 /** Media requests that must fail cleanly, with stable codes, leaving the workers unharmed. */
 let gw: Awaited<ReturnType<typeof startGateway>>;
 let sfu: SfuService;
+let sfuHttp: SfuHttpServer;
 let rid = 100;
 const ROOM = 'bad-media';
 const { MediaDirection } = flashcast;
@@ -20,9 +23,11 @@ beforeAll(async () => {
   gw = await startGateway();
   sfu = await SfuService.create({ workers: 2, rtcMinPort: 43000, rtcMaxPort: 43999, maxTransportsPerSession: 4, transportsPerSecond: 4 });
   attachSfu(gw.node.gateway, gw.node.router, sfu);
+  sfuHttp = await SfuHttpServer.create(sfu, tokens, '127.0.0.1', 0);
 });
 
 afterAll(async () => {
+  await sfuHttp?.close();
   sfu?.close();
   await gw?.close();
 });
@@ -135,5 +140,69 @@ describe('media bad input', () => {
     other.close();
     await new Promise((r) => setTimeout(r, 300));
     expect([...sfu.sessions.values()].filter((s) => s.userId === 'v-flood' || s.userId === 'v-after')).toHaveLength(0);
+  });
+});
+
+describe('WHIP bad input', () => {
+  const hex = (bytes: number) => Array.from({ length: bytes }, () => 'AB').join(':');
+  const fp = (v: string) => edit(OBS, 'a=fingerprint:', `a=fingerprint:${v}`);
+  const rtpmap = (v: string) => edit(OBS, 'a=rtpmap:96', `a=rtpmap:${v}`);
+  const audioSsrc = '2893236346';
+  const offers: [string, string][] = [
+    ['no fingerprint', edit(OBS, 'a=fingerprint:', null)],
+    ['md5 fingerprint', fp(`md5 ${hex(16)}`)],
+    ['sha-256 fingerprint of 31 bytes', fp(`sha-256 ${hex(31)}`)],
+    ['sha-256 fingerprint of 33 bytes', fp(`sha-256 ${hex(33)}`)],
+    ['non-hex fingerprint', fp(`sha-256 ${FP256.replace('03', 'ZZ')}`)],
+    ['fingerprint without a value', fp('sha-256')],
+    ['rtpmap payload type 300', rtpmap('300 H264/90000')],
+    ['rtpmap without a clock rate', rtpmap('96 H264')],
+    ['rtpmap clock rate 0', rtpmap('96 H264/0')],
+    ['rtpmap clock rate not a number', rtpmap('96 H264/fast')],
+    ['malformed fmtp', edit(OBS, 'a=fmtp:96', 'a=fmtp:96')],
+    ['malformed m-line', edit(OBS, 'm=video', 'm=video 9 UDP/TLS/RTP/SAVPF x')],
+    ['NUL in the SDP', edit(OBS, 's=', 's=\u0000')],
+    ['no ICE credentials', edit(edit(OBS, 'a=ice-ufrag:', null), 'a=ice-pwd:', null)],
+    ['setup passive', edit(OBS, 'a=setup:', 'a=setup:passive')],
+    ['an oversized offer', `${OBS}${`a=x:${'y'.repeat(900)}\r\n`.repeat(40)}`],
+    // Well formed, refused by mediasoup itself: still the client's mistake.
+    ['one SSRC in both sections', edit(OBS, 'a=ssrc:1720385234 cname', `a=ssrc:${audioSsrc} cname:x`)],
+    ['an H264 profile mediasoup does not know', edit(OBS, 'a=fmtp:96', 'a=fmtp:96 profile-level-id=zzzzzz;packetization-mode=1')],
+    ['no codec the router supports', rtpmap('96 H265/90000')],
+  ];
+
+  async function post(base: string, room: string, sdp: string, token: string): Promise<Response> {
+    return fetch(`${base}/whip/${room}`, { method: 'POST', headers: { 'content-type': 'application/sdp', authorization: `Bearer ${token}` }, body: sdp });
+  }
+
+  async function expectError(res: Response, status: number, code: string, what: string): Promise<void> {
+    expect(res.status, what).toBe(status);
+    expect(res.headers.get('content-type'), what).toMatch(/json/);
+    const body = await res.json();
+    expect(body, what).toEqual({ error: { code, message: expect.any(String) } });
+  }
+
+  it('malformed offers, %00 room ids and broken paths answer 400 with a JSON error, never 500, on the gateway and on the SFU server', async () => {
+    const host = await mint({ sub: 'whip-bad', role: 'host', rooms: [ROOM] });
+    for (const base of [gw.http, `http://127.0.0.1:${sfuHttp.port}`]) {
+      for (const [name, sdp] of offers) await expectError(await post(base, ROOM, sdp, host), 400, 'INVALID_ARGUMENT', `${base} ${name}`);
+      await expectError(await post(base, '%00', OBS, host), 400, 'INVALID_ARGUMENT', `${base} %00 room`);
+      await expectError(await post(base, 'a%00b', OBS, host), 400, 'INVALID_ARGUMENT', `${base} a%00b room`);
+      await expectError(await post(base, '%F0%9F%98%80', OBS, host), 400, 'INVALID_ARGUMENT', `${base} emoji room`);
+      const noType = await fetch(`${base}/whip/${ROOM}`, { method: 'POST', headers: { 'content-type': 'text/plain', authorization: `Bearer ${host}` }, body: OBS });
+      await expectError(noType, 415, 'INVALID_ARGUMENT', `${base} text/plain`);
+      // The same request with a well-formed offer is accepted: the refusals above are about the input.
+      const ok = await post(base, ROOM, OBS, host);
+      expect(ok.status, base).toBe(201);
+      const end = await fetch(base + ok.headers.get('location'), { method: 'DELETE', headers: { authorization: `Bearer ${host}` } });
+      expect(end.status).toBe(200);
+    }
+    // A broken percent-encoding: the SFU server answers 400; the gateway finds no route (404). Neither 500.
+    await expectError(await post(`http://127.0.0.1:${sfuHttp.port}`, '%E0%A4%A', OBS, host), 400, 'INVALID_ARGUMENT', 'bad percent-encoding');
+    expect((await post(gw.http, '%E0%A4%A', OBS, host)).status).toBe(404);
+    // Nothing was left holding a slot or a transport.
+    const room = (await sfu.rooms()).find((r) => r.id === ROOM);
+    expect([...(room?.producers.values() ?? [])].filter((p) => p.source === 'whip')).toHaveLength(0);
+    expect(sfuHttp.whip.reserved).toBe(0);
   });
 });

@@ -6,6 +6,7 @@ import { SfuService } from '../../sfu/SfuService.js';
 import { launchChromium, serveStatic } from '../helpers/browser.js';
 import { mint, tokens } from '../helpers/clients.js';
 import { waitFor } from '../helpers/env.js';
+import { OBS } from './offers.js';
 
 /**
  * WHIP ingest with a real WHIP client: Chromium's RTCPeerConnection posts its
@@ -126,4 +127,73 @@ describe('WHIP ingest', () => {
     expect(http.whip.sessions).toBe(0);
     expect(await page.evaluate(([u, t]) => (window as any).del(u, t), [base + live.location, host] as const)).toBe(404);
   }, 60_000);
+});
+
+describe('WHIP limits and expiry', () => {
+  const postSdp = (base: string, room: string, token: string, sdp = OBS) =>
+    fetch(`${base}/whip/${room}`, { method: 'POST', headers: { 'content-type': 'application/sdp', authorization: `Bearer ${token}` }, body: sdp });
+
+  it('10 concurrent POSTs for one room: exactly 2 are accepted, 8 get MEDIA_LIMIT_REACHED; DELETE frees a slot', async () => {
+    const base = `http://127.0.0.1:${http.port}`;
+    const host = await mint({ sub: 'racer', role: 'host', rooms: ['race-room', 'race-other'] });
+    const results = await Promise.all(Array.from({ length: 10 }, () => postSdp(base, 'race-room', host)));
+    const accepted = results.filter((r) => r.status === 201);
+    expect(accepted).toHaveLength(2);
+    for (const r of results.filter((x) => x.status !== 201)) {
+      expect(r.status).toBe(429);
+      expect((await r.json()).error.code).toBe('MEDIA_LIMIT_REACHED');
+    }
+    expect(http.whip.sessions).toBe(2);
+    expect(http.whip.reserved).toBe(2);
+    const room = (await sfu.rooms()).find((r) => r.id === 'race-room')!;
+    expect(room.producers.size).toBe(4);
+    // Another room is not affected; ending one ingest lets the next one in.
+    expect((await postSdp(base, 'race-other', host)).status).toBe(201);
+    const ended = await fetch(base + accepted[0].headers.get('location'), { method: 'DELETE', headers: { authorization: `Bearer ${host}` } });
+    expect(ended.status).toBe(200);
+    expect(http.whip.reserved).toBe(2);
+    const again = await Promise.all([postSdp(base, 'race-room', host), postSdp(base, 'race-room', host)]);
+    expect(again.map((r) => r.status).sort()).toEqual([201, 429]);
+    for (const r of [...accepted.slice(1), ...again]) {
+      if (r.status === 201) await fetch(base + r.headers.get('location'), { method: 'DELETE', headers: { authorization: `Bearer ${host}` } });
+    }
+  }, 60_000);
+
+  it('an ingest that never connects expires and frees its slot; a connected one stays; the process-wide cap holds', async () => {
+    const sfu3 = await SfuService.create({ workers: 1, rtcMinPort: 47000, rtcMaxPort: 47999, whipConnectTimeoutMs: 3000, whipMaxIngests: 3 });
+    const http3 = await SfuHttpServer.create(sfu3, tokens, '127.0.0.1', 0);
+    try {
+      const base = `http://127.0.0.1:${http3.port}`;
+      const host = await mint({ sub: 'sleeper', role: 'host', rooms: ['exp', 'exp2', 'exp3', 'exp-live'] });
+      expect((await postSdp(base, 'exp', host)).status).toBe(201);
+      expect((await postSdp(base, 'exp', host)).status).toBe(201);
+      expect((await postSdp(base, 'exp', host)).status).toBe(429);
+      expect((await postSdp(base, 'exp2', host)).status).toBe(201);
+      const full = await postSdp(base, 'exp3', host);
+      expect(full.status).toBe(429);
+      expect(await full.json()).toMatchObject({ error: { code: 'MEDIA_LIMIT_REACHED', message: expect.stringMatching(/maximum of 3/) } });
+
+      // Nobody connects: every ingest expires, its producers close, its slot is free again.
+      await waitFor(() => http3.whip.reserved === 0 && http3.whip.sessions === 0, 20_000, 'unconnected ingests expired');
+      expect((await sfu3.rooms()).every((r) => r.producers.size === 0)).toBe(true);
+      expect((await postSdp(base, 'exp3', host)).status).toBe(201);
+      await waitFor(() => http3.whip.reserved === 0, 20_000, 'the next one expired too');
+
+      // A connected ingest is not expired: an unconnected one posted after it expires first, and it stays live.
+      const live = await page.evaluate(([u, t]) => (window as any).whip(u, t), [`${base}/whip/exp-live`, host] as const);
+      expect(live.status).toBe(201);
+      await waitFor(() => page.evaluate(() => (window as any).state() === 'connected'), 15_000, 'WHIP peer connected');
+      expect((await postSdp(base, 'exp-live', host)).status).toBe(201);
+      expect(http3.whip.sessions).toBe(2);
+      await waitFor(() => http3.whip.sessions === 1, 20_000, 'the unconnected ingest expired');
+      expect(await page.evaluate(() => (window as any).state())).toBe('connected');
+      const room = (await sfu3.rooms()).find((r) => r.id === 'exp-live')!;
+      expect(room.producers.size).toBe(2);
+      expect(await page.evaluate(([u, t]) => (window as any).del(u, t), [base + live.location, host] as const)).toBe(200);
+      expect(http3.whip.reserved).toBe(0);
+    } finally {
+      await http3.close();
+      sfu3.close();
+    }
+  }, 90_000);
 });
