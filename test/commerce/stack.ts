@@ -8,6 +8,8 @@ import type { RedisKeys } from '../../server/redis/keys.js';
 import type { PgDatabase } from '../../server/db/PgDatabase.js';
 import type { RoomBroadcaster } from '../../server/commerce/RoomBroadcaster.js';
 import type { OutboxMoverOptions } from '../../server/settlement/OutboxMover.js';
+import type { OrderNotifier } from '../../server/settlement/OrderNotifier.js';
+import type { FlashDealsOptions } from '../../server/commerce/FlashDeals.js';
 import { RecordingBroadcaster, deletePrefix, newRedis, newSchemaDb, uniqueKeys, REDIS_URL } from './helpers.js';
 
 export interface Stack {
@@ -31,6 +33,9 @@ export async function startStack(opts: {
   /** Where broadcasts go after being recorded (default: recorded only). Built on the stack's Redis and prefix. */
   room?: (redis: Redis, prefix: string) => RoomBroadcaster;
   outbox?: Partial<OutboxMoverOptions>;
+  /** Receives the settlement worker's order updates (default: none). */
+  notifier?: OrderNotifier;
+  deals?: Partial<FlashDealsOptions>;
 } = {}): Promise<Stack> {
   const redisUrl = opts.redisUrl ?? REDIS_URL;
   const redis = newRedis(redisUrl);
@@ -40,11 +45,11 @@ export async function startStack(opts: {
   const connection = { url: redisUrl, maxRetriesPerRequest: null };
   const commerce = await CommerceService.create({
     redis, connection, keys, db, broadcaster, viewerCount: () => 10, checkout: { holdMs: opts.holdMs ?? 60_000 }, dashboardIntervalMs: 100,
-    outbox: opts.outbox,
+    outbox: opts.outbox, deals: opts.deals,
   });
   const provider = new SandboxPaymentProvider(db, opts.sandbox);
   const settlement = opts.settle === false ? null : await SettlementService.create({
-    redis, connection, keys, db, provider, broadcaster, tickerWindowMs: 50,
+    redis, connection, keys, db, provider, broadcaster, tickerWindowMs: 50, notifier: opts.notifier,
     worker: { returnWindowMs: opts.returnWindowMs ?? 14 * 86_400_000, concurrency: opts.concurrency ?? 32 },
   });
   const router = new HttpRouter();
