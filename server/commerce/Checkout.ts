@@ -11,6 +11,7 @@ import type { FxTable, FxConversion } from './FxTable.js';
 import type { PaymentMethods, SavedPaymentMethod } from './PaymentMethods.js';
 import type { SettlementQueue, SettleJob } from '../settlement/SettlementQueue.js';
 import type { OutboxMover } from '../settlement/OutboxMover.js';
+import type { PaymentAvailability } from './PaymentAvailability.js';
 import { INSTALMENT_COUNTS } from './InstalmentPlan.js';
 import { Currency } from './Currency.js';
 import { OrderIds } from './OrderIds.js';
@@ -79,6 +80,7 @@ export class Checkout {
   readonly #methods: PaymentMethods;
   readonly #queue: SettlementQueue;
   readonly #outbox: OutboxMover;
+  readonly #payments: PaymentAvailability | null;
   /** Deals this node last saw sold out: their taps skip the saved-method lookup before reserving. */
   readonly #soldOut = new Set<string>();
   readonly #broadcaster: RoomBroadcaster;
@@ -87,13 +89,14 @@ export class Checkout {
 
   constructor(params: {
     deals: FlashDeals; reservation: Reservation; methods: PaymentMethods; queue: SettlementQueue; outbox: OutboxMover;
-    broadcaster: RoomBroadcaster; fx: () => FxTable; options?: Partial<CheckoutOptions>;
+    payments?: PaymentAvailability | null; broadcaster: RoomBroadcaster; fx: () => FxTable; options?: Partial<CheckoutOptions>;
   }) {
     this.#deals = params.deals;
     this.#reservation = params.reservation;
     this.#methods = params.methods;
     this.#queue = params.queue;
     this.#outbox = params.outbox;
+    this.#payments = params.payments ?? null;
     this.#broadcaster = params.broadcaster;
     this.#fx = params.fx;
     this.#options = { holdMs: 5 * 60_000, maxQuantity: 100, ...params.options };
@@ -143,6 +146,11 @@ export class Checkout {
 
     // The total is computed (and an overflow refused) before anything is held.
     const total = Currency.multiply(deal.price.amount, quantity);
+    // While the payment provider is down, nothing is held for a payment that cannot happen.
+    const paymentsBackIn = this.#payments ? await this.#payments.retryAfterMs() : 0;
+    if (paymentsBackIn > 0) {
+      return fail(CommerceErrorCode.PaymentUnavailable, 'payments are unavailable right now; nothing was held or charged, tap again shortly', paymentsBackIn);
+    }
     // The order id derives from (deal, buyer, key): a retry names the same order whatever Redis remembers.
     const orderId = OrderIds.forPurchase(dealId, principal.userId, idempotencyKey);
     // While the deal may have stock, the saved method is looked up before the reservation, so a

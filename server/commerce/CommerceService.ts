@@ -16,6 +16,7 @@ import { ReturnShippingRates } from './ReturnShippingRates.js';
 import { CommissionLedger } from './CommissionLedger.js';
 import { DashboardStats, type ViewerCount } from './DashboardStats.js';
 import { HoldSweeper } from './HoldSweeper.js';
+import { PaymentAvailability } from './PaymentAvailability.js';
 import { CommerceApi } from './CommerceApi.js';
 import { SettlementQueue } from '../settlement/SettlementQueue.js';
 import { OutboxMover, type OutboxMoverOptions } from '../settlement/OutboxMover.js';
@@ -101,7 +102,8 @@ export class CommerceService {
     const fxNow = () => self?.fx ?? fx;
     const methods = new PaymentMethods(p.db, p.redis, p.keys);
     const outbox = new OutboxMover(p.redis, p.keys, reservation, queue, { ...(p.runWorkers === false ? { sweepIntervalMs: 0 } : {}), ...p.outbox });
-    const checkout = new Checkout({ deals, reservation, methods, queue, outbox, broadcaster: p.broadcaster, fx: fxNow, options: p.checkout });
+    const payments = new PaymentAvailability(p.redis, p.keys);
+    const checkout = new Checkout({ deals, reservation, methods, queue, outbox, payments, broadcaster: p.broadcaster, fx: fxNow, options: p.checkout });
     const shippingRates = new ReturnShippingRates(p.db);
     const refunds = new RefundService(p.db, new RefundPolicy(fxNow), queue, shippingRates);
     const dashboard = new DashboardStats(p.redis, p.keys, deals, p.viewerCount ?? (() => 0), p.dashboardIntervalMs);

@@ -12,6 +12,8 @@ export const CommerceErrorCode = {
   InvalidQuantity: 'INVALID_QUANTITY',
   InvalidCurrency: 'INVALID_CURRENCY',
   InvalidAmount: 'INVALID_AMOUNT',
+  /** Payments cannot be taken right now (provider outage); retry after `retryAfterMs`. */
+  PaymentUnavailable: 'PAYMENT_UNAVAILABLE',
   IdempotencyConflict: 'IDEMPOTENCY_CONFLICT',
   ProductNotFound: 'PRODUCT_NOT_FOUND',
   ShopNotFound: 'SHOP_NOT_FOUND',

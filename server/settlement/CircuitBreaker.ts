@@ -1,4 +1,4 @@
-/** Breaker states: `closed` calls go through; `open` calls fail fast; `half-open` lets one trial through. */
+/** Breaker states: `closed` calls go through; `open` calls fail fast; `half-open` calls go through, and the first failure opens it again. */
 export type BreakerState = 'closed' | 'open' | 'half-open';
 
 export interface CircuitBreakerOptions {
@@ -14,7 +14,8 @@ export interface CircuitBreakerOptions {
  * A circuit breaker for a dependency that fails as a whole (a payment provider outage).
  * Pure state machine over an explicit clock, so every transition is unit-tested:
  * closed --(threshold failures in the window)--> open --(cooldown)--> half-open
- * --(success)--> closed, --(failure)--> open again.
+ * --(success)--> closed, --(failure)--> open again. Half-open lets calls through rather than
+ * one trial: the calls waiting are buyers' payments, and one failure is enough to open it again.
  */
 export class CircuitBreaker {
   readonly #options: CircuitBreakerOptions;
@@ -22,7 +23,6 @@ export class CircuitBreaker {
   #failures: number[] = [];
   #openedAt = 0;
   #state: BreakerState = 'closed';
-  #trialInFlight = false;
 
   constructor(options: Partial<CircuitBreakerOptions> = {}, now: () => number = Date.now) {
     this.#options = { failureThreshold: 5, windowMs: 10_000, cooldownMs: 5_000, ...options };
@@ -36,13 +36,9 @@ export class CircuitBreaker {
     return this.#state;
   }
 
-  /** Whether a call may go through now; in half-open, only one trial at a time. */
+  /** Whether a call may go through now (not while open). */
   allow(): boolean {
-    const state = this.state;
-    if (state === 'closed') return true;
-    if (state === 'open' || this.#trialInFlight) return false;
-    this.#trialInFlight = true;
-    return true;
+    return this.state !== 'open';
   }
 
   /** Milliseconds until a call may be tried again (0 when closed or half-open). */
@@ -52,7 +48,6 @@ export class CircuitBreaker {
 
   /** The dependency answered. */
   success(): void {
-    this.#trialInFlight = false;
     this.#failures = [];
     this.#state = 'closed';
   }
@@ -60,7 +55,6 @@ export class CircuitBreaker {
   /** The dependency failed as a whole (not a business answer such as a decline). */
   failure(): void {
     const now = this.#now();
-    this.#trialInFlight = false;
     if (this.state === 'half-open') {
       this.#open(now);
       return;

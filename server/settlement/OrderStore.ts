@@ -48,9 +48,10 @@ export const RETRYABLE_FAIL_CODE = 'PAYMENT_UNAVAILABLE';
 const CLAIM_SQL = `
 WITH input AS (
   SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::int8[], $8::text[],
-    $9::int8[], $10::text[], $11::text[], $12::timestamptz[], $13::text[], $14::int4[], $15::text[], $16::int4[], $17::int8[], $18::text[])
+    $9::int8[], $10::text[], $11::text[], $12::timestamptz[], $13::text[], $14::int4[], $15::text[], $16::int4[], $17::int8[], $18::text[], $19::text[])
     WITH ORDINALITY AS t(id, deal_id, room_id, buyer_id, shop_id, idempotency_key, total_amount, currency,
-      display_amount, display_currency, fx_rate, fx_as_of, payment_method, instalment_count, product_id, quantity, unit_amount, payment_key, ord)
+      display_amount, display_currency, fx_rate, fx_as_of, payment_method, instalment_count, product_id, quantity, unit_amount, payment_key,
+      buyer_region, ord)
 ), prior AS (
   SELECT o.id, o.status, o.fail_code FROM orders o WHERE o.id IN (SELECT id FROM input)
 ), fresh AS (
@@ -65,9 +66,9 @@ WITH input AS (
   SELECT r.* FROM ranked r JOIN locked l ON l.id = r.deal_id WHERE l.status <> 'closed' AND r.running <= l.free
 ), ins AS (
   INSERT INTO orders (id, deal_id, room_id, buyer_id, shop_id, idempotency_key, status, total_amount, currency,
-    display_amount, display_currency, fx_rate, fx_as_of, payment_method, instalment_count, quantity, payment_key)
+    display_amount, display_currency, fx_rate, fx_as_of, payment_method, instalment_count, quantity, payment_key, buyer_region)
   SELECT id, deal_id, room_id, buyer_id, shop_id, idempotency_key, 'pending', total_amount, currency,
-    display_amount, display_currency, fx_rate, fx_as_of, payment_method, instalment_count, quantity, payment_key FROM accepted
+    display_amount, display_currency, fx_rate, fx_as_of, payment_method, instalment_count, quantity, payment_key, buyer_region FROM accepted
   ON CONFLICT (id) DO UPDATE SET status = 'pending', fail_code = NULL, payment_method = EXCLUDED.payment_method,
     instalment_count = EXCLUDED.instalment_count
     WHERE orders.status = 'failed' AND orders.fail_code = '${RETRYABLE_FAIL_CODE}'
@@ -152,9 +153,9 @@ SELECT i.id, (upd.id IS NOT NULL) AS released FROM input i LEFT JOIN upd ON upd.
 // recorded with its terminal state, so the buyer and ops can look it up.
 const RECORD_FAILED_SQL = `
 INSERT INTO orders (id, deal_id, room_id, buyer_id, shop_id, idempotency_key, status, total_amount, currency,
-  payment_method, quantity, fail_code)
+  payment_method, quantity, fail_code, buyer_region)
 SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::int8[], $9::text[],
-  $10::text[], $11::int4[], $12::text[])
+  $10::text[], $11::int4[], $12::text[], $13::text[])
 ON CONFLICT DO NOTHING`;
 
 /**
@@ -210,7 +211,7 @@ export class OrderStore {
   /** Records the terminal state of an order that never claimed units (no-op if it has a row). */
   async recordFailed(job: SettleJob, status: FailedStatus, code: string): Promise<void> {
     await this.#db.query(RECORD_FAILED_SQL, [[job.orderId], [job.dealId], [job.roomId], [job.buyerId], [job.shopId], [job.idempotencyKey],
-      [status], [job.totalAmount], [job.currency], [job.method.type], [job.quantity], [code]]);
+      [status], [job.totalAmount], [job.currency], [job.method.type], [job.quantity], [code], [/^[A-Z]{2}$/.test(job.buyerRegion) ? job.buyerRegion : null]]);
   }
 
   /** Waits for pending writes. Idempotent. */
@@ -222,12 +223,12 @@ export class OrderStore {
     // Two jobs of one order in one batch (a tap and its confirm): claim once, answer both alike.
     const unique = new Map<string, SettleJob>();
     for (const j of jobs) if (!unique.has(j.orderId)) unique.set(j.orderId, j);
-    const cols: unknown[][] = Array.from({ length: 18 }, () => []);
+    const cols: unknown[][] = Array.from({ length: 19 }, () => []);
     for (const d of unique.values()) {
       const row = [d.orderId, d.dealId, d.roomId, d.buyerId, d.shopId, d.idempotencyKey, d.totalAmount, d.currency,
         d.display?.amount ?? null, d.display?.currency ?? null, d.display?.rate ?? null,
         d.display ? new Date(d.display.asOf || Date.now()) : null, d.method.type, d.instalments, d.productId, d.quantity, d.unitAmount,
-        d.paymentKey];
+        d.paymentKey, /^[A-Z]{2}$/.test(d.buyerRegion) ? d.buyerRegion : null];
       for (let c = 0; c < row.length; c++) cols[c].push(row[c]);
     }
     const { rows } = await this.#db.query<{ id: string; outcome: ClaimOutcome }>(CLAIM_SQL, cols);

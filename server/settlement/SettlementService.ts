@@ -9,6 +9,7 @@ import { Reservation } from '../commerce/Reservation.js';
 import { PurchaseTicker } from '../commerce/PurchaseTicker.js';
 import { PaymentMethods } from '../commerce/PaymentMethods.js';
 import { HoldSweeper } from '../commerce/HoldSweeper.js';
+import { PaymentAvailability } from '../commerce/PaymentAvailability.js';
 import { SettlementQueue } from './SettlementQueue.js';
 import { SettlementWorker, type SettlementWorkerOptions } from './SettlementWorker.js';
 import { LedgerWorker } from './LedgerWorker.js';
@@ -57,7 +58,7 @@ export class SettlementService {
     const methods = new PaymentMethods(p.db, p.redis, p.keys);
     const worker = await SettlementWorker.create({
       connection: p.connection, prefix, db: p.db, reservation, provider: p.provider, broadcaster: p.broadcaster,
-      ticker, queue, methods, notifier: p.notifier, redis: p.redis, keys: p.keys,
+      ticker, queue, methods, notifier: p.notifier, redis: p.redis, keys: p.keys, payments: new PaymentAvailability(p.redis, p.keys),
     }, p.worker);
     const ledger = await LedgerWorker.create(p.connection, prefix, p.db, p.provider);
     const sweeper = p.sweepHolds === false ? null : new HoldSweeper(p.redis, p.keys, reservation, p.broadcaster);

@@ -13,6 +13,7 @@ import { InstalmentPlan } from '../commerce/InstalmentPlan.js';
 import { OrderStore, RETRYABLE_FAIL_CODE, type FailedStatus } from './OrderStore.js';
 import { CircuitBreaker, type CircuitBreakerOptions, type BreakerState } from './CircuitBreaker.js';
 import { stockUpdate } from '../commerce/StockUpdate.js';
+import type { PaymentAvailability } from '../commerce/PaymentAvailability.js';
 import { EnhancedEventEmitter } from '../common/EnhancedEventEmitter.js';
 import { logger } from '../common/logger.js';
 import { ProviderUnavailableError, SettlementError, SettlementErrorCode } from './errors.js';
@@ -76,6 +77,7 @@ export class SettlementWorker extends EnhancedEventEmitter<SettlementWorkerEvent
   readonly #dealCache = new Map<string, { creatorId: string; commissionBps: number | null; total: number }>();
   readonly #orders: OrderStore;
   readonly #breaker: CircuitBreaker;
+  readonly #payments: PaymentAvailability | null;
   #breakerState: BreakerState = 'closed';
   #closing: Promise<void> | null = null;
 
@@ -94,6 +96,7 @@ export class SettlementWorker extends EnhancedEventEmitter<SettlementWorkerEvent
     this.#options = options;
     this.#orders = new OrderStore(params.db);
     this.#breaker = new CircuitBreaker(options.breaker);
+    this.#payments = params.payments ?? null;
     this.#worker = new Worker<SettleJob, SettleOutcome>(QUEUES.settle, (job) => this.#settle(job), {
       connection: params.connection,
       prefix: params.prefix,
@@ -239,6 +242,9 @@ export class SettlementWorker extends EnhancedEventEmitter<SettlementWorkerEvent
     if (state === this.#breakerState) return;
     this.#breakerState = state;
     log.warn({ state }, 'payment provider breaker');
+    // Checkout everywhere stops holding stock for payments while the breaker is open.
+    const shared = state === 'open' ? this.#payments?.markUnavailable(this.#breaker.retryAfterMs()) : this.#payments?.markAvailable();
+    void shared?.catch((err) => log.warn({ err }, 'could not share the payment availability'));
     this.safeEmit('breaker', state);
   }
 
@@ -354,4 +360,6 @@ export interface SettlementWorkerParams {
   notifier?: OrderNotifier | null;
   redis: Redis | Cluster;
   keys: RedisKeys;
+  /** Where the breaker's state is shared with checkout (none: not shared). */
+  payments?: PaymentAvailability | null;
 }
