@@ -265,6 +265,8 @@ export class Room extends TypedEmitter<RoomEvents> {
   _onEvent(event: flashcast.RoomEvent): void {
     const offset = Number(event.offset);
     if (offset > 0) {
+      // Joined while the room had no stream ('' at 0): its first event starts the stream.
+      if (this.epoch === '' && this.offset === 0 && offset === 1) this.epoch = event.epoch ?? '';
       if (event.epoch !== this.epoch) {
         // A different stream: only a (re)join settles where we are.
         if (!this.#joining) this._resync();

@@ -30,6 +30,11 @@ export const CloseCode = {
   ProtocolViolation: 4503,
   /** The client speaks a protocol version this server does not. */
   UnsupportedVersion: 4504,
+  /**
+   * The user already holds FLASHCAST_MAX_CONNS_PER_USER sockets on this node: close
+   * one (another tab or device) before connecting again.
+   */
+  TooManyConnections: 4505,
   /** Frame larger than the limit (uWebSockets.js closes these with 1009). */
   FrameTooBig: 1009,
 } as const;
@@ -58,12 +63,16 @@ export const ErrorCode = {
   RoomNotAllowed: 'ROOM_NOT_ALLOWED',
   NotJoined: 'NOT_JOINED',
   TooManyRooms: 'TOO_MANY_ROOMS',
+  /** The user already holds the most sockets allowed on this node (closed with 4505). */
+  TooManyConnections: 'TOO_MANY_CONNECTIONS',
   Banned: 'BANNED',
   Muted: 'MUTED',
   SlowMode: 'SLOW_MODE',
   BlockedWord: 'BLOCKED_WORD',
   RoomEnded: 'ROOM_ENDED',
   NotFound: 'NOT_FOUND',
+  /** The room has no stream: nobody ever published to it, or it expired. */
+  RoomNotFound: 'ROOM_NOT_FOUND',
   Unavailable: 'UNAVAILABLE',
   Internal: 'INTERNAL',
 } as const;

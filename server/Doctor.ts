@@ -99,6 +99,17 @@ function checkMediaWorker(): Check {
     : { name: 'mediasoup worker', ok: false, detail: 'not built yet', fix: 'bash scripts/mediasoup-worker.sh   (builds and caches it, ~4 min)', optional: true };
 }
 
+function checkSecret(config: Config): Check {
+  if (!config.usingDevSecret) return { name: 'JWT secret', ok: true, detail: 'FLASHCAST_JWT_SECRET is set' };
+  return {
+    name: 'JWT secret',
+    ok: false,
+    detail: 'FLASHCAST_JWT_SECRET unset: only `flashcast start` runs (dev mode); gateway, worker, sfu and token refuse',
+    fix: 'export FLASHCAST_JWT_SECRET="$(openssl rand -base64 32)"   (or FLASHCAST_DEV=1 on a development machine)',
+    optional: true,
+  };
+}
+
 function checkChromium(): Check {
   const bin = which('chromium');
   return bin
@@ -113,6 +124,7 @@ export async function runDoctor(config: Config): Promise<number> {
     await checkUws(),
     await checkRedis(config),
     await checkPostgres(config),
+    checkSecret(config),
     checkMediaWorker(),
     checkChromium(),
   ];

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { TokenService } from './auth/TokenService.js';
 import { runCloseSteps } from './common/closeSteps.js';
 import { logger, rootLogger } from './common/logger.js';
-import { loadConfig, type Config } from './config.js';
+import { devSecretBanner, loadConfig, type Config } from './config.js';
 import { runDoctor } from './Doctor.js';
 import { GatewayNode, type GatewayNodeOptions } from './GatewayNode.js';
 import { RedisServer } from './redis/RedisServer.js';
@@ -60,20 +60,34 @@ async function redisFor(config: Config, closers: Closer[]): Promise<string> {
 }
 
 async function startGateway(config: Config, closers: Closer[], options: GatewayNodeOptions): Promise<GatewayNode> {
-  const redisUrl = await redisFor(config, closers);
-  const node = await GatewayNode.create(config, redisUrl, options);
-  closers.push({ name: 'gateway', close: () => node.close() });
-  return node;
+  try {
+    const redisUrl = await redisFor(config, closers);
+    const node = await GatewayNode.create(config, redisUrl, options);
+    closers.push({ name: 'gateway', close: () => node.close() });
+    return node;
+  } catch (error) {
+    // E.g. the port is taken: stop what was started (the embedded Redis) before exiting.
+    await runCloseSteps(log, [...closers].reverse().map((c) => [c.name, () => c.close()]));
+    closers.length = 0;
+    throw error;
+  }
+}
+
+/** Prints the development-secret banner when a process runs on it (dev mode only). */
+function warnIfDevSecret(config: Config): void {
+  if (config.usingDevSecret) process.stderr.write(devSecretBanner());
 }
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
     case 'start': {
-      const config = loadConfig();
+      // The quick start: without a secret it runs in dev mode (public development
+      // secret, loud banner). Every other command refuses to run without one.
+      const config = loadConfig(process.env.FLASHCAST_JWT_SECRET ? process.env : { ...process.env, FLASHCAST_DEV: '1' });
       const closers: Closer[] = [];
       installShutdown(closers);
-      if (config.usingDevSecret) log.warn('FLASHCAST_JWT_SECRET is unset: using the development secret (never in production)');
+      warnIfDevSecret(config);
       // Everything in one process: gateway, commerce on embedded PGlite unless
       // DATABASE_URL is set, and the settlement workers.
       const { workerBin } = await import('../sfu/workerBin.js');
@@ -84,8 +98,9 @@ async function main(argv: string[]): Promise<number> {
       }
       const node = await startGateway(config, closers, { commerce: true, settlement: true, sfu: mediaWorker ? 'in-process' : false });
       const host = await new TokenService(config.jwtSecret).mint({ sub: 'host1', role: 'host', rooms: ['demo'], name: 'Host' });
+      const more = config.usingDevSecret ? 'FLASHCAST_DEV=1 npx flashcast token' : 'npx flashcast token';
       process.stdout.write(
-        `\nFlashcast is running.\n  WebSocket: ws://127.0.0.1:${node.gateway.port}/ws?token=<jwt>\n  HTTP API:  http://127.0.0.1:${node.gateway.port}/v1/...\n  Health:    http://127.0.0.1:${node.gateway.port}/readyz\n  A host token for room "demo": ${host}\n  More tokens: npx flashcast token --user u1 --role viewer\n\n`,
+        `\nFlashcast is running.\n  WebSocket: ws://127.0.0.1:${node.gateway.port}/ws?token=<jwt>\n  HTTP API:  http://127.0.0.1:${node.gateway.port}/v1/...\n  Health:    http://127.0.0.1:${node.gateway.port}/readyz\n  A host token for room "demo": ${host}\n  More tokens: ${more} --user u1 --role viewer\n\n`,
       );
       return -1;
     }
@@ -93,9 +108,9 @@ async function main(argv: string[]): Promise<number> {
       const config = loadConfig();
       const closers: Closer[] = [];
       installShutdown(closers);
-      const commerce = Boolean(config.databaseUrl) && process.env.FLASHCAST_COMMERCE !== '0';
-      const sfu = process.env.FLASHCAST_SFU === 'remote' ? 'remote' : process.env.FLASHCAST_SFU === 'in-process' ? 'in-process' : false;
-      const node = await startGateway(config, closers, { commerce, sfu });
+      warnIfDevSecret(config);
+      const commerce = Boolean(config.databaseUrl) && config.commerce;
+      const node = await startGateway(config, closers, { commerce, sfu: config.sfu });
       process.stdout.write(`${JSON.stringify({ event: 'listening', port: node.gateway.port, nodeId: node.gateway.nodeId })}\n`);
       return -1;
     }
@@ -103,10 +118,12 @@ async function main(argv: string[]): Promise<number> {
       // A media node: mediasoup workers, WHIP and /metrics; gateways reach it through Redis.
       const closers: Closer[] = [];
       installShutdown(closers);
+      const config = loadConfig();
+      warnIfDevSecret(config);
       const { runSfuProcess } = await import('../sfu/main.js');
-      const close = await runSfuProcess(process.env);
+      const close = await runSfuProcess(config);
       closers.push({ name: 'sfu', close });
-      process.stdout.write(`${JSON.stringify({ event: 'sfu-ready', nodeId: process.env.FLASHCAST_SFU_NODE_ID ?? null })}\n`);
+      process.stdout.write(`${JSON.stringify({ event: 'sfu-ready', nodeId: config.sfuNodeId })}\n`);
       return -1;
     }
     case 'token': {
@@ -125,6 +142,7 @@ async function main(argv: string[]): Promise<number> {
         process.stderr.write(`${USAGE}\n`);
         return 2;
       }
+      // Refuses the development secret unless FLASHCAST_DEV=1, like every process.
       const config = loadConfig();
       const token = await new TokenService(config.jwtSecret).mint({
         sub: values.user,
@@ -137,9 +155,13 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write(`${token}\n`);
       return 0;
     }
-    case 'worker':
-      await import('./settlement/main.js');
+    case 'worker': {
+      const config = loadConfig();
+      warnIfDevSecret(config);
+      const { runSettlementWorker } = await import('./settlement/main.js');
+      await runSettlementWorker(config);
       return -1;
+    }
     case 'settlement': {
       const config = loadConfig();
       const connection = { url: config.redisUrl ?? 'redis://127.0.0.1:6379', maxRetriesPerRequest: null };
@@ -161,7 +183,8 @@ async function main(argv: string[]): Promise<number> {
       return 2;
     }
     case 'doctor':
-      return runDoctor(loadConfig());
+      // The doctor reports a missing secret as a finding instead of refusing to look.
+      return runDoctor(loadConfig({ ...process.env, FLASHCAST_DEV: '1' }));
     case undefined:
     case 'help':
     case '--help':

@@ -2,21 +2,35 @@ import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 
-const DEV_SECRET = 'flashcast-dev-secret-change-me';
+/**
+ * The public development secret. Anyone who reads this file can mint any token
+ * (ops included) for a server that uses it, so every process refuses it unless
+ * FLASHCAST_DEV=1 says this is a development machine.
+ */
+export const DEV_SECRET = 'flashcast-dev-secret-change-me';
+
+/** An unset environment variable: an empty string counts as unset (`FOO=` in a compose file). */
+const unsetIfEmpty = (v: unknown) => (v === '' ? undefined : v);
 
 const int = (def: number, min = 0, max = Number.MAX_SAFE_INTEGER) =>
-  z.coerce.number().int().min(min).max(max).default(def);
+  z.preprocess(unsetIfEmpty, z.coerce.number().int().min(min).max(max).default(def));
+
+const optional = <T extends z.ZodTypeAny>(type: T) => z.preprocess(unsetIfEmpty, type.optional());
+
+const flag = z.preprocess(unsetIfEmpty, z.enum(['0', '1'], { message: 'must be 1 or 0' }).optional());
 
 const schema = z.object({
   HOST: z.string().default('0.0.0.0'),
   PORT: int(8080, 0, 65535),
-  REDIS_URL: z.string().url().optional(),
-  DATABASE_URL: z.string().optional(),
+  REDIS_URL: optional(z.string().url()),
+  DATABASE_URL: optional(z.string()),
   /** PostgreSQL schema to use (created if missing); lets tests and tenants share a database. */
-  DATABASE_SCHEMA: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/).optional(),
+  DATABASE_SCHEMA: optional(z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/)),
   FLASHCAST_DATA_DIR: z.string().default('./data'),
-  FLASHCAST_JWT_SECRET: z.string().min(16).default(DEV_SECRET),
-  FLASHCAST_NODE_ID: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/).optional(),
+  FLASHCAST_JWT_SECRET: optional(z.string().min(16, 'must be at least 16 characters')),
+  /** "1": a development machine; the public development secret is allowed. */
+  FLASHCAST_DEV: flag,
+  FLASHCAST_NODE_ID: optional(z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/)),
   /** Key prefix for every Redis key and channel (lets tests and tenants share a Redis). */
   FLASHCAST_REDIS_PREFIX: z.string().regex(/^[A-Za-z0-9_.:-]{0,32}$/).default('fc'),
   FLASHCAST_MAX_FRAME_BYTES: int(16 * 1024, 256, 1024 * 1024),
@@ -28,7 +42,23 @@ const schema = z.object({
   FLASHCAST_CHAT_PER_VIEWER_PER_S: int(10, 1, 1000),
   FLASHCAST_LITE_CHAT_PER_S: int(2, 0, 100),
   FLASHCAST_MAX_ROOMS_PER_CONN: int(8, 1, 100),
+  FLASHCAST_MAX_CONNS_PER_USER: int(10, 1, 10_000),
   FLASHCAST_DRAIN_MS: int(2_000, 0, 120_000),
+  /** `flashcast gateway`: "0" turns the commerce API off even with a database. */
+  FLASHCAST_COMMERCE: flag,
+  /** `flashcast gateway`: where live video runs. */
+  FLASHCAST_SFU: z.preprocess(unsetIfEmpty, z.enum(['off', 'in-process', 'remote']).default('off')),
+  /** `flashcast sfu`: this media node's name, its HTTP (WHIP, /metrics) address, its pipe IP. */
+  FLASHCAST_SFU_NODE_ID: optional(z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/)),
+  FLASHCAST_SFU_HTTP_HOST: z.preprocess(unsetIfEmpty, z.string().default('127.0.0.1')),
+  FLASHCAST_SFU_HTTP_PORT: int(8090, 0, 65535),
+  FLASHCAST_SFU_PIPE_IP: optional(z.string()),
+  /** Settlement workers (docs/settlement.md). */
+  SETTLEMENT_CONCURRENCY: int(256, 1, 10_000),
+  SETTLEMENT_DB_POOL: int(16, 1, 1_000),
+  SETTLEMENT_LOCK_MS: int(30_000, 100),
+  SETTLEMENT_STALLED_MS: int(30_000, 100),
+  SETTLEMENT_RETURN_WINDOW_MS: int(14 * 86_400_000, 0),
 });
 
 /** Validated runtime configuration (from the environment). See README "Configuration". */
@@ -40,6 +70,9 @@ export interface Config {
   databaseSchema: string | undefined;
   dataDir: string;
   jwtSecret: string;
+  /** FLASHCAST_DEV=1: a development machine. */
+  devMode: boolean;
+  /** The public development secret signs tokens (only ever in dev mode). */
   usingDevSecret: boolean;
   nodeId: string;
   redisPrefix: string;
@@ -52,17 +85,58 @@ export interface Config {
   chatPerViewerPerSecond: number;
   liteChatPerSecond: number;
   maxRoomsPerConnection: number;
+  /** Sockets one user may hold on one gateway node; the next is refused (4505). */
+  maxConnectionsPerUser: number;
   drainMs: number;
+  /** `flashcast gateway` serves the commerce API (when a database is configured). */
+  commerce: boolean;
+  /** `flashcast gateway`: live video here, on remote SFU processes, or none. */
+  sfu: 'in-process' | 'remote' | false;
+  sfuNodeId: string;
+  sfuHttpHost: string;
+  sfuHttpPort: number;
+  sfuPipeIp: string | undefined;
+  settlementConcurrency: number;
+  settlementDbPool: number;
+  settlementLockMs: number;
+  settlementStalledMs: number;
+  settlementReturnWindowMs: number;
 }
 
-/** Parses the environment; throws a readable error naming each bad variable. */
+/** A configuration no process may run with; the message says what to set. */
+export class ConfigError extends Error {
+  readonly code = 'INVALID_CONFIG';
+
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+const SECRET_HELP =
+  'Set FLASHCAST_JWT_SECRET to a random string of at least 16 characters, the same on every gateway, worker and sfu\n' +
+  'process (e.g. export FLASHCAST_JWT_SECRET="$(openssl rand -base64 32)"). On a development machine nobody else\n' +
+  'can reach, FLASHCAST_DEV=1 allows the public development secret instead.';
+
+/**
+ * Parses the environment; throws a ConfigError naming each bad variable. Without
+ * FLASHCAST_JWT_SECRET (or with the public development secret) it throws unless
+ * FLASHCAST_DEV=1.
+ */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<Config> = {}): Config {
   const parsed = schema.safeParse(env);
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
-    throw new Error(`invalid configuration:\n${lines.join('\n')}`);
+    throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
   }
   const e = parsed.data;
+  const devMode = e.FLASHCAST_DEV === '1';
+  const secret = e.FLASHCAST_JWT_SECRET ?? (devMode ? DEV_SECRET : undefined);
+  if (secret === undefined) throw new ConfigError(`FLASHCAST_JWT_SECRET is not set.\n${SECRET_HELP}`);
+  if (secret === DEV_SECRET && !devMode) {
+    throw new ConfigError(`FLASHCAST_JWT_SECRET is the public development secret: anyone can mint tokens with it.\n${SECRET_HELP}`);
+  }
+  const pid = `${hostname().slice(0, 40)}-${process.pid}`;
   return {
     host: e.HOST,
     port: e.PORT,
@@ -70,9 +144,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     databaseUrl: e.DATABASE_URL,
     databaseSchema: e.DATABASE_SCHEMA,
     dataDir: e.FLASHCAST_DATA_DIR,
-    jwtSecret: e.FLASHCAST_JWT_SECRET,
-    usingDevSecret: e.FLASHCAST_JWT_SECRET === DEV_SECRET,
-    nodeId: e.FLASHCAST_NODE_ID ?? `${hostname().slice(0, 40)}-${process.pid}-${randomBytes(3).toString('hex')}`,
+    jwtSecret: secret,
+    devMode,
+    usingDevSecret: secret === DEV_SECRET,
+    nodeId: e.FLASHCAST_NODE_ID ?? `${pid}-${randomBytes(3).toString('hex')}`,
     redisPrefix: e.FLASHCAST_REDIS_PREFIX,
     maxFrameBytes: e.FLASHCAST_MAX_FRAME_BYTES,
     historySize: e.FLASHCAST_HISTORY_SIZE,
@@ -83,7 +158,35 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     chatPerViewerPerSecond: e.FLASHCAST_CHAT_PER_VIEWER_PER_S,
     liteChatPerSecond: e.FLASHCAST_LITE_CHAT_PER_S,
     maxRoomsPerConnection: e.FLASHCAST_MAX_ROOMS_PER_CONN,
+    maxConnectionsPerUser: e.FLASHCAST_MAX_CONNS_PER_USER,
     drainMs: e.FLASHCAST_DRAIN_MS,
+    commerce: e.FLASHCAST_COMMERCE !== '0',
+    sfu: e.FLASHCAST_SFU === 'off' ? false : e.FLASHCAST_SFU,
+    sfuNodeId: e.FLASHCAST_SFU_NODE_ID ?? `sfu-${pid}`,
+    sfuHttpHost: e.FLASHCAST_SFU_HTTP_HOST,
+    sfuHttpPort: e.FLASHCAST_SFU_HTTP_PORT,
+    sfuPipeIp: e.FLASHCAST_SFU_PIPE_IP,
+    settlementConcurrency: e.SETTLEMENT_CONCURRENCY,
+    settlementDbPool: e.SETTLEMENT_DB_POOL,
+    settlementLockMs: e.SETTLEMENT_LOCK_MS,
+    settlementStalledMs: e.SETTLEMENT_STALLED_MS,
+    settlementReturnWindowMs: e.SETTLEMENT_RETURN_WINDOW_MS,
     ...overrides,
   };
+}
+
+/** The warning every process prints when it runs on the development secret. */
+export function devSecretBanner(): string {
+  const bar = '!'.repeat(78);
+  return [
+    '',
+    bar,
+    '!!  DEVELOPMENT MODE: tokens are signed with the PUBLIC development secret.',
+    '!!  Anyone can mint any token for this server, ops tokens included.',
+    '!!  Never expose it to a network you do not control.',
+    '!!  For anything else: export FLASHCAST_JWT_SECRET="$(openssl rand -base64 32)"',
+    bar,
+    '',
+    '',
+  ].join('\n');
 }

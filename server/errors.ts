@@ -45,6 +45,13 @@ export class NotFoundError extends FlashcastError {
   }
 }
 
+/** A room with no stream (never opened, or expired past FLASHCAST_HISTORY_TTL_S). */
+export class RoomNotFoundError extends FlashcastError {
+  constructor(message = 'no such room (never opened, or expired)') {
+    super(ErrorCode.RoomNotFound, message, 404);
+  }
+}
+
 export class RateLimitedError extends FlashcastError {
   constructor(retryAfterMs: number, code: string = ErrorCode.RateLimited, message = 'too many requests') {
     super(code, message, 429, retryAfterMs);

@@ -3,12 +3,13 @@
  * worker pool, joined to the media network over Redis (SfuNode), with WHIP
  * ingest and /metrics on HTTP. Gateways reach it through RemoteSfu.
  *
- * Env: REDIS_URL, FLASHCAST_REDIS_PREFIX, FLASHCAST_JWT_SECRET, FLASHCAST_SFU_NODE_ID,
- * FLASHCAST_SFU_HTTP_HOST / _PORT, FLASHCAST_SFU_PIPE_IP, and the FLASHCAST_SFU_* of SfuConfig.
+ * Reads the one config schema (server/config.ts): REDIS_URL, FLASHCAST_REDIS_PREFIX,
+ * FLASHCAST_JWT_SECRET (or FLASHCAST_DEV=1), FLASHCAST_SFU_NODE_ID, FLASHCAST_SFU_HTTP_HOST / _PORT,
+ * FLASHCAST_SFU_PIPE_IP; and the media FLASHCAST_SFU_* of SfuConfig.
  */
-import { hostname } from 'node:os';
 import { TokenService } from '../server/auth/TokenService.js';
 import { logger } from '../server/common/logger.js';
+import { ConfigError, devSecretBanner, loadConfig, type Config } from '../server/config.js';
 import { sfuConfigFromEnv } from './SfuConfig.js';
 import { SfuHttpServer } from './SfuHttpServer.js';
 import { SfuNode } from './SfuNode.js';
@@ -16,18 +17,26 @@ import { SfuService } from './SfuService.js';
 
 const log = logger('sfu-main');
 
-export async function runSfuProcess(env: NodeJS.ProcessEnv = process.env): Promise<() => Promise<void>> {
-  const secret = env.FLASHCAST_JWT_SECRET;
-  if (!secret) throw new Error('FLASHCAST_JWT_SECRET is required');
-  const nodeId = env.FLASHCAST_SFU_NODE_ID ?? `sfu-${hostname().slice(0, 40)}-${process.pid}`;
+/** Starts an SFU node from the loaded config; resolves to its idempotent close. */
+export async function runSfuProcess(config: Config, env: NodeJS.ProcessEnv = process.env): Promise<() => Promise<void>> {
+  const nodeId = config.sfuNodeId;
   const sfu = await SfuService.create(sfuConfigFromEnv(env));
   const node = await SfuNode.create(sfu, {
     nodeId,
-    redisUrl: env.REDIS_URL ?? 'redis://127.0.0.1:6379',
-    prefix: env.FLASHCAST_REDIS_PREFIX ?? 'fc',
-    pipeIp: env.FLASHCAST_SFU_PIPE_IP,
+    redisUrl: config.redisUrl ?? 'redis://127.0.0.1:6379',
+    prefix: config.redisPrefix,
+    pipeIp: config.sfuPipeIp,
   });
-  const http = await SfuHttpServer.create(sfu, new TokenService(secret), env.FLASHCAST_SFU_HTTP_HOST ?? '127.0.0.1', Number(env.FLASHCAST_SFU_HTTP_PORT ?? 8090));
+  // A plain node:http server: it never shares its port (no SO_REUSEPORT), so a second SFU on
+  // the same port fails to start with EADDRINUSE.
+  let http: SfuHttpServer;
+  try {
+    http = await SfuHttpServer.create(sfu, new TokenService(config.jwtSecret), config.sfuHttpHost, config.sfuHttpPort);
+  } catch (error) {
+    await node.close().catch(() => undefined);
+    sfu.close();
+    throw error;
+  }
   log.info({ nodeId, http: http.port, workers: sfu.pool.workers.length }, 'SFU node ready');
   let closing: Promise<void> | null = null;
   return () =>
@@ -47,15 +56,20 @@ export async function runSfuProcess(env: NodeJS.ProcessEnv = process.env): Promi
 }
 
 if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('sfu/main.ts') || process.argv[1]?.endsWith('sfu/main.js')) {
-  runSfuProcess().then(
+  (async () => {
+    const config = loadConfig();
+    if (config.usingDevSecret) process.stderr.write(devSecretBanner());
+    return runSfuProcess(config);
+  })().then(
     (close) => {
       process.stdout.write('SFU_READY\n');
       const shutdown = () => void close().then(() => process.exit(0));
       process.once('SIGINT', shutdown);
       process.once('SIGTERM', shutdown);
     },
-    (error) => {
-      log.error({ err: error }, 'SFU failed to start');
+    (error: unknown) => {
+      if (error instanceof ConfigError) process.stderr.write(`flashcast sfu: ${error.message}\n`);
+      else log.error({ err: error }, 'SFU failed to start');
       process.exit(1);
     },
   );

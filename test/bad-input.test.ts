@@ -209,7 +209,7 @@ describe('HTTP API', () => {
     const pin = await call('POST', '/v1/rooms/httproom/pin', { product: { productId: 'p9', title: 'Bag', price: { amount: 4500, currency: 'EUR' } } }, token);
     expect(pin.status).toBe(200);
     expect(pin.body.offset).toBeGreaterThan(0);
-    const room = await call('GET', '/v1/rooms/httproom');
+    const room = await call('GET', '/v1/rooms/httproom', undefined, token);
     expect(room.body.snapshot.pin.product.productId).toBe('p9');
     const state = await call('PUT', '/v1/rooms/httproom/state', { phase: 'LIVE', title: 'Bags' }, token);
     expect(state.status).toBe(200);

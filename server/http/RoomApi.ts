@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { ModerationAction, RoomPhase } from '../../protocol/index.js';
-import type { Principal } from '../auth/TokenService.js';
-import { InvalidArgumentError, UnauthorizedError } from '../errors.js';
+import { ErrorCode, ModerationAction, RoomPhase } from '../../protocol/index.js';
+import { TokenService, type Principal } from '../auth/TokenService.js';
+import { ForbiddenError, InvalidArgumentError, RoomNotFoundError, UnauthorizedError } from '../errors.js';
 import { isValidId } from '../redis/keys.js';
 import type { RoomControl } from '../realtime/RoomControl.js';
 import type { RoomStore } from '../realtime/RoomStore.js';
@@ -54,9 +54,14 @@ function roomId(req: ApiRequest): string {
  * socket protocol, through RoomControl.
  */
 export function registerRoomRoutes(router: HttpRouter, control: RoomControl, store: RoomStore): void {
+  // A read needs a token that may join the room, and creates nothing: a room with
+  // no stream is 404 ROOM_NOT_FOUND, never a new stream.
   router.add('GET', '/v1/rooms/:roomId', async (req) => {
+    const principal = requirePrincipal(req);
     const id = roomId(req);
+    if (!TokenService.canJoin(principal, id)) throw new ForbiddenError('this token may not join this room', ErrorCode.RoomNotAllowed);
     const position = await store.snapshot(id);
+    if (position.epoch === '') throw new RoomNotFoundError();
     return { status: 200, body: { roomId: id, epoch: position.epoch, offset: position.offset, snapshot: position.snapshot } };
   });
   router.add('POST', '/v1/rooms/:roomId/pin', async (req) => {

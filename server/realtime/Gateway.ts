@@ -91,6 +91,8 @@ export class Gateway extends EnhancedEventEmitter<GatewayEvents> {
   readonly #app: TemplatedApp;
   readonly #sockets = new Set<WebSocket<SocketData>>();
   readonly #sessions = new Map<string, WebSocket<SocketData>>();
+  /** Open sockets per user on this node (for the per-user connection cap). */
+  readonly #userSockets = new Map<string, number>();
   readonly #handlers = new Map<string, FrameHandler>();
   readonly #sweepTimer: NodeJS.Timeout;
   /** Sockets with a backed-up send buffer, checked every sweep (the rest every other one). */
@@ -132,7 +134,12 @@ export class Gateway extends EnhancedEventEmitter<GatewayEvents> {
   /** Creates the gateway and starts listening on config.host:config.port (0 = any free port). */
   static async create(options: GatewayOptions): Promise<Gateway> {
     const gateway = new Gateway(options);
-    await gateway.#listen();
+    try {
+      await gateway.#listen();
+    } catch (error) {
+      await gateway.close();
+      throw error;
+    }
     return gateway;
   }
 
@@ -205,11 +212,16 @@ export class Gateway extends EnhancedEventEmitter<GatewayEvents> {
     if (failed > 0) log.warn({ failed }, 'gateway closed with failures');
   }
 
+  /**
+   * Listens with an exclusive port: uWS otherwise sets SO_REUSEPORT, and a second
+   * gateway started on the same port would silently share (and take) its traffic.
+   */
   #listen(): Promise<void> {
+    const { host, port } = this.#config;
     return new Promise((resolve, reject) => {
-      this.#app.listen(this.#config.host, this.#config.port, (token) => {
+      listenExclusive(this.#app, host, port, (token) => {
         if (!token) {
-          reject(new Error(`could not listen on ${this.#config.host}:${this.#config.port}`));
+          reject(new Error(`could not listen on ${host}:${port}: the port is in use (another gateway?) or not allowed`));
           return;
         }
         this.#listenSocket = token;
@@ -299,6 +311,16 @@ export class Gateway extends EnhancedEventEmitter<GatewayEvents> {
       this.#disconnect(ws, expired ? CloseCode.TokenExpired : CloseCode.Unauthorized, data.authError?.message ?? 'unauthorized', false);
       return;
     }
+    const userId = data.principal.userId;
+    const open = this.#userSockets.get(userId) ?? 0;
+    if (open >= this.#config.maxConnectionsPerUser) {
+      // Terminal: another connection would be refused too until one of the user's closes.
+      const message = `at most ${this.#config.maxConnectionsPerUser} connections per user on this node`;
+      this.#sendError(ws, 0, ErrorCode.TooManyConnections, message);
+      this.#disconnect(ws, CloseCode.TooManyConnections, message, false);
+      return;
+    }
+    this.#userSockets.set(userId, open + 1);
     this.#sockets.add(ws);
     this.#sessions.set(data.sessionId, ws);
     this.metrics.connections.set(this.#sockets.size);
@@ -319,11 +341,15 @@ export class Gateway extends EnhancedEventEmitter<GatewayEvents> {
     const data = ws.getUserData();
     data.closed = true;
     if (!this.#sockets.delete(ws)) return;
+    const userId = data.principal!.userId;
+    const open = (this.#userSockets.get(userId) ?? 1) - 1;
+    if (open > 0) this.#userSockets.set(userId, open);
+    else this.#userSockets.delete(userId);
     this.metrics.connections.set(this.#sockets.size);
     if (data.lagging) this.metrics.laggingConnections.dec();
     for (const roomId of data.rooms.keys()) {
       const room = this.hub.get(roomId);
-      if (room) this.hub.removeMember(room, ws);
+      if (room) this.hub.removeMember(room, ws, userId);
       this.safeEmit('memberleft', roomId, data.principal!);
     }
     data.rooms.clear();
@@ -494,14 +520,15 @@ export class Gateway extends EnhancedEventEmitter<GatewayEvents> {
           this.#send(ws, { rid, joined });
           if (result.recovered) for (const frame of result.frames) ws.send(frame, true);
           // Events this node delivered after Redis answered are in the ring; later
-          // ones reach the socket through the topic it subscribes to now.
-          if (result.epoch === room.epoch) {
+          // ones reach the socket through the topic it subscribes to now. An answer
+          // of "no stream yet" ('' at 0) continues with the stream's first events.
+          if (result.epoch === room.epoch || (result.epoch === '' && result.offset === 0)) {
             for (const frame of room.framesAfter(result.offset) ?? []) ws.send(frame, true);
           }
           data.rooms.set(roomId, membership);
           this.#subscribe(ws, room, membership);
         });
-        this.hub.addMember(room, ws);
+        this.hub.addMember(room, ws, principal.userId);
         this.safeEmit('memberjoined', roomId, principal);
         return;
       }
@@ -512,7 +539,8 @@ export class Gateway extends EnhancedEventEmitter<GatewayEvents> {
 
   /** A join answered from the node's ring and snapshot mirror, or null when Redis must answer. */
   #recoverLocally(room: LocalRoom, position: StreamPosition | null): RecoverResult | null {
-    if (room.fillQueue || !room.epoch) return null; // catching up: only Redis knows
+    if (room.fillQueue) return null; // catching up: only Redis knows
+    // (An epoch of '' means the room has no stream yet: a fresh join gets an empty snapshot at 0.)
     if (!position) return { recovered: false, snapshot: room.snapshot(), fields: room.snapshotFields, offset: room.offset, epoch: room.epoch };
     if (position.epoch !== room.epoch) return null;
     const frames = room.framesAfter(position.offset);
@@ -641,7 +669,7 @@ export class Gateway extends EnhancedEventEmitter<GatewayEvents> {
     data.rooms.delete(roomId);
     const room = this.hub.get(roomId);
     if (!room || !membership) return;
-    this.hub.removeMember(room, ws);
+    this.hub.removeMember(room, ws, data.principal!.userId);
     this.safeEmit('memberleft', roomId, data.principal!);
     if (data.closed) return;
     ws.unsubscribe(room.topic);
@@ -893,6 +921,18 @@ function statusLine(status: number): string {
     503: 'Service Unavailable',
   };
   return `${status} ${text[status] ?? 'Status'}`;
+}
+
+/** uWS's LIBUS_LISTEN_EXCLUSIVE_PORT listen option (no SO_REUSEPORT). */
+const LISTEN_EXCLUSIVE_PORT: number = (uWS as unknown as { LIBUS_LISTEN_EXCLUSIVE_PORT?: number }).LIBUS_LISTEN_EXCLUSIVE_PORT ?? 1;
+
+/**
+ * `app.listen(host, port, options, cb)`: the native binding takes the host, the port and
+ * listen options (the typings only declare the host-less form with options).
+ */
+function listenExclusive(app: TemplatedApp, host: string, port: number, cb: (token: us_listen_socket | false) => void): void {
+  const listen = app.listen as unknown as (h: string, p: number, o: number, c: (token: us_listen_socket | false) => void) => TemplatedApp;
+  listen.call(app, host, port, LISTEN_EXCLUSIVE_PORT, cb);
 }
 
 function randomBucket(): number {

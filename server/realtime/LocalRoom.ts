@@ -36,7 +36,9 @@ export class LocalRoom {
   readonly chatTopic: string;
   readonly liteTopic: string;
   readonly bucketTopics: string[];
-  readonly members = new Set<WebSocket<SocketData>>();
+  readonly #members = new Set<WebSocket<SocketData>>();
+  /** Members per user: a user's several sockets are one viewer. */
+  readonly #userSockets = new Map<string, number>();
 
   epoch = '';
   /** Offset of the last critical event published to this node's sockets. */
@@ -77,6 +79,31 @@ export class LocalRoom {
     this.#chatSampler = new ChatSampler(options.chatPerViewerPerSecond, CHAT_BUCKETS);
     this.#liteSampler = new ChatSampler(options.liteChatPerSecond, 1);
     this.chatIngress = new TokenBucket(options.chatIngressPerSecond, options.chatIngressPerSecond * 2);
+  }
+
+  /** This node's member sockets (added and removed through addMember / removeMember). */
+  get members(): ReadonlySet<WebSocket<SocketData>> {
+    return this.#members;
+  }
+
+  /** Distinct users among the members: the viewers this node reports. */
+  get users(): number {
+    return this.#userSockets.size;
+  }
+
+  /** Adds a member socket of a user. */
+  addMember(ws: WebSocket<SocketData>, userId: string): void {
+    if (this.#members.has(ws)) return;
+    this.#members.add(ws);
+    this.#userSockets.set(userId, (this.#userSockets.get(userId) ?? 0) + 1);
+  }
+
+  /** Removes a member socket of a user (no-op if it is not a member). */
+  removeMember(ws: WebSocket<SocketData>, userId: string): void {
+    if (!this.#members.delete(ws)) return;
+    const left = (this.#userSockets.get(userId) ?? 1) - 1;
+    if (left > 0) this.#userSockets.set(userId, left);
+    else this.#userSockets.delete(userId);
   }
 
   /** Publishes a critical frame to every member and remembers it in the ring. */

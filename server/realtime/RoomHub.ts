@@ -89,15 +89,15 @@ export class RoomHub extends EnhancedEventEmitter<RoomHubEvents> {
     return opening;
   }
 
-  /** Adds a socket to the room's members (after its join reply was sent). */
-  addMember(room: LocalRoom, ws: WebSocket<SocketData>): void {
-    room.members.add(ws);
+  /** Adds a user's socket to the room's members (after its join reply was sent). */
+  addMember(room: LocalRoom, ws: WebSocket<SocketData>, userId: string): void {
+    room.addMember(ws, userId);
     room.emptySince = 0;
   }
 
-  /** Removes a socket from a room (leave, close, ban). Safe on a closed socket. */
-  removeMember(room: LocalRoom, ws: WebSocket<SocketData>): void {
-    room.members.delete(ws);
+  /** Removes a user's socket from a room (leave, close, ban). Safe on a closed socket. */
+  removeMember(room: LocalRoom, ws: WebSocket<SocketData>, userId: string): void {
+    room.removeMember(ws, userId);
     if (room.members.size === 0) room.emptySince = Date.now();
   }
 
@@ -183,6 +183,8 @@ export class RoomHub extends EnhancedEventEmitter<RoomHubEvents> {
     }
     if (!event) return;
     const offset = Number(event.offset);
+    // The room had no stream ('' at 0): the first event of the new stream continues it.
+    if (room.epoch === '' && room.offset === 0 && offset === 1) room.epoch = event.epoch ?? '';
     if (event.epoch === room.epoch && offset <= room.offset) return; // already delivered
     if (event.epoch !== room.epoch || offset !== room.offset + 1) {
       room.fillQueue = [frame];
@@ -208,6 +210,8 @@ export class RoomHub extends EnhancedEventEmitter<RoomHubEvents> {
       for (;;) {
         const result = await this.#store.recover(room.id, { epoch: room.epoch, offset: room.offset });
         if (result.recovered) {
+          // Same epoch, or the stream was created after this node saw "no stream" ('' at 0).
+          room.epoch = result.epoch;
           for (const frame of result.frames) {
             const event = flashcast.ServerFrame.decode(frame).event;
             if (event && Number(event.offset) === room.offset + 1) this.#deliver(room, event, Number(event.offset), frame);
@@ -284,7 +288,8 @@ export class RoomHub extends EnhancedEventEmitter<RoomHubEvents> {
           room.pendingReactions.clear();
           let totals;
           try {
-            totals = await this.#store.reportStats(room.id, this.#options.nodeId, room.members.size, deltas);
+            // Viewers are distinct users on this node, not sockets (several tabs count once).
+            totals = await this.#store.reportStats(room.id, this.#options.nodeId, room.users, deltas);
           } catch (error) {
             for (const [k, v] of deltas) room.pendingReactions.set(k, (room.pendingReactions.get(k) ?? 0) + v);
             throw error;

@@ -119,14 +119,27 @@ describe('recover-3.lua', () => {
     expect(!snap.recovered && snap.snapshot.announcement?.text).toBe('12');
   });
 
-  it('creates a stable epoch for a room nobody published to yet', async () => {
+  it('reads a room nobody published to as no stream ("" at 0), creating no key', async () => {
     const s = store();
     const a = await s.recover('fresh', null);
-    const b = await s.recover('fresh', null);
-    expect(a.epoch).toBe(b.epoch);
-    expect(a.offset).toBe(0);
-    const p = await s.publishCritical('fresh', eventBytes({ ts: 1, announcement: { text: 'x' } }));
-    expect(p).toEqual({ offset: 1, epoch: a.epoch });
+    expect([a.recovered, a.epoch, a.offset]).toEqual([false, '', 0]);
+    // A caller at ("", 0) is up to date while there is no stream.
+    const upToDate = await s.recover('fresh', { epoch: '', offset: 0 });
+    expect([upToDate.recovered, upToDate.epoch, upToDate.offset]).toEqual([true, '', 0]);
+    expect(await redis.keys(`${s.keys.prefix}:*`)).toEqual([]);
+  });
+
+  it('lets a caller that saw no stream recover the stream from its first event', async () => {
+    const s = store();
+    const positions = [];
+    for (let i = 1; i <= 3; i++) positions.push(await s.publishCritical('fresh', eventBytes({ ts: i, announcement: { text: String(i) } })));
+    const result = await s.recover('fresh', { epoch: '', offset: 0 });
+    expect(result.recovered).toBe(true);
+    if (!result.recovered) return;
+    expect(result.epoch).toBe(positions[0].epoch);
+    expect(result.frames.map((f) => Number(flashcast.ServerFrame.decode(f).event?.offset))).toEqual([1, 2, 3]);
+    // Only from the very start: another offset without an epoch gets the snapshot.
+    expect((await s.recover('fresh', { epoch: '', offset: 1 })).recovered).toBe(false);
   });
 
   it('gives a new epoch after the stream is lost (Redis data loss)', async () => {

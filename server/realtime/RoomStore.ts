@@ -110,20 +110,16 @@ export class RoomStore {
     return { result: 'ok' };
   }
 
-  /** Missed events after a position, or the snapshot when they cannot be replayed. */
+  /**
+   * Missed events after a position, or the snapshot when they cannot be replayed.
+   * Read-only: a room with no stream answers epoch '' at offset 0 and creates nothing.
+   */
   async recover(roomId: string, position: StreamPosition | null): Promise<RecoverResult> {
     const reply = await scripts.runBuffer<[number, Buffer, number, Buffer[]]>(
       this.#redis,
       'recover',
       this.#streamKeys(roomId),
-      [
-        position?.epoch ?? '',
-        position?.offset ?? 0,
-        position ? '1' : '0',
-        this.#options.maxRecover,
-        newEpoch(),
-        this.#options.historyTtlSeconds,
-      ],
+      [position?.epoch ?? '', position?.offset ?? 0, position ? '1' : '0', this.#options.maxRecover],
     );
     const offset = Number(reply[0]);
     const epoch = reply[1].toString();
@@ -132,7 +128,7 @@ export class RoomStore {
     return { recovered: false, snapshot: snapshotFromFields(fields), fields, offset, epoch };
   }
 
-  /** The room's current snapshot and the position it reflects. */
+  /** The room's current snapshot and the position it reflects (epoch '' when it has no stream). */
   async snapshot(roomId: string): Promise<SnapshotResult> {
     return (await this.recover(roomId, null)) as SnapshotResult;
   }

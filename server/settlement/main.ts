@@ -1,11 +1,14 @@
 /**
- * Settlement worker process: `node dist/server/settlement/main.js`.
- * Env: REDIS_URL, DATABASE_URL (PGlite under FLASHCAST_DATA_DIR otherwise), FLASHCAST_REDIS_PREFIX,
- * SETTLEMENT_CONCURRENCY (256), SETTLEMENT_DB_POOL (16), SETTLEMENT_LOCK_MS, SETTLEMENT_STALLED_MS, SETTLEMENT_RETURN_WINDOW_MS,
- * DATABASE_SCHEMA (tests), SANDBOX_* (see SandboxPaymentProvider.optionsFromEnv).
+ * Settlement worker process: `flashcast worker`, or `node dist/server/settlement/main.js`.
+ * Reads the one config schema (server/config.ts): REDIS_URL, DATABASE_URL (PGlite under
+ * FLASHCAST_DATA_DIR otherwise), DATABASE_SCHEMA, FLASHCAST_REDIS_PREFIX, FLASHCAST_JWT_SECRET
+ * (or FLASHCAST_DEV=1), FLASHCAST_HISTORY_SIZE / _TTL_S (the rooms it publishes to), and
+ * SETTLEMENT_CONCURRENCY, SETTLEMENT_DB_POOL, SETTLEMENT_LOCK_MS, SETTLEMENT_STALLED_MS,
+ * SETTLEMENT_RETURN_WINDOW_MS; SANDBOX_* (see SandboxPaymentProvider.optionsFromEnv).
  */
+import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
-import { loadConfig } from '../config.js';
+import { ConfigError, devSecretBanner, loadConfig, type Config } from '../config.js';
 import { RedisKeys } from '../redis/keys.js';
 import { openDatabase } from '../db/openDatabase.js';
 import { RoomPublisher } from '../realtime/RoomPublisher.js';
@@ -17,29 +20,31 @@ import { logger } from '../common/logger.js';
 
 const log = logger('settlement-main');
 
-async function main(): Promise<void> {
-  const config = loadConfig();
-  const env = process.env;
-  const num = (k: string) => (env[k] ? Number(env[k]) : undefined);
-  const concurrency = num('SETTLEMENT_CONCURRENCY');
+/** Starts the settlement workers of one process and its SIGINT/SIGTERM shutdown. */
+export async function runSettlementWorker(config: Config): Promise<void> {
   const redisUrl = config.redisUrl ?? 'redis://127.0.0.1:6379';
   const redis = new Redis(redisUrl, { maxRetriesPerRequest: null, enableAutoPipelining: true });
   const keys = new RedisKeys(config.redisPrefix);
   // Jobs do not hold a connection each: their SQL is batched (status lookups, captures, order writes, at most
   // two batches of each in flight), so a small pool serves hundreds of concurrent jobs.
   const db = await openDatabase({
-    databaseUrl: config.databaseUrl, dataDir: config.dataDir, schema: config.databaseSchema, max: num('SETTLEMENT_DB_POOL') ?? 16,
+    databaseUrl: config.databaseUrl, dataDir: config.dataDir, schema: config.databaseSchema, max: config.settlementDbPool,
   });
-  const provider = new SandboxPaymentProvider(db, SandboxPaymentProvider.optionsFromEnv(env));
-  const publisher = new RoomPublisher(new RoomStore(redis, { prefix: config.redisPrefix, historySize: 2000, historyTtlSeconds: 86400 }));
+  const provider = new SandboxPaymentProvider(db, SandboxPaymentProvider.optionsFromEnv(process.env));
+  // The same room stream settings as the gateways: a worker's publish trims a room's history too.
+  const publisher = new RoomPublisher(new RoomStore(redis, {
+    prefix: config.redisPrefix, historySize: config.historySize, historyTtlSeconds: config.historyTtlSeconds,
+  }));
   const service = await SettlementService.create({
     redis, connection: { url: redisUrl, maxRetriesPerRequest: null }, keys, db, provider, broadcaster: publisher,
     // Buyers hear "paid" / "declined" on their own sockets, on whichever gateway they are.
     notifier: new RedisOrderNotifier(redis, keys),
-    worker: Object.fromEntries(Object.entries({
-      concurrency, lockDurationMs: num('SETTLEMENT_LOCK_MS'),
-      stalledIntervalMs: num('SETTLEMENT_STALLED_MS'), returnWindowMs: num('SETTLEMENT_RETURN_WINDOW_MS'),
-    }).filter(([, v]) => v !== undefined && Number.isFinite(v))),
+    worker: {
+      concurrency: config.settlementConcurrency,
+      lockDurationMs: config.settlementLockMs,
+      stalledIntervalMs: config.settlementStalledMs,
+      returnWindowMs: config.settlementReturnWindowMs,
+    },
   });
   log.info({ prefix: keys.prefix, db: db.kind }, 'settlement worker ready');
   process.send?.('ready');
@@ -71,7 +76,15 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => shutdown('SIGTERM'));
 }
 
-main().catch((err) => {
-  log.fatal({ err }, 'settlement worker failed to start');
-  process.exit(1);
-});
+// Run directly (`node dist/server/settlement/main.js`, tests through tsx), not when `flashcast worker` imports it.
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  (async () => {
+    const config = loadConfig();
+    if (config.usingDevSecret) process.stderr.write(devSecretBanner());
+    await runSettlementWorker(config);
+  })().catch((err: unknown) => {
+    if (err instanceof ConfigError) process.stderr.write(`flashcast worker: ${err.message}\n`);
+    else log.fatal({ err }, 'settlement worker failed to start');
+    process.exit(1);
+  });
+}

@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { startStack, seedDeal, type Stack } from './stack.js';
 import { principal, waitFor, PG_URL, REDIS_URL } from './helpers.js';
 import { Reservation } from '../../server/commerce/Reservation.js';
+import { JWT_SECRET } from '../helpers/env.js';
 
 let s: Stack;
 const children: ChildProcess[] = [];
@@ -18,7 +19,7 @@ function spawnWorker(stack: Stack, env: Record<string, string>): Promise<ChildPr
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
     env: {
       ...process.env, VITEST: '', LOG_LEVEL: 'error', REDIS_URL, DATABASE_URL: PG_URL, DATABASE_SCHEMA: stack.schema,
-      FLASHCAST_REDIS_PREFIX: stack.prefix, SETTLEMENT_LOCK_MS: '2000', SETTLEMENT_STALLED_MS: '1000', ...env,
+      FLASHCAST_JWT_SECRET: JWT_SECRET, FLASHCAST_REDIS_PREFIX: stack.prefix, SETTLEMENT_LOCK_MS: '2000', SETTLEMENT_STALLED_MS: '1000', ...env,
     },
   });
   children.push(child);

@@ -1,0 +1,60 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, DEV_SECRET, loadConfig } from './config.js';
+
+const SECRET = 'a-real-secret-0123456789';
+
+describe('loadConfig', () => {
+  it('refuses to run without FLASHCAST_JWT_SECRET, and says what to set', () => {
+    for (const env of [{}, { FLASHCAST_JWT_SECRET: '' }, { FLASHCAST_DEV: '0' }]) {
+      expect(() => loadConfig(env)).toThrow(ConfigError);
+      expect(() => loadConfig(env)).toThrow(/FLASHCAST_JWT_SECRET is not set[\s\S]*FLASHCAST_DEV=1/);
+    }
+  });
+
+  it('refuses the public development secret unless FLASHCAST_DEV=1', () => {
+    expect(() => loadConfig({ FLASHCAST_JWT_SECRET: DEV_SECRET })).toThrow(/public development secret/);
+    const dev = loadConfig({ FLASHCAST_JWT_SECRET: DEV_SECRET, FLASHCAST_DEV: '1' });
+    expect([dev.devMode, dev.usingDevSecret]).toEqual([true, true]);
+  });
+
+  it('uses the development secret in dev mode when none is set', () => {
+    const dev = loadConfig({ FLASHCAST_DEV: '1' });
+    expect([dev.jwtSecret, dev.usingDevSecret]).toEqual([DEV_SECRET, true]);
+  });
+
+  it('takes a real secret, in dev mode or not', () => {
+    for (const env of [{ FLASHCAST_JWT_SECRET: SECRET }, { FLASHCAST_JWT_SECRET: SECRET, FLASHCAST_DEV: '1' }]) {
+      const config = loadConfig(env);
+      expect([config.jwtSecret, config.usingDevSecret]).toEqual([SECRET, false]);
+    }
+  });
+
+  it('names every bad variable', () => {
+    const error = (() => {
+      try {
+        loadConfig({ FLASHCAST_JWT_SECRET: 'short', FLASHCAST_DEV: 'yes', SETTLEMENT_CONCURRENCY: '0', FLASHCAST_SFU: 'maybe' });
+      } catch (e) {
+        return e as Error;
+      }
+      return null;
+    })();
+    expect(error).toBeInstanceOf(ConfigError);
+    for (const name of ['FLASHCAST_JWT_SECRET', 'FLASHCAST_DEV', 'SETTLEMENT_CONCURRENCY', 'FLASHCAST_SFU']) expect(error!.message).toContain(name);
+  });
+
+  it('reads the worker, sfu and gateway settings of every process from one schema', () => {
+    const defaults = loadConfig({ FLASHCAST_JWT_SECRET: SECRET });
+    expect(defaults).toMatchObject({
+      maxConnectionsPerUser: 10, historySize: 2000, historyTtlSeconds: 86_400, commerce: true, sfu: false, sfuHttpPort: 8090,
+      settlementConcurrency: 256, settlementDbPool: 16, settlementLockMs: 30_000, settlementStalledMs: 30_000,
+      settlementReturnWindowMs: 14 * 86_400_000,
+    });
+    const set = loadConfig({
+      FLASHCAST_JWT_SECRET: SECRET, FLASHCAST_MAX_CONNS_PER_USER: '3', FLASHCAST_COMMERCE: '0', FLASHCAST_SFU: 'remote',
+      SETTLEMENT_CONCURRENCY: '8', SETTLEMENT_DB_POOL: '', FLASHCAST_SFU_NODE_ID: 'sfu-a', FLASHCAST_SFU_HTTP_PORT: '0',
+    });
+    expect(set).toMatchObject({
+      maxConnectionsPerUser: 3, commerce: false, sfu: 'remote', settlementConcurrency: 8, settlementDbPool: 16, sfuNodeId: 'sfu-a', sfuHttpPort: 0,
+    });
+  });
+});
