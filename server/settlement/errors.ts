@@ -1,14 +1,8 @@
+import { SettlementErrorCode } from '../../protocol/codes.js';
 import { FlashcastError } from '../errors.js';
 
-/** Stable codes of the settlement part. */
-export const SettlementErrorCode = {
-  PaymentDeclined: 'PAYMENT_DECLINED',
-  PaymentTimeout: 'PAYMENT_TIMEOUT',
-  ProviderUnavailable: 'PAYMENT_PROVIDER_UNAVAILABLE',
-  IdempotencyMismatch: 'PAYMENT_IDEMPOTENCY_MISMATCH',
-  HoldLost: 'HOLD_LOST',
-  JobNotFound: 'JOB_NOT_FOUND',
-} as const;
+/** Stable codes of the settlement part (defined in protocol/codes.ts, exported by the SDK). */
+export { SettlementErrorCode };
 
 /** Base of settlement errors; `retryable` says whether the job should be retried with backoff. */
 export class SettlementError extends FlashcastError {
