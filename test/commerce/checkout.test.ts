@@ -177,3 +177,38 @@ describe('checkout and settlement (real Redis, PostgreSQL, BullMQ worker)', () =
     expect((await s.db.query("SELECT 1 FROM sandbox_payments WHERE kind = 'refund'")).rows).toHaveLength(1);
   });
 });
+
+describe('catalog text and ids at the edge (real PostgreSQL)', () => {
+  it('sanitises names and titles (NUL, lone surrogates, bidi overrides) and never answers 500', async () => {
+    s = await startStack({ settle: false });
+    const seller = principal('seller9', { role: 'seller' });
+    const shop = await s.call('POST', '/v1/shops', seller, { name: 'Bad\u0000 \u202Eshop\uD800', currency: 'USD', country: 'US' });
+    expect(shop.status).toBe(201);
+    expect(shop.body.name).toBe('Bad shop');
+    expect((await s.commerce.catalog.getShop(shop.body.id)).name).toBe('Bad shop');
+    const empty = await s.call('POST', '/v1/shops', seller, { name: '\u0000\uDFFF\u2066', currency: 'USD', country: 'US' });
+    expect([empty.status, empty.body.error.code]).toEqual([400, 'INVALID_ARGUMENT']);
+    const product = await s.call('POST', `/v1/shops/${shop.body.id}/products`, seller, {
+      titles: { en: 'Scarf\u0000', fr: '\uD83D\u00E9charpe\u0301' }, price: { amount: 100, currency: 'USD' }, stock: 1, minPrice: 50,
+    });
+    expect(product.status).toBe(201);
+    expect((await s.commerce.catalog.getProduct(product.body.id)).titles).toEqual({ en: 'Scarf', fr: 'écharpe\u0301'.normalize('NFC') });
+    const nulImage = await s.call('POST', `/v1/shops/${shop.body.id}/products`, seller, {
+      titles: { en: 'x' }, images: ['https://img.example/a\u0000.jpg'], price: { amount: 100, currency: 'USD' }, stock: 1,
+    });
+    expect([nulImage.status, nulImage.body.error.code]).toEqual([400, 'INVALID_ARGUMENT']);
+    const patch = await s.call('PATCH', `/v1/products/${product.body.id}`, seller, { titles: { en: '\u202DNew\u202C title' }, minPrice: null });
+    expect(patch.status).toBe(200);
+    expect(patch.body).toMatchObject({ titles: { en: 'New title' }, minPrice: null });
+    const token = await s.call('PUT', '/v1/me/payment-method', seller, { type: 'card', token: 'tok\u0000visa' });
+    expect([token.status, token.body.error.code]).toEqual([400, 'INVALID_ARGUMENT']);
+    for (const bad of ['%00', '%ZZ', 'x'.repeat(65), '']) {
+      const r = await s.call('GET', `/v1/products/${bad}`, null);
+      expect([r.status, r.body.error.code], bad).toEqual([400, 'INVALID_ARGUMENT']);
+    }
+    // another seller cannot touch this shop's product, price or floor
+    const other = principal('seller8', { role: 'seller' });
+    expect((await s.call('PATCH', `/v1/products/${product.body.id}`, other, { minPrice: 0 })).status).toBe(403);
+    expect((await s.call('PUT', `/v1/products/${product.body.id}/stock`, other, { stock: 0 })).status).toBe(403);
+  });
+});
