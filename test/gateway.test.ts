@@ -72,8 +72,8 @@ describe('rooms, pins and the critical stream', () => {
     room.on(RoomEvent.State, (s) => seen.push(`state:${s.phase}`));
     await hr.setPhase(flashcast.RoomPhase.ROOM_LIVE, 'Spring drop');
     await hr.announce('Deal in 30 seconds');
-    // Only the product id counts: the card (title, price) comes from the catalog.
-    await hr.pin({ productId: 'lipstick-1', title: 'Fake', price: { amount: 1, currency: 'USD' } });
+    // Only the product id is sent: the card (title, price) comes from the catalog.
+    await hr.pin('lipstick-1');
     await waitFor(() => seen.length === 3);
     expect(seen).toEqual([`state:${flashcast.RoomPhase.ROOM_LIVE}`, 'ann:Deal in 30 seconds', 'pin:lipstick-1']);
     expect(room.offset).toBe(3);
@@ -107,8 +107,8 @@ describe('rooms, pins and the critical stream', () => {
     const r = await h.join('badinput');
     await expectCode(r.pin({ productId: '' }), ErrorCode.InvalidArgument);
     await expectCode(r.pin({ productId: '../x' }), ErrorCode.InvalidArgument);
-    // Card fields are ignored; an unknown product is refused and nothing is broadcast.
-    await expectCode(r.pin({ productId: 'ghost', imageUrl: 'javascript:alert(1)' }), 'PRODUCT_NOT_FOUND');
+    // An unknown product is refused and nothing is broadcast.
+    await expectCode(r.pin('ghost'), 'PRODUCT_NOT_FOUND');
     expect(r.state.pinned).toBeNull();
     await expectCode(r.announce('x'.repeat(501)), ErrorCode.InvalidArgument);
     await expectCode(r.setPhase(99 as flashcast.RoomPhase), ErrorCode.InvalidArgument);
