@@ -48,10 +48,11 @@ export interface CommerceServiceParams {
 export type BanLookup = (roomId: string, userId: string) => Promise<boolean>;
 
 /**
- * The commerce part of the gateway process: catalog, flash deals, checkout, refunds,
- * affiliate rates, dashboard and their HTTP routes. The gateway calls
- * `checkout.reserve(principal, input)` for socket `Buy` frames and forwards
- * `dashboard` `stats` events to host sockets.
+ * The commerce part of the gateway process: catalog, affiliate plans, flash deals, checkout,
+ * refunds, commissions, dashboard and their HTTP routes. The gateway calls
+ * `checkout.reserve(principal, input)` for socket `Buy` frames (after the policy allowed
+ * checkout.buy), builds pin cards with `pinCard`, and forwards `dashboard` `stats` events to
+ * the room's host and ops.
  */
 export class CommerceService {
   readonly catalog: Catalog;
