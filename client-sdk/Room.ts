@@ -176,9 +176,13 @@ export class Room extends TypedEmitter<RoomEvents> {
     return result;
   }
 
-  /** Host: pins a product card for everyone. */
-  async pin(product: flashcast.IProductCard): Promise<number> {
-    return this.#offsetOf(this.#client.request({ pin: { room: this.id, product } }));
+  /**
+   * Host: pins a showcase product for everyone. Only the product id is sent: the server builds
+   * the card (title, image, price, current deal) from its catalog; other card fields are ignored.
+   */
+  async pin(product: string | Pick<flashcast.IProductCard, 'productId'>, locale?: string): Promise<number> {
+    const productId = typeof product === 'string' ? product : (product.productId ?? '');
+    return this.#offsetOf(this.#client.request({ pin: { room: this.id, product: { productId }, ...(locale ? { locale } : {}) } }));
   }
 
   /** Host: unpins. */

@@ -14,6 +14,14 @@ export type { RoomState, RoomEvents, JoinOptions, BuyRequest } from './Room.js';
 export { FlashcastRequestError, RequestTimeoutError, ConnectionClosedError } from './errors.js';
 export { Backoff } from './Backoff.js';
 export { flashcast } from '../protocol/gen/flashcast.js';
-export { CloseCode, ErrorCode, isReconnectCode } from '../protocol/codes.js';
+export {
+  CloseCode,
+  ErrorCode,
+  CommerceErrorCode,
+  BuyResultCode,
+  SettlementErrorCode,
+  SfuErrorCode,
+  isReconnectCode,
+} from '../protocol/codes.js';
 // Media classes load on first room.publish / room.watch (mediasoup-client stays out of Node bundles).
 export type { Publisher, Viewer, PublishOptions, WatchOptions, WatchQuality, MediaState } from './media/index.js';

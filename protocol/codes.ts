@@ -75,9 +75,118 @@ export const ErrorCode = {
   RoomNotFound: 'ROOM_NOT_FOUND',
   Unavailable: 'UNAVAILABLE',
   Internal: 'INTERNAL',
+  /** The product is another shop's and no open affiliate plan of that shop covers this creator. */
+  AffiliatePlanRequired: 'AFFILIATE_PLAN_REQUIRED',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/** Stable codes of the commerce API (catalog, affiliate plans, deals, checkout, refunds). */
+export const CommerceErrorCode = {
+  SoldOut: 'SOLD_OUT',
+  InsufficientStock: 'INSUFFICIENT_STOCK',
+  LimitReached: 'LIMIT_REACHED',
+  NotStarted: 'NOT_STARTED',
+  Ended: 'ENDED',
+  RegionBlocked: 'REGION_BLOCKED',
+  NotOnSale: 'NOT_ON_SALE',
+  InvalidQuantity: 'INVALID_QUANTITY',
+  InvalidCurrency: 'INVALID_CURRENCY',
+  InvalidAmount: 'INVALID_AMOUNT',
+  /** Payments cannot be taken right now (provider outage): nothing was held; retry after `retryAfterMs`. */
+  PaymentUnavailable: 'PAYMENT_UNAVAILABLE',
+  IdempotencyConflict: 'IDEMPOTENCY_CONFLICT',
+  ProductNotFound: 'PRODUCT_NOT_FOUND',
+  ShopNotFound: 'SHOP_NOT_FOUND',
+  DealNotFound: 'DEAL_NOT_FOUND',
+  OrderNotFound: 'ORDER_NOT_FOUND',
+  PlanNotFound: 'PLAN_NOT_FOUND',
+  AlreadyExists: 'ALREADY_EXISTS',
+  ShowcaseFull: 'SHOWCASE_FULL',
+  NotInShowcase: 'NOT_IN_SHOWCASE',
+  DealConflict: 'DEAL_CONFLICT',
+  /** The deal price is under the product's floor or the affiliate plan's lowest deal price. */
+  PriceBelowFloor: 'PRICE_BELOW_FLOOR',
+  HoldExpired: 'HOLD_EXPIRED',
+  OrderState: 'ORDER_STATE',
+  /** Nothing is left to refund on the order (captured minus already refunded is 0). */
+  NothingToRefund: 'NOTHING_TO_REFUND',
+  FxRateMissing: 'FX_RATE_MISSING',
+  PaymentDeclined: 'PAYMENT_DECLINED',
+  PaymentMethodRequired: 'PAYMENT_METHOD_REQUIRED',
+} as const;
+
+export type CommerceErrorCode = (typeof CommerceErrorCode)[keyof typeof CommerceErrorCode];
+
+/** Codes a `BuyResult` (socket `buy`, `POST /v1/checkout`, confirm) can carry; empty on success. */
+export const BuyResultCode = {
+  SoldOut: CommerceErrorCode.SoldOut,
+  InsufficientStock: CommerceErrorCode.InsufficientStock,
+  LimitReached: CommerceErrorCode.LimitReached,
+  NotStarted: CommerceErrorCode.NotStarted,
+  Ended: CommerceErrorCode.Ended,
+  RegionBlocked: CommerceErrorCode.RegionBlocked,
+  NotOnSale: CommerceErrorCode.NotOnSale,
+  InvalidQuantity: CommerceErrorCode.InvalidQuantity,
+  InvalidCurrency: CommerceErrorCode.InvalidCurrency,
+  InvalidAmount: CommerceErrorCode.InvalidAmount,
+  PaymentUnavailable: CommerceErrorCode.PaymentUnavailable,
+  IdempotencyConflict: CommerceErrorCode.IdempotencyConflict,
+  HoldExpired: CommerceErrorCode.HoldExpired,
+  OrderNotFound: CommerceErrorCode.OrderNotFound,
+  PaymentDeclined: CommerceErrorCode.PaymentDeclined,
+  InvalidArgument: ErrorCode.InvalidArgument,
+  Forbidden: ErrorCode.Forbidden,
+  RoomNotAllowed: ErrorCode.RoomNotAllowed,
+  Banned: ErrorCode.Banned,
+  NotJoined: ErrorCode.NotJoined,
+  Unavailable: ErrorCode.Unavailable,
+  NotFound: ErrorCode.NotFound,
+} as const;
+
+export type BuyResultCode = (typeof BuyResultCode)[keyof typeof BuyResultCode];
+
+/** Stable codes of settlement (payments), seen in order updates and ops answers. */
+export const SettlementErrorCode = {
+  PaymentDeclined: 'PAYMENT_DECLINED',
+  PaymentTimeout: 'PAYMENT_TIMEOUT',
+  ProviderUnavailable: 'PAYMENT_PROVIDER_UNAVAILABLE',
+  IdempotencyMismatch: 'PAYMENT_IDEMPOTENCY_MISMATCH',
+  HoldLost: 'HOLD_LOST',
+  /** The provider could not be reached; nothing was charged and the hold was released (order update). */
+  PaymentUnavailable: 'PAYMENT_UNAVAILABLE',
+  /** PostgreSQL had no units left for the order (Redis had sold more than the deal holds). */
+  SoldOut: 'SOLD_OUT',
+  /** The deal closed before the order could claim its units. */
+  DealEnded: 'DEAL_ENDED',
+  /** The order had already ended (declined, lapsed or failed) when a retry of it came in. */
+  OrderClosed: 'ORDER_CLOSED',
+  JobNotFound: 'JOB_NOT_FOUND',
+} as const;
+
+export type SettlementErrorCode = (typeof SettlementErrorCode)[keyof typeof SettlementErrorCode];
+
+/** Stable codes of the media plane (in addition to ErrorCode). */
+export const SfuErrorCode = {
+  /** The role may not do this: viewers never produce; hosts produce only in their rooms. */
+  Forbidden: ErrorCode.Forbidden,
+  InvalidArgument: ErrorCode.InvalidArgument,
+  RateLimited: ErrorCode.RateLimited,
+  Unavailable: ErrorCode.Unavailable,
+  TransportNotFound: 'TRANSPORT_NOT_FOUND',
+  ProducerNotFound: 'PRODUCER_NOT_FOUND',
+  ConsumerNotFound: 'CONSUMER_NOT_FOUND',
+  /** connect_transport was already called on this transport. */
+  AlreadyConnected: 'ALREADY_CONNECTED',
+  /** The viewer's RTP capabilities cannot receive the producer (or audio-only asked for video). */
+  CannotConsume: 'CANNOT_CONSUME',
+  /** Per-session transport / producer / consumer limit reached. */
+  LimitReached: 'MEDIA_LIMIT_REACHED',
+  /** The operation does not fit the transport (produce on a receive transport...). */
+  WrongTransport: 'WRONG_TRANSPORT',
+} as const;
+
+export type SfuErrorCode = (typeof SfuErrorCode)[keyof typeof SfuErrorCode];
 
 /** Current protocol version, carried in every frame's `v`. */
 export const PROTOCOL_VERSION = 1;

@@ -33,13 +33,17 @@ export type IError = flashcast.IError;
 export type IMoney = flashcast.IMoney;
 
 /** Role names as they appear in tokens and HTTP APIs. */
-export type RoleName = 'viewer' | 'host' | 'moderator' | 'ops';
+export type RoleName = 'viewer' | 'host' | 'moderator' | 'ops' | 'seller';
+
+/** Every role name, in the order of the Role enum. */
+export const ROLE_NAMES: readonly RoleName[] = ['viewer', 'host', 'moderator', 'ops', 'seller'];
 
 export const ROLE_BY_NAME: Record<RoleName, flashcast.Role> = {
   viewer: flashcast.Role.VIEWER,
   host: flashcast.Role.HOST,
   moderator: flashcast.Role.MODERATOR,
   ops: flashcast.Role.OPS,
+  seller: flashcast.Role.SELLER,
 };
 
 /** Encodes a server frame; `v` defaults to the current protocol version. */

@@ -1,6 +1,7 @@
 import { Redis } from 'ioredis';
 import { encodeServerFrame } from '../protocol/index.js';
-import { TokenService } from './auth/TokenService.js';
+import { Policy } from './auth/Policy.js';
+import { TokenService, type Principal } from './auth/TokenService.js';
 import { CommerceService } from './commerce/CommerceService.js';
 import { runCloseSteps } from './common/closeSteps.js';
 import { logger } from './common/logger.js';
@@ -99,10 +100,10 @@ export class GatewayNode {
           keys: g.store.keys,
           db,
           broadcaster: g.publisher,
+          bans: (roomId, userId) => g.store.isBanned(roomId, userId),
           viewerCount: (roomId) => g.hub.get(roomId)?.stats.viewers ?? 0,
         });
         wireCommerce(g, commerce);
-        // Registered first: the catalog-aware pin routes take precedence.
         commerce.registerRoutes(router);
         if (options.settlement) {
           settlement = await SettlementService.create({
@@ -154,8 +155,13 @@ export class GatewayNode {
   }
 }
 
-/** Socket `buy` frames go to checkout; hosts in a room get its live dashboard. */
+/**
+ * Pins build their card from the catalog; socket `buy` frames go to checkout (the gateway has
+ * already asked the policy for checkout.buy: joined, not banned); the room's host and ops get
+ * its live dashboard.
+ */
 function wireCommerce(gateway: Gateway, commerce: CommerceService): void {
+  gateway.control.setCardSource({ card: (roomId, productId, locale) => commerce.pinCard(roomId, productId, locale) });
   gateway.handle('buy', async (principal, frame) => {
     const buy = frame.buy!;
     const buyResult = await commerce.checkout.reserve(principal, {
@@ -168,11 +174,12 @@ function wireCommerce(gateway: Gateway, commerce: CommerceService): void {
     });
     return { buyResult };
   });
+  const seesDashboard = (roomId: string, principal: Principal) => Policy.decide(principal, 'room.dashboard', { roomId }).allow;
   gateway.on('memberjoined', (roomId, principal) => {
-    if (principal.role !== 'viewer') commerce.dashboard.watch(roomId);
+    if (seesDashboard(roomId, principal)) commerce.dashboard.watch(roomId);
   });
   gateway.on('memberleft', (roomId, principal) => {
-    if (principal.role !== 'viewer') commerce.dashboard.unwatch(roomId);
+    if (seesDashboard(roomId, principal)) commerce.dashboard.unwatch(roomId);
   });
   commerce.dashboard.on('stats', (roomId, stats) => {
     gateway.publishToHosts(roomId, encodeServerFrame({ event: { room: roomId, ts: Date.now(), dashboard: stats } }));

@@ -5,13 +5,16 @@ export class FlashcastError extends Error {
   readonly code: string;
   readonly status: number;
   readonly retryAfterMs: number;
+  /** Structured detail sent with the error (HTTP `error.details`), e.g. a BuyResult. */
+  readonly details: unknown;
 
-  constructor(code: string, message: string, status = 400, retryAfterMs = 0) {
+  constructor(code: string, message: string, status = 400, retryAfterMs = 0, details?: unknown) {
     super(message);
     this.name = new.target.name;
     this.code = code;
     this.status = status;
     this.retryAfterMs = retryAfterMs;
+    this.details = details;
   }
 }
 

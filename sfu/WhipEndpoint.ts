@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { ErrorCode } from '../protocol/codes.js';
-import { TokenService, type Principal } from '../server/auth/TokenService.js';
+import { Policy } from '../server/auth/Policy.js';
+import type { Principal } from '../server/auth/TokenService.js';
 import { FlashcastError } from '../server/errors.js';
 import type { ApiRequest, ApiResponse, HttpRouter } from '../server/http/HttpRouter.js';
 import { logger } from '../server/common/logger.js';
 import { isValidId } from '../server/redis/keys.js';
-import { MediaForbiddenError, MediaInvalidError, MediaUnavailableError } from './errors.js';
+import { MediaInvalidError, MediaUnavailableError } from './errors.js';
 import { IngestSlots, type IngestSlot } from './IngestSlots.js';
 import type { types } from './mediasoup.js';
 import type { SfuService } from './SfuService.js';
@@ -61,8 +62,8 @@ export class WhipEndpoint {
    * docs/media.md for the gateway change), or a string `req.body`.
    */
   register(router: HttpRouter): void {
-    router.add('POST', '/whip/:roomId', (req) => this.#post(req));
-    router.add('DELETE', '/whip/:roomId/:resourceId', (req) => this.#delete(req));
+    router.add('POST', '/whip/:roomId', 'whip.ingest', (req) => this.#post(req));
+    router.add('DELETE', '/whip/:roomId/:resourceId', 'whip.end', (req) => this.#delete(req));
   }
 
   /**
@@ -71,11 +72,8 @@ export class WhipEndpoint {
    * MediaInvalidError (400); a full room or process is MediaLimitError (429).
    */
   async ingest(roomId: string, principal: Principal | null, offer: string): Promise<{ id: string; answer: string }> {
-    if (!principal) throw new FlashcastError(ErrorCode.Unauthorized, 'a bearer token is required', 401);
     if (!isValidId(roomId)) throw new MediaInvalidError('invalid room id');
-    if (principal.role !== 'host' || principal.rooms === null || !TokenService.canJoin(principal, roomId)) {
-      throw new MediaForbiddenError('only the room\'s host may publish');
-    }
+    principal = Policy.require(principal, 'whip.ingest', { roomId });
     if (this.#closed) throw new MediaUnavailableError('WHIP ingest is shutting down');
     const parsed = parseOffer(offer);
     // Reserved synchronously, before the first await: racing POSTs see each other.
@@ -148,7 +146,7 @@ export class WhipEndpoint {
   end(roomId: string, id: string, principal: Principal | null): void {
     const session = this.#sessions.get(id);
     if (!session || session.roomId !== roomId) throw new FlashcastError(ErrorCode.NotFound, 'no such WHIP session', 404);
-    if (!principal || principal.userId !== session.userId) throw new MediaForbiddenError('only the publisher may end it');
+    Policy.require(principal, 'whip.end', { roomId, ownerUserId: session.userId });
     session.transport.close();
   }
 

@@ -1,7 +1,5 @@
 import type { flashcast } from '../protocol/gen/flashcast.js';
-import { ErrorCode } from '../protocol/codes.js';
-import { TokenService } from '../server/auth/TokenService.js';
-import { FlashcastError } from '../server/errors.js';
+import { Policy } from '../server/auth/Policy.js';
 import type { HttpRouter } from '../server/http/HttpRouter.js';
 import type { Gateway } from '../server/realtime/Gateway.js';
 import { SfuMetrics } from './SfuMetrics.js';
@@ -22,12 +20,9 @@ export function attachSfu(gateway: Gateway, router: HttpRouter, sfu: MediaBacken
   gateway.handle('media', async (principal, frame, session) => {
     const request = frame.media as flashcast.MediaRequest;
     const roomId = request.room ?? '';
-    if (!TokenService.canJoin(principal, roomId)) {
-      throw new FlashcastError(ErrorCode.RoomNotAllowed, 'this token may not join this room', 403);
-    }
-    if (!session.rooms.has(roomId)) throw new FlashcastError(ErrorCode.NotJoined, 'join the room first');
+    Policy.authorize(principal, 'media.consume', { roomId, member: session.rooms.has(roomId) });
     const media = await sfu.handle(
-      { sessionId: session.sessionId, userId: principal.userId, canProduce: principal.role === 'host' && principal.rooms !== null },
+      { sessionId: session.sessionId, userId: principal.userId, canProduce: Policy.decide(principal, 'media.produce', { roomId }).allow },
       request,
     );
     return { media };

@@ -204,13 +204,14 @@ describe('HTTP API', () => {
     return { status: res.status, body: text ? JSON.parse(text) : null };
   };
 
-  it('pins through HTTP with a host token and shows it in the room', async () => {
+  it('without commerce, a pin answers UNAVAILABLE and nothing is broadcast; room reads need a token', async () => {
     const token = await mint({ sub: 'h-http', role: 'host', rooms: ['httproom'] });
-    const pin = await call('POST', '/v1/rooms/httproom/pin', { product: { productId: 'p9', title: 'Bag', price: { amount: 4500, currency: 'EUR' } } }, token);
-    expect(pin.status).toBe(200);
-    expect(pin.body.offset).toBeGreaterThan(0);
+    const pin = await call('POST', '/v1/rooms/httproom/pin', { productId: 'p9' }, token);
+    expect([pin.status, pin.body.error.code]).toEqual([503, ErrorCode.Unavailable]);
+    expect((await call('GET', '/v1/rooms/httproom')).status).toBe(401);
     const room = await call('GET', '/v1/rooms/httproom', undefined, token);
-    expect(room.body.snapshot.pin.product.productId).toBe('p9');
+    expect(room.status).toBe(200);
+    expect(room.body.snapshot.pin ?? null).toBeNull();
     const state = await call('PUT', '/v1/rooms/httproom/state', { phase: 'LIVE', title: 'Bags' }, token);
     expect(state.status).toBe(200);
   });
@@ -230,6 +231,38 @@ describe('HTTP API', () => {
     expect((await call('DELETE', '/v1/rooms/r2/announcements')).status).toBe(405);
     const huge = await call('POST', '/v1/rooms/r2/announcements', undefined, hostToken, JSON.stringify({ text: 'x'.repeat(70_000) }));
     expect([huge.status, huge.body.error.code]).toEqual([413, ErrorCode.FrameTooLarge]);
+  });
+
+  it('checks ids at the edge: %00, %ZZ, over-long and empty path ids answer 400, never 500', async () => {
+    const hostToken = await mint({ sub: 'h-ids', role: 'host', rooms: ['idroom'] });
+    for (const bad of ['%00', '%ZZ', 'x'.repeat(65), 'a%2Fb', '%F0%9F%98%80', 'a%20b']) {
+      const r = await call('GET', `/v1/rooms/${bad}`, undefined, hostToken);
+      expect([r.status, r.body.error.code], bad).toEqual([400, ErrorCode.InvalidArgument]);
+    }
+    const empty = await call('POST', '/v1/rooms//announcements', { text: 'hi' }, hostToken);
+    expect([empty.status, empty.body.error.code]).toEqual([400, ErrorCode.InvalidArgument]);
+    const unpin = await call('DELETE', '/v1/rooms/idroom/pin/%00', undefined, hostToken);
+    expect([unpin.status, unpin.body.error.code]).toEqual([400, ErrorCode.InvalidArgument]);
+  });
+
+  it('sanitises text: NUL, lone surrogates and bidi overrides are dropped; nothing left is refused', async () => {
+    const hostToken = await mint({ sub: 'h-text', role: 'host', rooms: ['textroom'], name: 'Ho\u202Est\u0000' });
+    const only = await call('POST', '/v1/rooms/textroom/announcements', { text: '\u0000\u202E\uD800 ' }, hostToken);
+    expect([only.status, only.body.error.code]).toEqual([400, ErrorCode.InvalidArgument]);
+    const ann = await call('POST', '/v1/rooms/textroom/announcements', { text: 'Sale\u0000 \u202Eon\uDC00 now' }, hostToken);
+    expect(ann.status).toBe(200);
+    const state = await call('PUT', '/v1/rooms/textroom/state', { phase: 'LIVE', title: 'T\u0007itle\u2066' }, hostToken);
+    expect(state.status).toBe(200);
+    const room = await call('GET', '/v1/rooms/textroom', undefined, hostToken);
+    expect(room.body.snapshot.announcement.text).toBe('Sale on now');
+    expect(room.body.snapshot.state.title).toBe('Title');
+    const c = await viewerRaw('text-viewer');
+    c.send({ v: 1, rid: 1, join: { room: 'textroom' } });
+    await c.reply(1);
+    c.send({ v: 1, rid: 2, chat: { room: 'textroom', text: 'e\u0301\u0000 \u202Dhi\u2069' } });
+    expect((await c.reply(2)).chatAccepted?.message?.text).toBe('\u00E9 hi');
+    c.send({ v: 1, rid: 3, chat: { room: 'textroom', text: '\u0000\u0001\u202E' } });
+    expect(errorOf(await c.reply(3))).toBe(ErrorCode.InvalidArgument);
   });
 
   it('serves health, readiness and Prometheus metrics', async () => {

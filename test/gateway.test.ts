@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorCode, FlashcastRequestError, RoomEvent, flashcast } from '../client-sdk/index.js';
 import type { FlashcastClient } from '../client-sdk/index.js';
@@ -5,6 +7,8 @@ import { waitFor, sleep } from './helpers/env.js';
 import { startGateway } from './helpers/InProcessGateway.js';
 import { mint, sdkClient } from './helpers/clients.js';
 
+const PG_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const schema = `t_gw_${randomBytes(6).toString('hex')}`;
 let gw: Awaited<ReturnType<typeof startGateway>>;
 const clients: FlashcastClient[] = [];
 
@@ -34,16 +38,30 @@ async function expectCode(promise: Promise<unknown>, code: string): Promise<Flas
 }
 
 beforeAll(async () => {
-  gw = await startGateway({ chatPerViewerPerSecond: 5 });
+  // With commerce: a pin's card comes from the catalog.
+  gw = await startGateway({ chatPerViewerPerSecond: 5, databaseUrl: PG_URL, databaseSchema: schema }, { commerce: true });
 });
 
 afterAll(async () => {
   for (const c of clients) c.close();
-  await gw.close();
+  await gw?.close();
+  const admin = new pg.Client({ connectionString: PG_URL });
+  await admin.connect();
+  await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+  await admin.end();
 });
+
+/** A product of `owner`'s shop in the room's showcase. */
+async function showcaseProduct(owner: string, roomId: string, id: string, title: string, amount: number): Promise<void> {
+  const catalog = gw.node.commerce!.catalog;
+  const shop = await catalog.createShop({ ownerUserId: owner, name: `${owner} shop`, currency: 'USD', country: 'US' });
+  await catalog.createProduct(shop.id, { id, titles: { en: title }, images: ['https://img.example/p.jpg'], price: { amount, currency: 'USD' }, stock: 10 });
+  await catalog.addToShowcase(roomId, id);
+}
 
 describe('rooms, pins and the critical stream', () => {
   it('delivers host events in order to viewers, and a snapshot to late joiners', async () => {
+    await showcaseProduct('h-pin', 'pinroom', 'lipstick-1', 'Lipstick', 1299);
     const h = await host('h-pin', ['pinroom']);
     const hr = await h.join('pinroom');
     const v = await viewer('v-pin');
@@ -54,11 +72,13 @@ describe('rooms, pins and the critical stream', () => {
     room.on(RoomEvent.State, (s) => seen.push(`state:${s.phase}`));
     await hr.setPhase(flashcast.RoomPhase.ROOM_LIVE, 'Spring drop');
     await hr.announce('Deal in 30 seconds');
-    await hr.pin({ productId: 'lipstick-1', title: 'Lipstick', price: { amount: 1299, currency: 'USD' } });
+    // Only the product id is sent: the card (title, price) comes from the catalog.
+    await hr.pin('lipstick-1');
     await waitFor(() => seen.length === 3);
     expect(seen).toEqual([`state:${flashcast.RoomPhase.ROOM_LIVE}`, 'ann:Deal in 30 seconds', 'pin:lipstick-1']);
     expect(room.offset).toBe(3);
     expect(room.state.pinned?.price?.amount).toBe(1299);
+    expect(room.state.pinned?.title).toBe('Lipstick');
 
     const late = await viewer('v-late');
     const snapshots: unknown[] = [];
@@ -85,10 +105,11 @@ describe('rooms, pins and the critical stream', () => {
   it('rejects invalid host input with INVALID_ARGUMENT', async () => {
     const h = await host('h-bad', ['badinput']);
     const r = await h.join('badinput');
-    await expectCode(r.pin({ productId: 'p', price: { amount: -5, currency: 'USD' } }), ErrorCode.InvalidArgument);
-    await expectCode(r.pin({ productId: 'p', price: { amount: 5, currency: 'dollars' } }), ErrorCode.InvalidArgument);
     await expectCode(r.pin({ productId: '' }), ErrorCode.InvalidArgument);
-    await expectCode(r.pin({ productId: 'p', imageUrl: 'javascript:alert(1)' }), ErrorCode.InvalidArgument);
+    await expectCode(r.pin({ productId: '../x' }), ErrorCode.InvalidArgument);
+    // An unknown product is refused and nothing is broadcast.
+    await expectCode(r.pin('ghost'), 'PRODUCT_NOT_FOUND');
+    expect(r.state.pinned).toBeNull();
     await expectCode(r.announce('x'.repeat(501)), ErrorCode.InvalidArgument);
     await expectCode(r.setPhase(99 as flashcast.RoomPhase), ErrorCode.InvalidArgument);
   });
@@ -190,6 +211,9 @@ describe('moderation', () => {
     fr.on(RoomEvent.Moderation, (e) => modEvents.push(e));
 
     await expectCode(fr.moderate({ action: flashcast.ModerationAction.MUTE, userId: 'troll' }), ErrorCode.Forbidden);
+    // Moderators moderate chat and members, nothing else.
+    await expectCode(mr.announce('not mine to say'), ErrorCode.Forbidden);
+    await expectCode(mr.pin({ productId: 'anything' }), ErrorCode.Forbidden);
 
     await mr.moderate({ action: flashcast.ModerationAction.MUTE, userId: 'troll', seconds: 60 });
     await waitFor(() => modEvents.length === 1);

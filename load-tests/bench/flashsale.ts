@@ -121,7 +121,8 @@ async function main(): Promise<void> {
   const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: null, enableAutoPipelining: true });
   const connection = { url: REDIS_URL, maxRetriesPerRequest: null };
   const db = await openDatabase({ databaseUrl: DATABASE_URL || undefined, schema, max: 16 });
-  const commerce = await CommerceService.create({ redis, connection, keys, db, broadcaster: quiet, runWorkers: false });
+  // The bench taps through Checkout directly (no rooms, no bans).
+  const commerce = await CommerceService.create({ redis, connection, keys, db, broadcaster: quiet, bans: async () => false, runWorkers: false });
   const reservation = await Reservation.create(redis, keys);
   console.log(`flashsale: ${N} buyers, ${M} units, ${ROUNDS} rounds; ${C} taps in flight; settlement concurrency ${SC}; db ${db.kind}`);
   try {

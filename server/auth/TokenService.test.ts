@@ -65,6 +65,38 @@ describe('TokenService', () => {
     }
   });
 
+  it('reads "*" one way: every room, for viewer and ops tokens only', async () => {
+    const sign = (claims: Record<string, unknown>) =>
+      new SignJWT({ iss: 'flashcast', exp: Math.floor(Date.now() / 1000) + 60, ...claims }).setProtectedHeader({ alg: 'HS256' }).sign(key);
+    expect(tokens.verifySync(await sign({ sub: 'v', role: 'viewer', rooms: ['*'] })).rooms).toBeNull();
+    expect(tokens.verifySync(await sign({ sub: 'o', role: 'ops', rooms: ['*'] })).rooms).toBeNull();
+    expect(tokens.verifySync(await sign({ sub: 'o', role: 'ops' })).rooms).toBeNull();
+    expect(tokens.verifySync(await sign({ sub: 's', role: 'seller' })).rooms).toBeNull();
+    expect(tokens.verifySync(await sign({ sub: 'h', role: 'host', rooms: ['r1', 'r2'] })).rooms).toEqual(['r1', 'r2']);
+    for (const role of ['host', 'moderator', 'seller']) {
+      for (const rooms of [['*'], ['r1', '*']]) {
+        const token = await sign({ sub: 'x', role, rooms });
+        expect(codeOf(() => tokens.verifySync(token)), `${role} ${rooms}`).toBe(ErrorCode.Unauthorized);
+        expect(() => tokens.mintSync({ sub: 'x', role: role as 'host', rooms })).toThrow(TypeError);
+      }
+    }
+    for (const rooms of [[], ['bad room'], ['{r}'], [1]]) {
+      const token = await sign({ sub: 'v', role: 'viewer', rooms });
+      expect(codeOf(() => tokens.verifySync(token)), JSON.stringify(rooms)).toBe(ErrorCode.Unauthorized);
+    }
+    expect(() => tokens.mintSync({ sub: 'h', role: 'host' })).toThrow(TypeError);
+    expect(tokens.verifySync(tokens.mintSync({ sub: 'v', role: 'viewer', rooms: ['*'] })).rooms).toBeNull();
+  });
+
+  it('sanitises display names (controls, bidi overrides, lone surrogates) and bounds them', async () => {
+    const sign = (name: string) =>
+      new SignJWT({ sub: 'u', role: 'viewer', name, iss: 'flashcast', exp: Math.floor(Date.now() / 1000) + 60 }).setProtectedHeader({ alg: 'HS256' }).sign(key);
+    expect(tokens.verifySync(await sign('A\u0000n\u202Ea\uD800')).name).toBe('Ana');
+    expect(tokens.verifySync(await sign('\u0000\u2066')).name).toBe('u');
+    expect(tokens.verifySync(await sign('é'.repeat(100))).name).toHaveLength(64);
+    expect(tokens.verifySync(tokens.mintSync({ sub: 'u', role: 'seller', name: 'Shop\u0007 owner' }))).toMatchObject({ role: 'seller', name: 'Shop owner' });
+  });
+
   it('refuses weak secrets and bad mint arguments', () => {
     expect(() => new TokenService('short')).toThrow(TypeError);
     expect(() => tokens.mintSync({ sub: 'has space', role: 'viewer' })).toThrow(TypeError);

@@ -1,10 +1,16 @@
 import { createHmac, createSecretKey, timingSafeEqual, type KeyObject } from 'node:crypto';
 import { ErrorCode } from '../../protocol/codes.js';
-import type { RoleName } from '../../protocol/index.js';
+import { ROLE_NAMES, type RoleName } from '../../protocol/index.js';
+import { sanitizeText } from '../common/text.js';
 import { UnauthorizedError } from '../errors.js';
+import { isValidId } from '../redis/keys.js';
 
-const ROLES: readonly RoleName[] = ['viewer', 'host', 'moderator', 'ops'];
-const ID_RE = /^[A-Za-z0-9_.:-]{1,64}$/;
+const ROLES: readonly RoleName[] = ROLE_NAMES;
+/** `"*"` in `rooms` = every room: only these roles may hold it. Hosts and moderators name their rooms. */
+const WILDCARD_ROLES: readonly RoleName[] = ['viewer', 'ops'];
+/** Roles whose token must name its rooms (their role applies only there). */
+const ROOM_ROLES: readonly RoleName[] = ['host', 'moderator'];
+const MAX_NAME = 64;
 const ISSUER = 'flashcast';
 /** Clock skew tolerated on `exp` / `nbf`, seconds. */
 const LEEWAY_S = 5;
@@ -15,7 +21,11 @@ export interface Principal {
   userId: string;
   name: string;
   role: RoleName;
-  /** Rooms the token may join; `null` means any room (viewers and ops). */
+  /**
+   * Rooms the token may join; `null` means every room: a viewer, seller or ops token without
+   * a `rooms` claim, or a viewer or ops token whose `rooms` is `["*"]`. Read it only through
+   * the policy (server/auth/Policy.ts `inRoomScope`).
+   */
   rooms: string[] | null;
   /** ISO 3166-1 alpha-2 country of the buyer, when known. */
   region: string | null;
@@ -59,11 +69,14 @@ export class TokenService {
   }
 
   mintSync(options: MintOptions): string {
-    if (!ID_RE.test(options.sub)) throw new TypeError('sub must be 1-64 of [A-Za-z0-9_.:-]');
+    if (!isValidId(options.sub)) throw new TypeError('sub must be a valid id (1-64 of A-Z a-z 0-9 _ . : -)');
     if (!ROLES.includes(options.role)) throw new TypeError(`role must be one of ${ROLES.join(', ')}`);
+    const rooms = checkRooms(options.role, options.rooms);
+    if (typeof rooms === 'string') throw new TypeError(rooms);
     const now = Math.floor(Date.now() / 1000);
     const claims: Record<string, unknown> = { sub: options.sub, role: options.role };
-    if (options.name) claims.name = options.name;
+    const name = sanitizeText(options.name, { maxLength: MAX_NAME });
+    if (name) claims.name = name;
     if (options.rooms) claims.rooms = options.rooms;
     if (options.region) claims.region = options.region;
     claims.iss = ISSUER;
@@ -100,28 +113,39 @@ export class TokenService {
     if (typeof exp !== 'number' || !Number.isFinite(exp)) throw new UnauthorizedError('token has no expiry');
     if (exp + LEEWAY_S <= now) throw new UnauthorizedError('token expired', ErrorCode.TokenExpired);
     if (nbf !== undefined && (typeof nbf !== 'number' || nbf - LEEWAY_S > now)) throw new UnauthorizedError('token not yet valid');
-    if (typeof sub !== 'string' || !ID_RE.test(sub)) throw new UnauthorizedError('invalid subject');
+    if (!isValidId(sub)) throw new UnauthorizedError('invalid subject');
     if (typeof role !== 'string' || !ROLES.includes(role as RoleName)) throw new UnauthorizedError('invalid role');
-    if (rooms !== undefined && (!Array.isArray(rooms) || rooms.length > 1000 || rooms.some((r) => typeof r !== 'string'))) {
-      throw new UnauthorizedError('invalid rooms claim');
-    }
-    if ((role === 'host' || role === 'moderator') && (!Array.isArray(rooms) || rooms.length === 0)) {
-      throw new UnauthorizedError('host and moderator tokens must name their rooms');
-    }
+    const scope = checkRooms(role as RoleName, rooms);
+    if (typeof scope === 'string') throw new UnauthorizedError(scope);
     return {
       userId: sub,
-      name: typeof name === 'string' ? name.slice(0, 64) : sub,
+      name: sanitizeText(name, { maxLength: MAX_NAME }) || sub,
       role: role as RoleName,
-      rooms: Array.isArray(rooms) && !rooms.includes('*') ? (rooms as string[]) : null,
+      rooms: scope,
       region: typeof region === 'string' && /^[A-Z]{2}$/.test(region) ? region : null,
       exp,
     };
   }
 
-  /** True if the principal may join the room at all. */
-  static canJoin(principal: Principal, room: string): boolean {
-    return principal.rooms === null || principal.rooms.includes(room);
+}
+
+/**
+ * The one reading of a token's `rooms` claim. Resolves to the room list, or null for every
+ * room, or a message saying why the claim is refused:
+ * - absent: every room, for viewer, seller and ops tokens; hosts and moderators must name rooms;
+ * - `["*"]` (or any list holding `"*"`): every room, for viewer and ops tokens only;
+ * - otherwise 1-1000 valid room ids.
+ */
+export function checkRooms(role: RoleName, rooms: unknown): string[] | null | string {
+  if (rooms === undefined) {
+    return ROOM_ROLES.includes(role) ? 'host and moderator tokens must name their rooms' : null;
   }
+  if (!Array.isArray(rooms) || rooms.length === 0 || rooms.length > 1000) return 'invalid rooms claim';
+  if (rooms.includes('*')) {
+    return WILDCARD_ROLES.includes(role) ? null : `"*" (every room) is allowed only in viewer and ops tokens, not ${role}`;
+  }
+  if (!rooms.every((r) => isValidId(r))) return 'invalid rooms claim';
+  return rooms as string[];
 }
 
 function base64url(text: string): string {

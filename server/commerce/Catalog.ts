@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import type { Database } from '../db/Database.js';
-import type { RoomBroadcaster } from './RoomBroadcaster.js';
 import type { flashcast } from '../../protocol/index.js';
 import { Currency } from './Currency.js';
 import { CommerceErrorCode, CommerceNotFoundError, ShowcaseFullError, StateError } from './errors.js';
@@ -23,6 +22,16 @@ export interface Product {
   images: string[];
   price: { amount: number; currency: string };
   stock: number;
+  /** The lowest deal price the shop allows (minor units, product currency); null = no floor. */
+  minPrice: number | null;
+}
+
+/** What a shop may change on a product (PATCH). */
+export interface ProductPatch {
+  titles?: Record<string, string>;
+  images?: string[];
+  price?: { amount: number; currency: string };
+  minPrice?: number | null;
 }
 
 /** Products a room's showcase may hold. */
@@ -36,7 +45,10 @@ interface ProductRow {
   price_amount: number;
   currency: string;
   stock: number;
+  min_price: number | null;
 }
+
+const PRODUCT_COLUMNS = 'id, shop_id, titles, images, price_amount, currency, stock, min_price';
 
 const toProduct = (r: ProductRow): Product => ({
   id: r.id,
@@ -45,18 +57,17 @@ const toProduct = (r: ProductRow): Product => ({
   images: r.images,
   price: { amount: Number(r.price_amount), currency: r.currency },
   stock: Number(r.stock),
+  minPrice: r.min_price === null || r.min_price === undefined ? null : Number(r.min_price),
 });
 
 export const newId = (p: string) => `${p}_${randomBytes(9).toString('hex')}`;
 
-/** Shops, products, a room's showcase and its pinned product card. */
+/** Shops, products (with their price floors), a room's showcase and the card a pin shows. */
 export class Catalog {
   readonly #db: Database;
-  readonly #broadcaster: RoomBroadcaster;
 
-  constructor(db: Database, broadcaster: RoomBroadcaster) {
+  constructor(db: Database) {
     this.#db = db;
-    this.#broadcaster = broadcaster;
   }
 
   /** Creates a shop owned by `ownerUserId`. */
@@ -80,28 +91,53 @@ export class Catalog {
   }
 
   /** Adds a product; its price must be in the shop's currency. */
-  async createProduct(shopId: string, input: Omit<Product, 'id' | 'shopId'> & { id?: string }): Promise<Product> {
+  async createProduct(shopId: string, input: Omit<Product, 'id' | 'shopId' | 'minPrice'> & { id?: string; minPrice?: number | null }): Promise<Product> {
     const shop = await this.getShop(shopId);
     Currency.assert(input.price.currency);
     Currency.assertAmount(input.price.amount);
+    if (input.minPrice !== undefined && input.minPrice !== null) Currency.assertAmount(input.minPrice);
     if (input.price.currency !== shop.currency) {
       throw new StateError(CommerceErrorCode.InvalidCurrency, `price must be in the shop currency ${shop.currency}`);
     }
-    const product: Product = { ...input, id: input.id ?? newId('p'), shopId };
+    const product: Product = { ...input, id: input.id ?? newId('p'), shopId, minPrice: input.minPrice ?? null };
     const r = await this.#db.query(
-      `INSERT INTO products (id, shop_id, titles, images, price_amount, currency, stock)
-       VALUES ($1,$2,$3,$4,$5,$6,$7) ON CONFLICT (id) DO NOTHING`,
-      [product.id, shopId, JSON.stringify(product.titles), JSON.stringify(product.images), product.price.amount, product.price.currency, product.stock],
+      `INSERT INTO products (id, shop_id, titles, images, price_amount, currency, stock, min_price)
+       VALUES ($1,$2,$3,$4,$5,$6,$7,$8) ON CONFLICT (id) DO NOTHING`,
+      [product.id, shopId, JSON.stringify(product.titles), JSON.stringify(product.images), product.price.amount, product.price.currency, product.stock, product.minPrice],
     );
     if (r.rowCount === 0) throw new StateError(CommerceErrorCode.AlreadyExists, 'product id already exists');
     return product;
   }
 
   async getProduct(id: string): Promise<Product> {
-    const { rows } = await this.#db.query<ProductRow>(
-      'SELECT id, shop_id, titles, images, price_amount, currency, stock FROM products WHERE id = $1', [id]);
+    const { rows } = await this.#db.query<ProductRow>(`SELECT ${PRODUCT_COLUMNS} FROM products WHERE id = $1`, [id]);
     if (!rows[0]) throw new CommerceNotFoundError(CommerceErrorCode.ProductNotFound, 'product');
     return toProduct(rows[0]);
+  }
+
+  /** Changes a product's titles, images, price or price floor (the shop's decision). */
+  async updateProduct(id: string, patch: ProductPatch): Promise<Product> {
+    const product = await this.getProduct(id);
+    if (patch.price) {
+      Currency.assert(patch.price.currency);
+      Currency.assertAmount(patch.price.amount);
+      if (patch.price.currency !== product.price.currency) {
+        throw new StateError(CommerceErrorCode.InvalidCurrency, `price must be in the shop currency ${product.price.currency}`);
+      }
+    }
+    if (patch.minPrice !== undefined && patch.minPrice !== null) Currency.assertAmount(patch.minPrice);
+    const next: Product = {
+      ...product,
+      titles: patch.titles ?? product.titles,
+      images: patch.images ?? product.images,
+      price: patch.price ?? product.price,
+      minPrice: patch.minPrice === undefined ? product.minPrice : patch.minPrice,
+    };
+    await this.#db.query(
+      `UPDATE products SET titles = $2, images = $3, price_amount = $4, min_price = $5, updated_at = now() WHERE id = $1`,
+      [id, JSON.stringify(next.titles), JSON.stringify(next.images), next.price.amount, next.minPrice],
+    );
+    return next;
   }
 
   /** Sets the stock of a product (seller restock). */
@@ -142,7 +178,7 @@ export class Catalog {
   /** The room's showcase, in order. */
   async showcase(roomId: string): Promise<Product[]> {
     const { rows } = await this.#db.query<ProductRow>(
-      `SELECT p.id, p.shop_id, p.titles, p.images, p.price_amount, p.currency, p.stock
+      `SELECT p.id, p.shop_id, p.titles, p.images, p.price_amount, p.currency, p.stock, p.min_price
        FROM showcase s JOIN products p ON p.id = s.product_id WHERE s.room_id = $1 ORDER BY s.position`, [roomId]);
     return rows.map(toProduct);
   }
@@ -165,17 +201,15 @@ export class Catalog {
     };
   }
 
-  /** Pins a showcase product's card in the room (critical broadcast); resolves to the stream offset. */
-  async pin(roomId: string, productId: string, byUserId: string, options: { locale?: string; deal?: { id: string; price: { amount: number; currency: string } } } = {}): Promise<number> {
+  /**
+   * The card a pin shows for a product of the room's showcase (404 PRODUCT_NOT_FOUND for an
+   * unknown product, 409 NOT_IN_SHOWCASE otherwise), with `deal` when one runs on it there.
+   */
+  async pinCard(roomId: string, productId: string, locale?: string, deal?: { id: string; price: { amount: number; currency: string } }): Promise<flashcast.IProductCard> {
+    const product = await this.getProduct(productId);
     if (!(await this.inShowcase(roomId, productId))) {
       throw new StateError(CommerceErrorCode.NotInShowcase, 'product is not in the room showcase');
     }
-    const product = await this.getProduct(productId);
-    return this.#broadcaster.publish(roomId, { room: roomId, ts: Date.now(), pin: { product: Catalog.card(product, options.locale, options.deal), byUserId } });
-  }
-
-  /** Unpins the card (critical broadcast). */
-  async unpin(roomId: string, productId: string): Promise<number> {
-    return this.#broadcaster.publish(roomId, { room: roomId, ts: Date.now(), unpin: { productId } });
+    return Catalog.card(product, locale, deal);
   }
 }

@@ -1,5 +1,5 @@
 import type { Principal } from '../auth/TokenService.js';
-import { TokenService } from '../auth/TokenService.js';
+import { inRoomScope } from '../auth/Policy.js';
 import { flashcast } from '../../protocol/index.js';
 import { ErrorCode } from '../../protocol/codes.js';
 import { FlashcastError } from '../errors.js';
@@ -52,8 +52,6 @@ export interface CheckoutOptions {
   /** Largest quantity one tap may ask for. */
   maxQuantity: number;
 }
-
-const KEY_RE = /^[A-Za-z0-9_.:-]{1,64}$/;
 
 const randomIds = new RandomPool();
 
@@ -118,8 +116,8 @@ export class Checkout {
     const { roomId, productId, quantity, idempotencyKey } = input;
     if (!isValidId(roomId)) return fail(ErrorCode.InvalidArgument, 'roomId is invalid');
     if (!isValidId(productId)) return fail(ErrorCode.InvalidArgument, 'productId is invalid');
-    if (typeof idempotencyKey !== 'string' || !KEY_RE.test(idempotencyKey)) {
-      return fail(ErrorCode.InvalidArgument, 'idempotencyKey must be 1-64 of [A-Za-z0-9_.:-]');
+    if (!isValidId(idempotencyKey)) {
+      return fail(ErrorCode.InvalidArgument, 'idempotencyKey must be a valid id (1-64 of A-Z a-z 0-9 _ . : -)');
     }
     if (typeof quantity !== 'number' || !Number.isInteger(quantity) || quantity < 1 || quantity > this.#options.maxQuantity) {
       return fail(CommerceErrorCode.InvalidQuantity, `quantity must be an integer from 1 to ${this.#options.maxQuantity}`);
@@ -130,7 +128,7 @@ export class Checkout {
     if (input.buyerId !== undefined && input.buyerId !== principal.userId) {
       return fail(ErrorCode.Forbidden, 'cannot buy on behalf of another user');
     }
-    if (!TokenService.canJoin(principal, roomId)) return fail(ErrorCode.RoomNotAllowed, 'not allowed in this room');
+    if (!inRoomScope(principal, roomId)) return fail(ErrorCode.RoomNotAllowed, 'not allowed in this room');
     if (input.dealId !== undefined && input.dealId !== '' && !isValidId(input.dealId)) return fail(ErrorCode.InvalidArgument, 'dealId is invalid');
 
     const dealId = input.dealId || (await this.#deals.currentDealId(roomId, productId));

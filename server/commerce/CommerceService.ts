@@ -4,8 +4,10 @@ import type { Database } from '../db/Database.js';
 import type { RedisKeys } from '../redis/keys.js';
 import type { HttpRouter } from '../http/HttpRouter.js';
 import type { RoomBroadcaster } from './RoomBroadcaster.js';
+import type { flashcast } from '../../protocol/index.js';
 import { Reservation } from './Reservation.js';
 import { Catalog } from './Catalog.js';
+import { AffiliatePlans } from './AffiliatePlans.js';
 import { FlashDeals, type FlashDealsOptions } from './FlashDeals.js';
 import { Checkout, type CheckoutOptions } from './Checkout.js';
 import { PaymentMethods } from './PaymentMethods.js';
@@ -32,6 +34,8 @@ export interface CommerceServiceParams {
   keys: RedisKeys;
   db: Database;
   broadcaster: RoomBroadcaster;
+  /** Whether a user is banned in a room now (the room moderation data): bans apply to buying. */
+  bans: BanLookup;
   viewerCount?: ViewerCount;
   deals?: Partial<FlashDealsOptions>;
   checkout?: Partial<CheckoutOptions>;
@@ -42,14 +46,19 @@ export interface CommerceServiceParams {
   dashboardIntervalMs?: number;
 }
 
+/** Resolves to true when the user is banned in the room (RoomStore.isBanned). */
+export type BanLookup = (roomId: string, userId: string) => Promise<boolean>;
+
 /**
- * The commerce part of the gateway process: catalog, flash deals, checkout, refunds,
- * affiliate rates, dashboard and their HTTP routes. The gateway calls
- * `checkout.reserve(principal, input)` for socket `Buy` frames and forwards
- * `dashboard` `stats` events to host sockets.
+ * The commerce part of the gateway process: catalog, affiliate plans, flash deals, checkout,
+ * refunds, commissions, dashboard and their HTTP routes. The gateway calls
+ * `checkout.reserve(principal, input)` for socket `Buy` frames (after the policy allowed
+ * checkout.buy), builds pin cards with `pinCard`, and forwards `dashboard` `stats` events to
+ * the room's host and ops.
  */
 export class CommerceService {
   readonly catalog: Catalog;
+  readonly plans: AffiliatePlans;
   readonly deals: FlashDeals;
   readonly checkout: Checkout;
   readonly methods: PaymentMethods;
@@ -69,12 +78,13 @@ export class CommerceService {
   #closing: Promise<void> | null = null;
 
   private constructor(params: CommerceServiceParams, parts: {
-    catalog: Catalog; deals: FlashDeals; checkout: Checkout; methods: PaymentMethods; refunds: RefundService; shippingRates: ReturnShippingRates;
+    catalog: Catalog; plans: AffiliatePlans; deals: FlashDeals; checkout: Checkout; methods: PaymentMethods; refunds: RefundService; shippingRates: ReturnShippingRates;
     ledger: CommissionLedger; dashboard: DashboardStats; queue: SettlementQueue; outbox: OutboxMover; fx: FxTable; sweeper: HoldSweeper | null;
   }) {
     this.params = params;
     this.db = params.db;
     this.catalog = parts.catalog;
+    this.plans = parts.plans;
     this.deals = parts.deals;
     this.checkout = parts.checkout;
     this.methods = parts.methods;
@@ -109,7 +119,7 @@ export class CommerceService {
     const dashboard = new DashboardStats(p.redis, p.keys, deals, p.viewerCount ?? (() => 0), p.dashboardIntervalMs);
     const sweeper = p.runWorkers === false ? null : new HoldSweeper(p.redis, p.keys, reservation, p.broadcaster);
     self = new CommerceService(p, {
-      catalog: new Catalog(p.db, p.broadcaster), deals, checkout, methods, refunds, shippingRates, ledger: new CommissionLedger(p.db),
+      catalog: new Catalog(p.db), plans: new AffiliatePlans(p.db), deals, checkout, methods, refunds, shippingRates, ledger: new CommissionLedger(p.db),
       dashboard, queue, outbox, fx, sweeper,
     });
     return self;
@@ -123,6 +133,22 @@ export class CommerceService {
   /** Reloads FX rates from the database. */
   async reloadFx(): Promise<void> {
     this.#fx = await FxTable.load(this.db);
+  }
+
+  /** Whether the user is banned in the room now. */
+  isBanned(roomId: string, userId: string): Promise<boolean> {
+    return this.params.bans(roomId, userId);
+  }
+
+  /**
+   * The card a pin shows (RoomControl's card source): the catalog's product of the room's
+   * showcase, with the deal that runs on it in that room now (looked up by the server).
+   */
+  async pinCard(roomId: string, productId: string, locale?: string): Promise<flashcast.IProductCard> {
+    const dealId = await this.deals.currentDealId(roomId, productId);
+    const deal = dealId ? await this.deals.get(dealId).catch(() => undefined) : undefined;
+    const live = deal && deal.status === 'active' && deal.roomId === roomId && deal.productId === productId ? deal : undefined;
+    return this.catalog.pinCard(roomId, productId, locale, live ? { id: live.id, price: live.price } : undefined);
   }
 
   /** Registers the commerce HTTP routes. */

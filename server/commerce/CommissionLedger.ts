@@ -1,13 +1,12 @@
 import type { Database, Queryable } from '../db/Database.js';
 import { Currency } from './Currency.js';
 
-export type CommissionScope = 'creator' | 'product' | 'deal';
-
 /**
- * The affiliate commission ledger. Rates are set per creator, per creator and product, or
- * per deal (most specific wins; a rate on the deal itself wins over all). A paid order
- * accrues a pending commission; a delayed job credits it after the return window; a refund
- * cancels it (still pending) or claws it back (already credited).
+ * The affiliate commission ledger. A deal's commission is decided once, when the deal is made
+ * (AffiliatePlans.dealTerms: the plan's rate for another shop's product, 0 for the creator's
+ * own), and stored on the deal; nothing else sets a rate. A paid order accrues a pending
+ * commission at that rate; a delayed job credits it after the return window; a refund cancels
+ * it (still pending) or claws it back (already credited).
  */
 export class CommissionLedger {
   readonly #db: Database;
@@ -16,25 +15,12 @@ export class CommissionLedger {
     this.#db = db;
   }
 
-  /** Sets a rate (basis points, 0-10000). */
-  async setRate(creatorId: string, scope: CommissionScope, scopeId: string, rateBps: number): Promise<void> {
-    if (!Number.isInteger(rateBps) || rateBps < 0 || rateBps > 10_000) throw new TypeError('rate must be 0-10000 basis points');
-    await this.#db.query(
-      `INSERT INTO affiliate_rates (creator_id, scope, scope_id, rate_bps) VALUES ($1,$2,$3,$4)
-       ON CONFLICT (creator_id, scope, scope_id) DO UPDATE SET rate_bps = EXCLUDED.rate_bps`,
-      [creatorId, scope, scopeId, rateBps],
-    );
-  }
-
   /**
-   * SQL for the rate that applies to a row `o` with columns creator_id, product_id, deal_id and
-   * deal_bps (the deal's own rate or NULL): the same rule as `rateFor`, for set-based writes.
+   * SQL for the rate of a row `o` with a column deal_bps (the deal's own commission_bps):
+   * that rate, or 0 when NULL. The same rule as `rateFor`, for set-based writes.
    */
   static rateSql(o: string): string {
-    return `COALESCE(${o}.deal_bps, (SELECT r.rate_bps FROM affiliate_rates r WHERE r.creator_id = ${o}.creator_id AND (
-      (r.scope = 'deal' AND r.scope_id = ${o}.deal_id) OR (r.scope = 'product' AND r.scope_id = ${o}.product_id)
-      OR (r.scope = 'creator' AND r.scope_id = ${o}.creator_id))
-      ORDER BY CASE r.scope WHEN 'deal' THEN 0 WHEN 'product' THEN 1 ELSE 2 END LIMIT 1), 0)`;
+    return `COALESCE(${o}.deal_bps, 0)`;
   }
 
   /** SQL for `Currency.applyBasisPoints(total, bps)` (half-up), exact in numeric for any int8 total. */
@@ -42,21 +28,14 @@ export class CommissionLedger {
     return `div(${total}::numeric * ${bps} * 2 + 10000, 20000)::int8`;
   }
 
-  /** The rate that applies to an order of `productId` in `dealId` credited to `creatorId`. */
-  static async rateFor(tx: Queryable, creatorId: string, productId: string, dealId: string, dealBps: number | null): Promise<number> {
-    if (dealBps !== null && dealBps !== undefined) return dealBps;
-    const { rows } = await tx.query<{ rate_bps: number }>(
-      `SELECT rate_bps FROM affiliate_rates WHERE creator_id = $1 AND (
-         (scope = 'deal' AND scope_id = $3) OR (scope = 'product' AND scope_id = $2) OR (scope = 'creator' AND scope_id = $1))
-       ORDER BY CASE scope WHEN 'deal' THEN 0 WHEN 'product' THEN 1 ELSE 2 END LIMIT 1`,
-      [creatorId, productId, dealId],
-    );
-    return rows[0]?.rate_bps ?? 0;
+  /** The rate of an order: the deal's own commission_bps, 0 when none. */
+  static rateFor(dealBps: number | null | undefined): number {
+    return dealBps ?? 0;
   }
 
   /** Accrues a pending commission for a paid order, inside the settlement transaction. Resolves to the amount (0: none). */
   static async accrue(tx: Queryable, order: { orderId: string; creatorId: string; productId: string; dealId: string; dealBps: number | null; total: number; currency: string; creditAfter: number }): Promise<number> {
-    const bps = await CommissionLedger.rateFor(tx, order.creatorId, order.productId, order.dealId, order.dealBps);
+    const bps = CommissionLedger.rateFor(order.dealBps);
     if (bps <= 0) return 0;
     const amount = Currency.applyBasisPoints(order.total, bps);
     await tx.query(

@@ -4,7 +4,8 @@ import type { Database } from '../db/Database.js';
 import type { RedisKeys } from '../redis/keys.js';
 import type { RoomBroadcaster } from './RoomBroadcaster.js';
 import { Reservation, type DealHealth, type StockLevel } from './Reservation.js';
-import { Catalog, newId } from './Catalog.js';
+import { AffiliatePlans } from './AffiliatePlans.js';
+import { newId } from './Catalog.js';
 import { Currency } from './Currency.js';
 import { flashcast } from '../../protocol/index.js';
 import { EnhancedEventEmitter } from '../common/EnhancedEventEmitter.js';
@@ -28,8 +29,13 @@ export interface Deal {
   endsAt: number;
   allowedRegions: string[];
   blockedRegions: string[];
-  /** Affiliate commission in basis points set on the deal (overrides product/creator rates). */
+  /**
+   * Affiliate commission in basis points: the plan's for another shop's product, 0 for the
+   * creator's own (null only on deals made before affiliate plans). The only rate settlement applies.
+   */
   commissionBps: number | null;
+  /** The affiliate plan the deal was made under (null: the creator's own product). */
+  planId: string | null;
   /** The creator (host) credited with affiliate commission. */
   creatorId: string;
   status: 'active' | 'ended' | 'closed';
@@ -43,7 +49,6 @@ export interface CreateDealInput {
   countdownSeconds: number;
   durationSeconds: number;
   allowedRegions?: string[];
-  commissionBps?: number | null;
 }
 
 export interface FlashDealsOptions {
@@ -149,17 +154,28 @@ export class FlashDeals extends EnhancedEventEmitter<FlashDealsEvents> {
     return self;
   }
 
-  /** Creates a deal: allocates its units from the product's stock, opens its inventory, broadcasts SCHEDULED. */
+  /**
+   * Creates a deal: allocates its units from the product's stock, opens its inventory, broadcasts
+   * SCHEDULED. The creator's own product: price ≥ the product floor, no commission. Another shop's
+   * product: only under an open affiliate plan covering the creator, price ≥ max(plan minimum,
+   * floor), at the plan's commission (AffiliatePlans.dealTerms).
+   */
   async create(roomId: string, creatorId: string, input: CreateDealInput): Promise<Deal> {
     Currency.assert(input.price.currency);
     Currency.assertAmount(input.price.amount);
-    const { rows: prod } = await this.#db.query<{ shop_id: string; currency: string; country: string }>(
-      `SELECT p.shop_id, p.currency, s.country FROM products p JOIN shops s ON s.id = p.shop_id
+    const { rows: prod } = await this.#db.query<{ shop_id: string; currency: string; country: string; owner_user_id: string; min_price: number | null }>(
+      `SELECT p.shop_id, p.currency, p.min_price, s.country, s.owner_user_id FROM products p JOIN shops s ON s.id = p.shop_id
        JOIN showcase sc ON sc.product_id = p.id AND sc.room_id = $2 WHERE p.id = $1`, [input.productId, roomId]);
     if (!prod[0]) throw new CommerceNotFoundError(CommerceErrorCode.ProductNotFound, 'product in this room showcase');
     if (prod[0].currency !== input.price.currency) {
       throw new StateError(CommerceErrorCode.InvalidCurrency, `deal price must be in ${prod[0].currency}`);
     }
+    const own = prod[0].owner_user_id === creatorId;
+    const plan = own ? null : await AffiliatePlans.openPlanFor(this.#db, input.productId, creatorId);
+    const terms = AffiliatePlans.dealTerms({
+      creatorId, shopOwnerId: prod[0].owner_user_id, floor: prod[0].min_price === null ? null : Number(prod[0].min_price),
+      plan, price: input.price.amount, currency: prod[0].currency,
+    });
     const mappingKey = this.#keys.room(roomId, `deal:${input.productId}`);
     const current = await this.#redis.get(mappingKey);
     if (current) throw new StateError(CommerceErrorCode.DealConflict, 'a deal on this product is already scheduled or live in this room');
@@ -183,7 +199,8 @@ export class FlashDeals extends EnhancedEventEmitter<FlashDealsEvents> {
       endsAt: now + (input.countdownSeconds + input.durationSeconds) * 1000,
       allowedRegions: allowed,
       blockedRegions: blocked,
-      commissionBps: input.commissionBps ?? null,
+      commissionBps: terms.commissionBps,
+      planId: terms.planId,
       creatorId,
       status: 'active',
     };
@@ -194,15 +211,20 @@ export class FlashDeals extends EnhancedEventEmitter<FlashDealsEvents> {
     if (taken !== 'OK') throw new StateError(CommerceErrorCode.DealConflict, 'a deal on this product is already scheduled or live in this room');
     try {
       await this.#db.transaction(async (tx) => {
+        // The plan must still be open when the deal is recorded under it.
+        if (deal.planId) {
+          const open = await tx.query("SELECT 1 FROM affiliate_plans WHERE id = $1 AND status = 'open' FOR SHARE", [deal.planId]);
+          if (open.rows.length === 0) throw new StateError(CommerceErrorCode.PlanNotFound, 'the affiliate plan was closed meanwhile');
+        }
         const r = await tx.query('UPDATE products SET stock = stock - $2, updated_at = now() WHERE id = $1 AND stock >= $2', [deal.productId, deal.totalStock]);
         if (r.rowCount === 0) throw new StateError(CommerceErrorCode.InsufficientStock, 'product stock is lower than the deal stock');
         await tx.query(
           `INSERT INTO deals (id, room_id, product_id, shop_id, price_amount, currency, total_stock, per_buyer_limit, countdown_s,
-             duration_s, starts_at, ends_at, allowed_regions, blocked_regions, commission_bps, creator_id)
-           VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16)`,
+             duration_s, starts_at, ends_at, allowed_regions, blocked_regions, commission_bps, creator_id, plan_id)
+           VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17)`,
           [deal.id, roomId, deal.productId, deal.shopId, deal.price.amount, deal.price.currency, deal.totalStock, deal.perBuyerLimit,
             deal.countdownSeconds, deal.durationSeconds, new Date(deal.startsAt), new Date(deal.endsAt),
-            JSON.stringify(deal.allowedRegions), JSON.stringify(deal.blockedRegions), deal.commissionBps, creatorId],
+            JSON.stringify(deal.allowedRegions), JSON.stringify(deal.blockedRegions), deal.commissionBps, creatorId, deal.planId],
         );
         await tx.query('UPDATE deals SET redis_epoch = $2 WHERE id = $1', [deal.id, epoch]);
       });
@@ -247,7 +269,7 @@ export class FlashDeals extends EnhancedEventEmitter<FlashDealsEvents> {
       price: { amount: Number(r.price_amount), currency: r.currency },
       totalStock: r.total_stock, perBuyerLimit: r.per_buyer_limit, countdownSeconds: r.countdown_s, durationSeconds: r.duration_s,
       startsAt: new Date(r.starts_at).getTime(), endsAt: new Date(r.ends_at).getTime(),
-      allowedRegions: r.allowed_regions, blockedRegions: r.blocked_regions, commissionBps: r.commission_bps,
+      allowedRegions: r.allowed_regions, blockedRegions: r.blocked_regions, commissionBps: r.commission_bps, planId: r.plan_id ?? null,
       creatorId: r.creator_id, status: r.status,
     };
     this.#cache.set(dealId, { deal, at: Date.now() });

@@ -1,37 +1,8 @@
+import { CommerceErrorCode } from '../../protocol/codes.js';
 import { FlashcastError } from '../errors.js';
 
-/** Stable error codes of the commerce part (catalog, deals, checkout, refunds). Clients switch on these. */
-export const CommerceErrorCode = {
-  SoldOut: 'SOLD_OUT',
-  InsufficientStock: 'INSUFFICIENT_STOCK',
-  LimitReached: 'LIMIT_REACHED',
-  NotStarted: 'NOT_STARTED',
-  Ended: 'ENDED',
-  RegionBlocked: 'REGION_BLOCKED',
-  NotOnSale: 'NOT_ON_SALE',
-  InvalidQuantity: 'INVALID_QUANTITY',
-  InvalidCurrency: 'INVALID_CURRENCY',
-  InvalidAmount: 'INVALID_AMOUNT',
-  /** Payments cannot be taken right now (provider outage); retry after `retryAfterMs`. */
-  PaymentUnavailable: 'PAYMENT_UNAVAILABLE',
-  IdempotencyConflict: 'IDEMPOTENCY_CONFLICT',
-  ProductNotFound: 'PRODUCT_NOT_FOUND',
-  ShopNotFound: 'SHOP_NOT_FOUND',
-  DealNotFound: 'DEAL_NOT_FOUND',
-  OrderNotFound: 'ORDER_NOT_FOUND',
-  AlreadyExists: 'ALREADY_EXISTS',
-  ShowcaseFull: 'SHOWCASE_FULL',
-  NotInShowcase: 'NOT_IN_SHOWCASE',
-  DealConflict: 'DEAL_CONFLICT',
-  HoldExpired: 'HOLD_EXPIRED',
-  OrderState: 'ORDER_STATE',
-  NothingToRefund: 'NOTHING_TO_REFUND',
-  FxRateMissing: 'FX_RATE_MISSING',
-  PaymentDeclined: 'PAYMENT_DECLINED',
-  PaymentMethodRequired: 'PAYMENT_METHOD_REQUIRED',
-} as const;
-
-export type CommerceErrorCode = (typeof CommerceErrorCode)[keyof typeof CommerceErrorCode];
+/** Stable error codes of the commerce part (defined in protocol/codes.ts, exported by the SDK). */
+export { CommerceErrorCode };
 
 /** Base of every commerce error: a stable code plus HTTP status. */
 export class CommerceError extends FlashcastError {

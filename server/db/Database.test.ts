@@ -1,3 +1,5 @@
+import { readdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PGliteDatabase } from './PGliteDatabase.js';
 import { readdirSync } from 'node:fs';

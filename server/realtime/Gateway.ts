@@ -12,17 +12,20 @@ import {
   RoomPhase,
   encodeServerFrame,
 } from '../../protocol/index.js';
-import { TokenService, type Principal } from '../auth/TokenService.js';
+import { Policy } from '../auth/Policy.js';
+import type { Principal, TokenService } from '../auth/TokenService.js';
 import { runCloseSteps } from '../common/closeSteps.js';
 import { EnhancedEventEmitter } from '../common/EnhancedEventEmitter.js';
 import { logger } from '../common/logger.js';
 import type { Config } from '../config.js';
 import { FlashcastError, InvalidArgumentError, UnauthorizedError } from '../errors.js';
-import type { ApiRequest, ApiResponse, HttpMethod, HttpRouter } from '../http/HttpRouter.js';
+import { errorResponse } from '../http/HttpErrors.js';
+import type { ApiResponse, HttpRouter } from '../http/HttpRouter.js';
 import { GatewayMetrics } from '../metrics/GatewayMetrics.js';
 import { isValidId } from '../redis/keys.js';
 import type { LocalRoom } from './LocalRoom.js';
 import { CHAT_BUCKETS } from './LocalRoom.js';
+import { frameAction, frameRoom } from './framePolicy.js';
 import { RoomControl, cleanText } from './RoomControl.js';
 import { RoomHub } from './RoomHub.js';
 import { RoomPublisher } from './RoomPublisher.js';
@@ -391,7 +394,23 @@ export class Gateway extends EnhancedEventEmitter<GatewayEvents> {
       this.#disconnect(ws, CloseCode.UnsupportedVersion, 'unsupported protocol version', false);
       return;
     }
+    const action = frameAction(frame.msg ?? undefined);
+    if (!action) {
+      this.#sendError(ws, rid, ErrorCode.UnknownMessage, 'unknown message type');
+      return;
+    }
     try {
+      // Every frame asks the policy for its action (realtime/framePolicy.ts) before dispatch.
+      const roomId = frameRoom(frame);
+      if (action !== 'session') {
+        if (!isValidId(roomId)) throw new InvalidArgumentError('invalid room id');
+        const principal = data.principal;
+        Policy.authorize(principal, action, {
+          roomId,
+          member: data.rooms.has(roomId),
+          banned: this.hub.get(roomId)?.isBanned(principal.userId) ?? false,
+        });
+      }
       switch (frame.msg) {
         case 'ping':
           this.#send(ws, { rid, pong: { clientTime: frame.ping!.clientTime, serverTime: Date.now() } });
@@ -415,7 +434,8 @@ export class Gateway extends EnhancedEventEmitter<GatewayEvents> {
         }
         case 'pin': {
           const m = frame.pin!;
-          this.#command(ws, rid, m.room ?? '', (p) => this.control.pin(p, m.room ?? '', m.product));
+          // Only product.productId is read: the card comes from the catalog.
+          this.#command(ws, rid, m.room ?? '', (p) => this.control.pin(p, m.room ?? '', m.product?.productId ?? '', m.locale ?? ''));
           return;
         }
         case 'unpin': {
@@ -482,9 +502,7 @@ export class Gateway extends EnhancedEventEmitter<GatewayEvents> {
     const principal = data.principal!;
     const roomId = join.room ?? '';
     if (!isValidId(roomId)) throw new InvalidArgumentError('invalid room id');
-    if (!TokenService.canJoin(principal, roomId)) {
-      throw new FlashcastError(ErrorCode.RoomNotAllowed, 'this token may not join this room', 403);
-    }
+    Policy.authorize(principal, 'room.join', { roomId });
     if (!data.joins.take()) throw new FlashcastError(ErrorCode.RateLimited, 'joining too fast', 429, data.joins.retryAfterMs());
     if (data.joining.has(roomId)) throw new InvalidArgumentError('a join of this room is in progress');
     if (data.rooms.has(roomId)) this.#unsubscribe(ws, roomId);
@@ -496,7 +514,7 @@ export class Gateway extends EnhancedEventEmitter<GatewayEvents> {
     try {
       for (let attempt = 0; ; attempt++) {
         const room = await this.hub.acquire(roomId);
-        if (room.isBanned(principal.userId)) throw new FlashcastError(ErrorCode.Banned, 'banned from this room', 403);
+        Policy.authorize(principal, 'room.join', { roomId, banned: room.isBanned(principal.userId) });
         const position = recover ? { epoch: join.epoch ?? '', offset: Number(join.offset) } : null;
         // Served from this node's memory when it can (no Redis round trip: a
         // reconnect storm of a whole room costs the room's node nothing but CPU).
@@ -576,7 +594,8 @@ export class Gateway extends EnhancedEventEmitter<GatewayEvents> {
     if (!text) throw new InvalidArgumentError('text must be 1-500 characters');
     const clientMsgId = chat.clientMsgId ?? '';
     if (clientMsgId.length > 64) throw new InvalidArgumentError('clientMsgId is at most 64 characters');
-    const privileged = principal.role !== 'viewer';
+    // Room staff (its host and moderators, ops) are exempt from mutes, slow mode and blocked words.
+    const privileged = Policy.decide(principal, 'room.moderate', { roomId }).allow;
     if (room.phase === RoomPhase.ROOM_ENDED && !privileged) throw new FlashcastError(ErrorCode.RoomEnded, 'the live has ended');
     if (room.isBanned(principal.userId)) throw new FlashcastError(ErrorCode.Banned, 'banned from this room', 403);
     if (!privileged) {
@@ -654,7 +673,8 @@ export class Gateway extends EnhancedEventEmitter<GatewayEvents> {
 
   #subscribe(ws: WebSocket<SocketData>, room: LocalRoom, membership: Membership): void {
     ws.subscribe(room.topic);
-    if (ws.getUserData().principal?.role !== 'viewer') ws.subscribe(`h/${room.id}`);
+    // The live dashboard (GMV, orders) goes to the room's host and ops only.
+    if (Policy.decide(ws.getUserData().principal, 'room.dashboard', { roomId: room.id }).allow) ws.subscribe(`h/${room.id}`);
     if (membership.lite) {
       ws.subscribe(room.liteTopic);
     } else if (!ws.getUserData().lagging) {
@@ -816,14 +836,6 @@ export class Gateway extends EnhancedEventEmitter<GatewayEvents> {
         }
       });
     };
-    const fail = (error: unknown) => {
-      if (error instanceof FlashcastError) {
-        respond({ status: error.status, body: { error: { code: error.code, message: error.message } } });
-      } else {
-        log.error({ err: error, path }, 'HTTP handler failed');
-        respond({ status: 500, body: { error: { code: ErrorCode.Internal, message: 'internal error' } } });
-      }
-    };
 
     if (path === '/healthz') return respond({ status: 200, body: { ok: true, nodeId: this.nodeId } });
     if (path === '/readyz') {
@@ -833,52 +845,28 @@ export class Gateway extends EnhancedEventEmitter<GatewayEvents> {
     if (path === '/metrics') {
       this.metrics.registry.metrics().then(
         (text) => respond({ status: 200, raw: text, headers: { 'content-type': this.metrics.registry.contentType } }),
-        fail,
+        (error: unknown) => respond(errorResponse(error, { path })),
       );
       return;
     }
-    const match = this.#router.match(method, path);
-    if (!match) return respond({ status: 404, body: { error: { code: ErrorCode.NotFound, message: 'no such endpoint' } } });
-    if ('allowed' in match) {
-      return respond({
-        status: 405,
-        headers: { allow: match.allowed.join(', ') },
-        body: { error: { code: ErrorCode.InvalidArgument, message: 'method not allowed' } },
-      });
-    }
-    const run = async (text: string) => {
-      try {
-        let body: unknown;
-        const contentType = headers['content-type'] ?? '';
-        const json = contentType === '' || contentType.includes('json');
-        if (text.length > 0 && json) {
-          try {
-            body = JSON.parse(text);
-          } catch {
-            throw new InvalidArgumentError('body is not valid JSON');
-          }
-        }
-        const auth = headers.authorization ?? '';
-        const principal = auth.startsWith('Bearer ') ? await this.#tokens.verify(auth.slice(7)) : null;
-        const request: ApiRequest = {
-          method: method as HttpMethod,
+    // Everything else is the router's: ids, the policy and the one error shape live there.
+    const run = (text: string) => {
+      const auth = headers.authorization ?? '';
+      void this.#router
+        .dispatch({
+          method,
           path,
-          params: match.params,
           query,
           headers,
-          body,
-          rawBody: json ? undefined : text,
-          principal,
+          text,
           remoteAddress,
-        };
-        respond(await match.handler(request));
-      } catch (error) {
-        fail(error);
-      }
+          principal: () => (auth.startsWith('Bearer ') ? this.#tokens.verifySync(auth.slice(7)) : null),
+        })
+        .then(respond);
     };
     const hasBody = (headers['content-length'] !== undefined && headers['content-length'] !== '0') || headers['transfer-encoding'] !== undefined;
     if (!hasBody) {
-      void run('');
+      run('');
       return;
     }
     const chunks: Buffer[] = [];
@@ -889,12 +877,12 @@ export class Gateway extends EnhancedEventEmitter<GatewayEvents> {
       size += chunk.byteLength;
       if (size > MAX_BODY_BYTES) {
         tooLarge = true;
-        respond({ status: 413, body: { error: { code: ErrorCode.FrameTooLarge, message: `body over ${MAX_BODY_BYTES} bytes` } } });
+        respond(errorResponse(new FlashcastError(ErrorCode.FrameTooLarge, `body over ${MAX_BODY_BYTES} bytes`, 413)));
         return;
       }
       // The chunk is neutered after this callback: copy it.
       chunks.push(Buffer.from(chunk.slice(0)));
-      if (isLast) void run(Buffer.concat(chunks).toString('utf8'));
+      if (isLast) run(Buffer.concat(chunks).toString('utf8'));
     });
   }
 }

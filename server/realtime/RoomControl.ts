@@ -1,63 +1,92 @@
-import { flashcast, ErrorCode, ModerationAction, RoomPhase } from '../../protocol/index.js';
+import { flashcast, ModerationAction, RoomPhase } from '../../protocol/index.js';
+import { Policy } from '../auth/Policy.js';
 import type { Principal } from '../auth/TokenService.js';
-import { TokenService } from '../auth/TokenService.js';
-import { ForbiddenError, InvalidArgumentError } from '../errors.js';
+import { codePointLength, sanitizeText } from '../common/text.js';
+import { InvalidArgumentError, UnavailableError } from '../errors.js';
 import { isValidId } from '../redis/keys.js';
 import type { RoomPublisher } from './RoomPublisher.js';
 import type { ModerationChange, RoomStore } from './RoomStore.js';
 
-const MAX_TEXT = 500;
+/** Longest chat message or announcement, in characters. */
+export const MAX_TEXT = 500;
+/** Longest room title, in characters. */
+export const MAX_TITLE = 200;
 const MAX_WORDS = 200;
+const MAX_WORD = 50;
 
 /**
- * What hosts, moderators and ops do to a room (pin, announce, lifecycle,
- * moderation), checked by role and validated. Shared by the socket protocol and
- * the HTTP API so both behave the same.
+ * Builds the card a pin shows, from the catalog: title, image, price and the product's current
+ * deal in that room. Throws (404 PRODUCT_NOT_FOUND, 409 NOT_IN_SHOWCASE) for a product the room
+ * may not pin. Commerce provides it; the client never supplies card fields.
+ */
+export interface PinCardSource {
+  card(roomId: string, productId: string, locale?: string): Promise<flashcast.IProductCard>;
+}
+
+/**
+ * What hosts, moderators and ops do to a room (pin, announce, lifecycle, moderation),
+ * authorized by the policy and validated. Shared by the socket protocol and the HTTP API so
+ * both behave the same.
  */
 export class RoomControl {
+  #cards: PinCardSource | null = null;
+
   constructor(
     private readonly store: RoomStore,
-    private readonly publisher: RoomPublisher,
+    private readonly publisher: Pick<RoomPublisher, 'publish'>,
   ) {}
 
-  /** Pins a product card; everyone in the room sees it (and late joiners in the snapshot). */
-  async pin(who: Principal, roomId: string, product: flashcast.IProductCard | null | undefined): Promise<number> {
-    this.#requireHost(who, roomId);
-    if (!product || !isValidId(product.productId)) throw new InvalidArgumentError('product.productId is required');
-    if (typeof product.title === 'string' && product.title.length > 200) throw new InvalidArgumentError('title too long');
-    if (product.imageUrl && !/^https?:\/\/\S{1,2000}$/.test(product.imageUrl)) {
-      throw new InvalidArgumentError('imageUrl must be an http(s) URL');
-    }
-    validateMoney(product.price, 'price');
-    validateMoney(product.dealPrice, 'dealPrice');
+  /** Where pin cards come from (commerce). Without one, pinning answers UNAVAILABLE. */
+  setCardSource(source: PinCardSource | null): void {
+    this.#cards = source;
+  }
+
+  /**
+   * Pins a showcase product; everyone in the room sees its card (and late joiners in the
+   * snapshot). Only `productId` (and a locale) is taken from the caller: the card is built
+   * by the card source. Nothing is broadcast when the product cannot be pinned.
+   */
+  async pin(who: Principal, roomId: string, productId: unknown, locale?: string): Promise<number> {
+    validRoom(roomId);
+    Policy.require(who, 'room.pin', { roomId });
+    if (!isValidId(productId)) throw new InvalidArgumentError('productId is required');
+    if (locale !== undefined && locale !== '' && !/^[a-z]{2}(-[A-Z]{2})?$/.test(locale)) throw new InvalidArgumentError('invalid locale');
+    if (!this.#cards) throw new UnavailableError('pinning needs the catalog: this node runs without commerce (FLASHCAST_COMMERCE=0)');
+    const product = await this.#cards.card(roomId, productId, locale || undefined);
     return this.publisher.publish(roomId, { pin: { product, byUserId: who.userId } });
   }
 
-  async unpin(who: Principal, roomId: string, productId: string): Promise<number> {
-    this.#requireHost(who, roomId);
+  async unpin(who: Principal, roomId: string, productId: unknown): Promise<number> {
+    validRoom(roomId);
+    Policy.require(who, 'room.pin', { roomId });
     if (!isValidId(productId)) throw new InvalidArgumentError('productId is required');
     return this.publisher.publish(roomId, { unpin: { productId } });
   }
 
-  async announce(who: Principal, roomId: string, text: string): Promise<number> {
-    this.#requireHost(who, roomId);
+  async announce(who: Principal, roomId: string, text: unknown): Promise<number> {
+    validRoom(roomId);
+    Policy.require(who, 'room.announce', { roomId });
     const clean = cleanText(text);
     if (!clean) throw new InvalidArgumentError(`text must be 1-${MAX_TEXT} characters`);
     return this.publisher.publish(roomId, { announcement: { text: clean, byUserId: who.userId } });
   }
 
-  async setState(who: Principal, roomId: string, phase: number, title?: string): Promise<number> {
-    this.#requireHost(who, roomId);
+  async setState(who: Principal, roomId: string, phase: number, title?: unknown): Promise<number> {
+    validRoom(roomId);
+    Policy.require(who, 'room.state', { roomId });
     if (!Object.values(RoomPhase).includes(phase) || phase === RoomPhase.ROOM_PHASE_UNSPECIFIED) {
       throw new InvalidArgumentError('phase must be SCHEDULED, LIVE, PAUSED or ENDED');
     }
-    const state: flashcast.IRoomState = { phase, title: (title ?? '').slice(0, 200), hostUserId: who.userId };
+    const clean = sanitizeText(title);
+    if (codePointLength(clean) > MAX_TITLE) throw new InvalidArgumentError(`title is at most ${MAX_TITLE} characters`);
+    const state: flashcast.IRoomState = { phase, title: clean, hostUserId: who.userId };
     return this.publisher.publish(roomId, { state });
   }
 
   /** Applies a moderation action (host, moderator or ops). */
   async moderate(who: Principal, roomId: string, m: flashcast.IModerate): Promise<number> {
-    this.#requireModerator(who, roomId);
+    validRoom(roomId);
+    Policy.require(who, 'room.moderate', { roomId });
     const action = m.action ?? ModerationAction.MODERATION_UNSPECIFIED;
     const seconds = m.seconds ?? 0;
     if (!Number.isInteger(seconds) || seconds < 0 || seconds > 30 * 24 * 3600) {
@@ -87,17 +116,17 @@ export class RoomControl {
         change = { kind: 'slow', seconds };
         break;
       case ModerationAction.SET_BLOCKED_WORDS: {
-        const words = (m.words ?? []).map((w) => w.trim().toLowerCase()).filter(Boolean);
-        if (words.length > MAX_WORDS || words.some((w) => w.length > 50)) {
-          throw new InvalidArgumentError(`at most ${MAX_WORDS} words of at most 50 characters`);
+        const raw = m.words ?? [];
+        if (raw.length > MAX_WORDS) throw new InvalidArgumentError(`at most ${MAX_WORDS} words of at most ${MAX_WORD} characters`);
+        const words = [...new Set(raw.map((w) => sanitizeText(w).toLowerCase()).filter(Boolean))];
+        if (words.some((w) => codePointLength(w) > MAX_WORD)) {
+          throw new InvalidArgumentError(`at most ${MAX_WORDS} words of at most ${MAX_WORD} characters`);
         }
         change = { kind: 'words', words };
         break;
       }
       case ModerationAction.DELETE_MESSAGE:
-        if (typeof m.messageId !== 'string' || m.messageId.length === 0 || m.messageId.length > 64) {
-          throw new InvalidArgumentError('messageId is required');
-        }
+        if (!isValidId(m.messageId)) throw new InvalidArgumentError('messageId is required');
         break;
       default:
         throw new InvalidArgumentError('unknown moderation action');
@@ -112,37 +141,14 @@ export class RoomControl {
     };
     return this.publisher.publish(roomId, { moderation: event });
   }
-
-  #requireHost(who: Principal, roomId: string): void {
-    if (!isValidId(roomId)) throw new InvalidArgumentError('invalid room id');
-    if (who.role === 'ops') return;
-    if (who.role !== 'host' || !TokenService.canJoin(who, roomId)) {
-      throw new ForbiddenError('only the room host may do this', ErrorCode.Forbidden);
-    }
-  }
-
-  #requireModerator(who: Principal, roomId: string): void {
-    if (!isValidId(roomId)) throw new InvalidArgumentError('invalid room id');
-    if (who.role === 'ops') return;
-    if ((who.role !== 'host' && who.role !== 'moderator') || !TokenService.canJoin(who, roomId)) {
-      throw new ForbiddenError('only the room host or a moderator may do this', ErrorCode.Forbidden);
-    }
-  }
 }
 
-/** Trims and bounds user text; returns '' when empty or too long. */
+function validRoom(roomId: unknown): asserts roomId is string {
+  if (!isValidId(roomId)) throw new InvalidArgumentError('invalid room id');
+}
+
+/** Chat and announcement text: sanitised (server/common/text.ts); '' when empty or over MAX_TEXT. */
 export function cleanText(text: unknown): string {
-  if (typeof text !== 'string') return '';
-  // Strip control characters except newline.
-  const clean = text.replace(/[\u0000-\u0009\u000B-\u001F\u007F]/g, '').trim();
-  return clean.length > 0 && clean.length <= MAX_TEXT ? clean : '';
-}
-
-function validateMoney(money: flashcast.IMoney | null | undefined, field: string): void {
-  if (!money) return;
-  const amount = Number(money.amount);
-  if (!Number.isSafeInteger(amount) || amount < 0) throw new InvalidArgumentError(`${field}.amount must be a non-negative integer in minor units`);
-  if (typeof money.currency !== 'string' || !/^[A-Z]{3}$/.test(money.currency)) {
-    throw new InvalidArgumentError(`${field}.currency must be an ISO 4217 code`);
-  }
+  const clean = sanitizeText(text, { multiline: true });
+  return clean.length > 0 && codePointLength(clean) <= MAX_TEXT ? clean : '';
 }

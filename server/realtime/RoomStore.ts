@@ -203,6 +203,17 @@ export class RoomStore {
     await multi.exec();
   }
 
+  /**
+   * True if the user is banned in the room now (one HGET on the moderation hash; for callers
+   * without the room's LocalRoom, e.g. `POST /v1/checkout`).
+   */
+  async isBanned(roomId: string, userId: string, now = Date.now()): Promise<boolean> {
+    const until = await this.#redis.hget(this.keys.room(roomId, 'mod'), `ban:${userId}`);
+    if (until === null) return false;
+    const ms = Number(until);
+    return ms === 0 || ms > now;
+  }
+
   #streamKeys(roomId: string): string[] {
     return [this.keys.room(roomId, 'meta'), this.keys.room(roomId, 'hist'), this.keys.room(roomId, 'snap')];
   }

@@ -113,7 +113,7 @@ WITH input AS (
   JOIN upd ON upd.id = s.order_id
   ON CONFLICT (order_id, seq) DO NOTHING
 ), rated AS (
-  SELECT u.id, i.creator_id, u.total_amount, u.currency, i.credit_after, COALESCE(i.deal_bps, 0) AS bps
+  SELECT u.id, i.creator_id, u.total_amount, u.currency, i.credit_after, ${CommissionLedger.rateSql('i')} AS bps
   FROM upd u JOIN input i ON i.id = u.id
 ), comm AS (
   INSERT INTO commissions (order_id, creator_id, rate_bps, amount, currency, status, credit_after)

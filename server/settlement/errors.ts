@@ -1,22 +1,8 @@
+import { SettlementErrorCode } from '../../protocol/codes.js';
 import { FlashcastError } from '../errors.js';
 
-/** Stable codes of the settlement part. */
-export const SettlementErrorCode = {
-  PaymentDeclined: 'PAYMENT_DECLINED',
-  PaymentTimeout: 'PAYMENT_TIMEOUT',
-  ProviderUnavailable: 'PAYMENT_PROVIDER_UNAVAILABLE',
-  IdempotencyMismatch: 'PAYMENT_IDEMPOTENCY_MISMATCH',
-  HoldLost: 'HOLD_LOST',
-  /** The provider could not be reached; nothing was charged and the hold was released. */
-  PaymentUnavailable: 'PAYMENT_UNAVAILABLE',
-  /** PostgreSQL had no units left for the order (Redis had sold more than the deal holds). */
-  SoldOut: 'SOLD_OUT',
-  /** The deal closed before the order could claim its units. */
-  DealEnded: 'DEAL_ENDED',
-  /** The order had already ended (declined, lapsed or failed) when a retry of it came in. */
-  OrderClosed: 'ORDER_CLOSED',
-  JobNotFound: 'JOB_NOT_FOUND',
-} as const;
+/** Stable codes of the settlement part (defined in protocol/codes.ts, exported by the SDK). */
+export { SettlementErrorCode };
 
 /** Base of settlement errors; `retryable` says whether the job should be retried with backoff. */
 export class SettlementError extends FlashcastError {

@@ -23,7 +23,7 @@ describe('settle outbox (real Redis, PostgreSQL, BullMQ worker)', () => {
     for (const b of ['b1', 'b2']) await s.commerce.methods.save(b, { type: 'card', token: 'tok_visa' });
     const connection = { url: REDIS_URL, maxRetriesPerRequest: null };
     const gateway = (outbox: { sweepIntervalMs: number; graceMs?: number }) =>
-      CommerceService.create({ redis: s!.redis, connection, keys: s!.keys, db: s!.db, broadcaster: s!.broadcaster, runWorkers: false, outbox }).then((c) => {
+      CommerceService.create({ redis: s!.redis, connection, keys: s!.keys, db: s!.db, broadcaster: s!.broadcaster, bans: async () => false, runWorkers: false, outbox }).then((c) => {
         extra.push(c);
         return c;
       });

@@ -86,7 +86,7 @@ describe('refunds are computed and capped by the server (real PostgreSQL, Redis,
       const attack = await s.call('POST', `/v1/orders/${order.orderId}/refunds`, principal(buyer),
         { reason: 'unwanted', returnShipping: { amount: 5_000_000, currency: spec.currency } });
       expect(attack.status).toBe(400);
-      expect(attack.body.code).toBe('INVALID_ARGUMENT');
+      expect(attack.body.error.code).toBe('INVALID_ARGUMENT');
       expect(await refundRow(s, order.orderId)).toBeUndefined();
       // The seller's table says 5,000,000: the policy cap and the capture cap still hold.
       await s.commerce.shippingRates.set(seeded.shop.id, '*', 5_000_000);
@@ -171,7 +171,7 @@ describe('refunds are computed and capped by the server (real PostgreSQL, Redis,
       expect(order.captured).toBe(0);
       const r = await s.call('POST', `/v1/orders/${order.orderId}/refunds`, principal(buyer), { reason: 'quality' });
       expect(r.status).toBe(409);
-      expect(r.body.code).toBe('NOTHING_TO_REFUND');
+      expect(r.body.error.code).toBe('NOTHING_TO_REFUND');
       expect(await refundRow(s, order.orderId)).toBeUndefined();
     }
   });

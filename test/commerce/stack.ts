@@ -2,7 +2,10 @@ import type { Redis } from 'ioredis';
 import { CommerceService } from '../../server/commerce/CommerceService.js';
 import { SettlementService } from '../../server/settlement/SettlementService.js';
 import { SandboxPaymentProvider, type SandboxOptions } from '../../server/settlement/SandboxPaymentProvider.js';
-import { HttpRouter, type ApiRequest, type HttpMethod } from '../../server/http/HttpRouter.js';
+import { HttpRouter, type HttpMethod } from '../../server/http/HttpRouter.js';
+import { RoomStore } from '../../server/realtime/RoomStore.js';
+import { RoomControl } from '../../server/realtime/RoomControl.js';
+import { registerRoomRoutes } from '../../server/http/RoomApi.js';
 import type { Principal } from '../../server/auth/TokenService.js';
 import type { RedisKeys } from '../../server/redis/keys.js';
 import type { PgDatabase } from '../../server/db/PgDatabase.js';
@@ -19,6 +22,8 @@ export interface Stack {
   db: PgDatabase;
   schema: string;
   broadcaster: RecordingBroadcaster;
+  /** The rooms' state in Redis (moderation: bans apply to buying). */
+  rooms: RoomStore;
   commerce: CommerceService;
   settlement: SettlementService | null;
   provider: SandboxPaymentProvider;
@@ -43,8 +48,9 @@ export async function startStack(opts: {
   const { db, schema, drop } = await newSchemaDb(20);
   const broadcaster = new RecordingBroadcaster(opts.room?.(redis, prefix) ?? null);
   const connection = { url: redisUrl, maxRetriesPerRequest: null };
+  const rooms = new RoomStore(redis, { prefix, historySize: 100, historyTtlSeconds: 600 });
   const commerce = await CommerceService.create({
-    redis, connection, keys, db, broadcaster, viewerCount: () => 10, checkout: { holdMs: opts.holdMs ?? 60_000 }, dashboardIntervalMs: 100,
+    redis, connection, keys, db, broadcaster, bans: (roomId, userId) => rooms.isBanned(roomId, userId), viewerCount: () => 10, checkout: { holdMs: opts.holdMs ?? 60_000 }, dashboardIntervalMs: 100,
     outbox: opts.outbox, deals: opts.deals,
   });
   const provider = new SandboxPaymentProvider(db, opts.sandbox);
@@ -54,16 +60,18 @@ export async function startStack(opts: {
   });
   const router = new HttpRouter();
   commerce.registerRoutes(router);
+  // The room routes (pin, moderation...) as the gateway mounts them, publishing to the recorder.
+  const control = new RoomControl(rooms, broadcaster);
+  control.setCardSource({ card: (roomId, productId, locale) => commerce.pinCard(roomId, productId, locale) });
+  registerRoomRoutes(router, control, rooms);
+  /** One request through the router's dispatch (ids, policy, the one error shape), as the gateway sends it. */
   const call = async (method: HttpMethod, path: string, principal: Principal | null, body?: unknown) => {
     const [p, q = ''] = path.split('?');
-    const m = router.match(method, p);
-    if (!m || !('handler' in m)) return { status: 404, body: null };
-    const req: ApiRequest = { method, path: p, params: m.params, query: new URLSearchParams(q), headers: {}, body, principal, remoteAddress: '127.0.0.1' };
-    const r = await m.handler(req);
+    const r = await router.dispatch({ method, path: p, query: new URLSearchParams(q), body, principal, remoteAddress: '127.0.0.1' });
     return { status: r.status, body: r.body as any };
   };
   return {
-    redis, keys, prefix, db, schema, broadcaster, commerce, settlement, provider, router, call,
+    redis, keys, prefix, db, schema, broadcaster, rooms, commerce, settlement, provider, router, call,
     close: async () => {
       await settlement?.close();
       await commerce.close();
@@ -74,17 +82,24 @@ export async function startStack(opts: {
   };
 }
 
-/** A shop (USD), a product with `stock` units in room `room1`'s showcase, and a live deal on it. */
-export async function seedDeal(s: Stack, o: { stock?: number; dealStock?: number; limit?: number; countdown?: number; price?: number; regions?: string[]; commissionBps?: number | null } = {}) {
-  const shop = await s.commerce.catalog.createShop({ ownerUserId: 'host1', name: 'Shop', currency: 'USD', country: 'US' });
+/**
+ * A shop (USD), a product with `stock` units in room `room1`'s showcase, and a live deal on it
+ * by `host1`. The shop is host1's own (no commission), unless `commissionBps` is given: then it
+ * is `seller1`'s shop, which opens an affiliate plan for host1 at that commission.
+ */
+export async function seedDeal(s: Stack, o: { stock?: number; dealStock?: number; limit?: number; countdown?: number; price?: number; regions?: string[]; commissionBps?: number } = {}) {
+  const affiliate = o.commissionBps !== undefined;
+  const shop = await s.commerce.catalog.createShop({ ownerUserId: affiliate ? 'seller1' : 'host1', name: 'Shop', currency: 'USD', country: 'US' });
   const product = await s.commerce.catalog.createProduct(shop.id, {
     titles: { en: 'Red scarf' }, images: ['https://img.example/1.jpg'], price: { amount: 2999, currency: 'USD' }, stock: o.stock ?? 1000,
   });
+  const plan = affiliate
+    ? await s.commerce.plans.create(shop.id, { productId: product.id, creatorId: 'host1', commissionBps: o.commissionBps!, minDealPrice: { amount: 0, currency: 'USD' } })
+    : null;
   await s.commerce.catalog.addToShowcase('room1', product.id);
   const deal = await s.commerce.deals.create('room1', 'host1', {
     productId: product.id, price: { amount: o.price ?? 1999, currency: 'USD' }, totalStock: o.dealStock ?? 100,
     perBuyerLimit: o.limit ?? 2, countdownSeconds: o.countdown ?? 0, durationSeconds: 600, allowedRegions: o.regions,
-    commissionBps: o.commissionBps ?? null,
   });
-  return { shop, product, deal };
+  return { shop, product, deal, plan };
 }

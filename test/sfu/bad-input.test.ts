@@ -95,7 +95,7 @@ describe('media bad input', () => {
     expect(code(await media(viewer, { resume: { consumerId: 'abc' } }))).toBe('CONSUMER_NOT_FOUND');
     expect(code(await media(viewer, { close: { id: 'abc' } }))).toBe('TRANSPORT_NOT_FOUND');
     expect(code(await media(viewer, {}))).toBe('INVALID_ARGUMENT');
-    expect(code(await media(viewer, { capabilities: {} }, 'bad room!'))).toBe('NOT_JOINED');
+    expect(code(await media(viewer, { capabilities: {} }, 'bad room!'))).toBe('INVALID_ARGUMENT'); // ids are checked at the edge
 
     for (const bogus of [
       'not json',

@@ -1,0 +1,37 @@
+import { ZodError } from 'zod';
+import { ErrorCode } from '../../protocol/codes.js';
+import { logger } from '../common/logger.js';
+import { FlashcastError } from '../errors.js';
+import type { ApiResponse } from './HttpRouter.js';
+
+const log = logger('HttpErrors');
+
+/** The one HTTP error body: `{ error: { code, message, details? } }`. */
+export interface HttpErrorBody {
+  error: { code: string; message: string; details?: unknown };
+}
+
+/**
+ * The one adapter from a thrown error to an HTTP answer, used for every route (and by the
+ * gateway for its own 404/405/413): FlashcastError → its status and code; ZodError → 400
+ * INVALID_ARGUMENT with the issues in `details`; TypeError → 400 INVALID_ARGUMENT; anything
+ * else → 500 INTERNAL, logged (its message is not sent).
+ */
+export function errorResponse(error: unknown, context: { path?: string } = {}): ApiResponse {
+  if (error instanceof FlashcastError) {
+    const body: HttpErrorBody = { error: { code: error.code, message: error.message } };
+    if (error.details !== undefined) body.error.details = error.details;
+    const headers = error.retryAfterMs > 0 ? { 'retry-after': String(Math.ceil(error.retryAfterMs / 1000)) } : undefined;
+    return { status: error.status, body, ...(headers ? { headers } : {}) };
+  }
+  if (error instanceof ZodError) {
+    const issues = error.issues.slice(0, 10).map((i) => ({ path: i.path.join('.'), message: i.message }));
+    const message = issues.map((i) => `${i.path || 'body'}: ${i.message}`).join('; ') || 'invalid input';
+    return { status: 400, body: { error: { code: ErrorCode.InvalidArgument, message, details: { issues } } } satisfies HttpErrorBody };
+  }
+  if (error instanceof TypeError) {
+    return { status: 400, body: { error: { code: ErrorCode.InvalidArgument, message: error.message } } satisfies HttpErrorBody };
+  }
+  log.error({ err: error, path: context.path }, 'HTTP handler failed');
+  return { status: 500, body: { error: { code: ErrorCode.Internal, message: 'internal error' } } satisfies HttpErrorBody };
+}
