@@ -209,11 +209,14 @@ describe('HTTP API', () => {
     const pin = await call('POST', '/v1/rooms/httproom/pin', { productId: 'p9' }, token);
     expect([pin.status, pin.body.error.code]).toEqual([503, ErrorCode.Unavailable]);
     expect((await call('GET', '/v1/rooms/httproom')).status).toBe(401);
+    // nothing was published: the room has no stream, and reading it creates none
+    const none = await call('GET', '/v1/rooms/httproom', undefined, token);
+    expect([none.status, none.body.error.code]).toEqual([404, ErrorCode.RoomNotFound]);
+    const state = await call('PUT', '/v1/rooms/httproom/state', { phase: 'LIVE', title: 'Bags' }, token);
+    expect(state.status).toBe(200);
     const room = await call('GET', '/v1/rooms/httproom', undefined, token);
     expect(room.status).toBe(200);
     expect(room.body.snapshot.pin ?? null).toBeNull();
-    const state = await call('PUT', '/v1/rooms/httproom/state', { phase: 'LIVE', title: 'Bags' }, token);
-    expect(state.status).toBe(200);
   });
 
   it('answers with stable codes: 401, 403, 400, 404, 405, 413', async () => {

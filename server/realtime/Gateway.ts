@@ -35,6 +35,8 @@ import { UserChannels } from './UserChannels.js';
 import { TokenBucket } from './TokenBucket.js';
 
 const log = logger('Gateway');
+/** Roles whose sockets get the staff chat rate (a room's host, its moderators, ops). */
+const STAFF_ROLES: ReadonlySet<string> = new Set(['host', 'moderator', 'ops']);
 
 /** Frames with a request id that a handler in another part answers (e.g. `buy`). */
 export type FrameHandler = (
@@ -290,7 +292,7 @@ export class Gateway extends EnhancedEventEmitter<GatewayEvents> {
       rooms: new Map(),
       joining: new Set(),
       frames: new TokenBucket(50, 100),
-      chat: principal && principal.role !== 'viewer' ? new TokenBucket(20, 40) : new TokenBucket(3, 6),
+      chat: principal && STAFF_ROLES.has(principal.role) ? new TokenBucket(20, 40) : new TokenBucket(3, 6),
       reactions: new TokenBucket(20, 40),
       joins: new TokenBucket(5, 10),
       violations: 0,

@@ -39,7 +39,7 @@ async function seedShop(stack: Stack, spec: ShopSpec, price: number = spec.price
   });
   const roomId = `room-${spec.currency}-${price}`;
   await stack.commerce.catalog.addToShowcase(roomId, product.id);
-  const deal = await stack.commerce.deals.create(roomId, 'host1', {
+  const deal = await stack.commerce.deals.create(roomId, `seller-${spec.currency}`, {
     productId: product.id, price: { amount: price, currency: spec.currency }, totalStock: 50, perBuyerLimit: 5, countdownSeconds: 0, durationSeconds: 600,
   });
   return { shop, product, deal, roomId };

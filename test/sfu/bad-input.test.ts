@@ -197,9 +197,9 @@ describe('WHIP bad input', () => {
       const end = await fetch(base + ok.headers.get('location'), { method: 'DELETE', headers: { authorization: `Bearer ${host}` } });
       expect(end.status).toBe(200);
     }
-    // A broken percent-encoding: the SFU server answers 400; the gateway finds no route (404). Neither 500.
+    // A broken percent-encoding: both the SFU server and the gateway answer 400, never 500.
     await expectError(await post(`http://127.0.0.1:${sfuHttp.port}`, '%E0%A4%A', OBS, host), 400, 'INVALID_ARGUMENT', 'bad percent-encoding');
-    expect((await post(gw.http, '%E0%A4%A', OBS, host)).status).toBe(404);
+    expect((await post(gw.http, '%E0%A4%A', OBS, host)).status).toBe(400);
     // Nothing was left holding a slot or a transport.
     const room = (await sfu.rooms()).find((r) => r.id === ROOM);
     expect([...(room?.producers.values() ?? [])].filter((p) => p.source === 'whip')).toHaveLength(0);
