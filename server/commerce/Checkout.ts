@@ -145,7 +145,8 @@ export class Checkout {
     // The total is computed (and an overflow refused) before anything is held.
     const total = Currency.multiply(deal.price.amount, quantity);
     // While the payment provider is down, nothing is held for a payment that cannot happen.
-    const paymentsBackIn = this.#payments ? await this.#payments.retryAfterMs() : 0;
+    let paymentsBackIn = this.#payments?.retryAfterMs() ?? 0;
+    if (typeof paymentsBackIn !== 'number') paymentsBackIn = await paymentsBackIn;
     if (paymentsBackIn > 0) {
       return fail(CommerceErrorCode.PaymentUnavailable, 'payments are unavailable right now; nothing was held or charged, tap again shortly', paymentsBackIn);
     }

@@ -31,16 +31,17 @@ export class PaymentAvailability {
     await this.#redis.del(this.#key);
   }
 
-  /** 0 when payments can be taken, else the ms until a retry makes sense. */
-  async retryAfterMs(): Promise<number> {
+  /**
+   * 0 when payments can be taken, else the ms until a retry makes sense. Synchronous while the
+   * cached answer is fresh (the tap path awaits nothing then).
+   */
+  retryAfterMs(): number | Promise<number> {
     const now = Date.now();
-    if (now >= this.#cached.until) {
-      this.#reading ??= (async () => {
-        const ttl = await this.#redis.pttl(this.#key);
-        this.#cached = { until: Date.now() + this.#cacheMs, retryAfterAt: ttl > 0 ? Date.now() + ttl : 0 };
-      })().finally(() => (this.#reading = null));
-      await this.#reading;
-    }
-    return Math.max(0, this.#cached.retryAfterAt - Date.now());
+    if (now < this.#cached.until) return Math.max(0, this.#cached.retryAfterAt - now);
+    this.#reading ??= (async () => {
+      const ttl = await this.#redis.pttl(this.#key);
+      this.#cached = { until: Date.now() + this.#cacheMs, retryAfterAt: ttl > 0 ? Date.now() + ttl : 0 };
+    })().finally(() => (this.#reading = null));
+    return this.#reading.then(() => Math.max(0, this.#cached.retryAfterAt - Date.now()));
   }
 }

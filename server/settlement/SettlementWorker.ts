@@ -130,52 +130,40 @@ export class SettlementWorker extends EnhancedEventEmitter<SettlementWorkerEvent
 
   async #settle(job: Job<SettleJob>): Promise<SettleOutcome> {
     const d = job.data;
-    // What PostgreSQL already knows of the order decides first: a re-run (crash, stalled lock) or a
-    // retry after Redis forgot the hold finishes what was recorded, and never pays again.
-    let status = await this.#orders.status(d.orderId);
-    if (status === 'paid' || status === 'refunded') {
-      await this.#afterPaid(d, false);
-      return 'paid';
-    }
-    if (status === 'declined' || status === 'expired' || (status === 'failed' && !(await this.#retryable(d.orderId)))) {
-      // Redis may hold this order again (a retry after it forgot the first outcome): let it go.
-      const r = await this.#reservation.release(d.dealId, d.orderId, 'HP');
-      if (r.released) await this.#showStock(d, r);
-      await this.#tell(d, { status: status === 'failed' ? 'failed' : status, code: SettlementErrorCode.OrderClosed, message: `the order is ${status}` });
-      this.safeEmit('orderfailed', d, SettlementErrorCode.OrderClosed);
-      return status === 'failed' ? 'failed' : status;
-    }
-    if (status !== 'pending') {
-      const commit = await this.#reservation.commit(d.dealId, d.orderId);
-      if (commit.code === 'EXPIRED' || commit.code === 'RELEASED') {
+    // Redis first (H -> P: the hold can no longer lapse), then PostgreSQL decides: the claim inserts the
+    // order or reports what it already is (a re-run after a crash, a retry after Redis forgot the hold),
+    // so nothing is paid twice and the common path costs one statement.
+    const commit = await this.#reservation.commit(d.dealId, d.orderId);
+    if (commit.code === 'EXPIRED' || commit.code === 'RELEASED') {
+      const status = await this.#orders.status(d.orderId);
+      if (status === 'paid' || status === 'refunded') {
+        await this.#afterPaid(d, false);
+        return 'paid';
+      }
+      if (status === null) {
         if (commit.code === 'EXPIRED') await this.#showStock(d, commit);
         await this.#orders.recordFailed(d, 'expired', 'HOLD_EXPIRED');
         return this.#failed(d, 'expired', 'HOLD_EXPIRED', 'the hold lapsed before payment');
       }
-      // OK, SOLD, or UNKNOWN (Redis lost the hold): PostgreSQL decides whether the order may have its units.
-      if (!this.#allowPayment()) return this.#unavailable(d, false);
-      const claim = await this.#orders.claim(d);
-      if (claim === 'paid' || claim === 'refunded') {
-        await this.#afterPaid(d, false);
-        return 'paid';
-      }
-      if (claim === 'sold_out' || claim === 'deal_closed' || claim === 'no_deal') {
-        const code = claim === 'sold_out' ? SettlementErrorCode.SoldOut : SettlementErrorCode.DealEnded;
-        await this.#orders.recordFailed(d, 'failed', code);
-        const r = await this.#reservation.release(d.dealId, d.orderId, 'HP');
-        if (r.released) await this.#showStock(d, r);
-        log.warn({ orderId: d.orderId, dealId: d.dealId, claim }, 'PostgreSQL refused the units Redis held');
-        return this.#failed(d, 'failed', code, claim === 'sold_out' ? 'sold out' : 'the deal has ended');
-      }
-      if (claim !== 'claimed' && claim !== 'pending') {
-        const r = await this.#reservation.release(d.dealId, d.orderId, 'HP');
-        if (r.released) await this.#showStock(d, r);
-        return this.#failed(d, claim === 'failed' ? 'failed' : claim, SettlementErrorCode.OrderClosed, `the order is ${claim}`);
-      }
-      status = 'pending';
-    } else if (!this.#allowPayment()) {
-      return this.#unavailable(d, true);
+      if (status !== 'pending') return this.#closed(d, status);
+      // pending: claimed by an earlier run; PostgreSQL holds its units, so the payment goes on.
     }
+    // OK, SOLD, or UNKNOWN (Redis lost the hold): PostgreSQL decides whether the order may have its units.
+    if (!this.#allowPayment()) return this.#unavailable(d);
+    const claim = await this.#orders.claim(d);
+    if (claim === 'paid' || claim === 'refunded') {
+      await this.#afterPaid(d, false);
+      return 'paid';
+    }
+    if (claim === 'sold_out' || claim === 'deal_closed' || claim === 'no_deal') {
+      const code = claim === 'sold_out' ? SettlementErrorCode.SoldOut : SettlementErrorCode.DealEnded;
+      await this.#orders.recordFailed(d, 'failed', code);
+      const r = await this.#reservation.release(d.dealId, d.orderId, 'HP');
+      if (r.released) await this.#showStock(d, r);
+      log.warn({ orderId: d.orderId, dealId: d.dealId, claim }, 'PostgreSQL refused the units Redis held');
+      return this.#failed(d, 'failed', code, claim === 'sold_out' ? 'sold out' : 'the deal has ended');
+    }
+    if (claim !== 'claimed' && claim !== 'pending') return this.#closed(d, claim);
 
     let capture;
     try {
@@ -189,7 +177,7 @@ export class SettlementWorker extends EnhancedEventEmitter<SettlementWorkerEvent
         this.#breakerSaw(false);
         // Nothing was captured: after a bounded number of tries (or at once while the breaker is open)
         // the hold goes back and the buyer is told to retry, instead of waiting for ops.
-        if (this.#breaker.state === 'open' || job.attemptsMade + 1 >= this.#options.unavailableAttempts) return this.#unavailable(d, true);
+        if (this.#breaker.state === 'open' || job.attemptsMade + 1 >= this.#options.unavailableAttempts) return this.#unavailable(d);
         throw error;
       }
       if (error instanceof SettlementError && !error.retryable) throw new UnrecoverableError(`${error.code}: ${error.message}`);
@@ -219,12 +207,6 @@ export class SettlementWorker extends EnhancedEventEmitter<SettlementWorkerEvent
     return 'paid';
   }
 
-  /** Whether a `failed` order may be tried again (its payment step never reached the provider). */
-  async #retryable(orderId: string): Promise<boolean> {
-    const { rows } = await this.#db.query<{ fail_code: string | null }>('SELECT fail_code FROM orders WHERE id = $1', [orderId]);
-    return rows[0]?.fail_code === RETRYABLE_FAIL_CODE;
-  }
-
   #allowPayment(): boolean {
     const allowed = this.#breaker.allow();
     this.#noteBreaker();
@@ -250,18 +232,25 @@ export class SettlementWorker extends EnhancedEventEmitter<SettlementWorkerEvent
 
   /**
    * The provider is unavailable: nothing was captured. The order fails with PAYMENT_UNAVAILABLE
-   * (units back in PostgreSQL, then in Redis, where the buyer's key is forgotten so that the
-   * same tap may be retried) and the buyer is told when to retry.
+   * (units back in PostgreSQL if it had claimed them, then in Redis, where the buyer's key is
+   * forgotten so that the same tap may be retried) and the buyer is told when to retry.
    */
-  async #unavailable(d: SettleJob, claimed: boolean): Promise<SettleOutcome> {
-    if (claimed) await this.#orders.release(d.orderId, 'failed', RETRYABLE_FAIL_CODE);
-    else await this.#orders.recordFailed(d, 'failed', RETRYABLE_FAIL_CODE);
+  async #unavailable(d: SettleJob): Promise<SettleOutcome> {
+    if (!(await this.#orders.release(d.orderId, 'failed', RETRYABLE_FAIL_CODE))) await this.#orders.recordFailed(d, 'failed', RETRYABLE_FAIL_CODE);
     const r = await this.#reservation.release(d.dealId, d.orderId, 'HP', true);
     if (r.released) await this.#showStock(d, r);
     const retryAfterMs = Math.max(1_000, this.#breaker.retryAfterMs());
     await this.#tell(d, { status: 'failed', code: SettlementErrorCode.PaymentUnavailable, message: 'payments are unavailable right now; nothing was charged, tap again shortly', retryAfterMs });
     this.safeEmit('orderfailed', d, SettlementErrorCode.PaymentUnavailable);
     return 'failed';
+  }
+
+  /** The order had ended already (declined, lapsed, failed): Redis may hold it again (a retry after it forgot): let it go. */
+  async #closed(d: SettleJob, status: string): Promise<SettleOutcome> {
+    const r = await this.#reservation.release(d.dealId, d.orderId, 'HP');
+    if (r.released) await this.#showStock(d, r);
+    const outcome: FailedStatus = status === 'declined' || status === 'expired' ? status : 'failed';
+    return this.#failed(d, outcome, SettlementErrorCode.OrderClosed, `the order is ${status}`);
   }
 
   async #failed(d: SettleJob, status: FailedStatus, code: string, message: string): Promise<SettleOutcome> {
