@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import type { Config } from './config.js';
+import type { Config } from '../common/config.js';
 
 interface Check {
   name: string;

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { EnhancedEventEmitter } from '../server/common/EnhancedEventEmitter.js';
+import { EnhancedEventEmitter } from '../common/EnhancedEventEmitter.js';
 
 export interface GstRtpSourceOptions {
   host?: string;

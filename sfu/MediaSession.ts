@@ -1,5 +1,5 @@
-import { EnhancedEventEmitter } from '../server/common/EnhancedEventEmitter.js';
-import { TokenBucket } from '../server/realtime/TokenBucket.js';
+import { EnhancedEventEmitter } from '../common/EnhancedEventEmitter.js';
+import { TokenBucket } from '../common/TokenBucket.js';
 import type { types } from './mediasoup.js';
 import type { RoomRouter } from './RoomRouter.js';
 import type { SfuRoom } from './SfuRoom.js';

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { EnhancedEventEmitter } from '../server/common/EnhancedEventEmitter.js';
-import { logger } from '../server/common/logger.js';
-import { FlashcastError } from '../server/errors.js';
+import { EnhancedEventEmitter } from '../common/EnhancedEventEmitter.js';
+import { logger } from '../common/logger.js';
+import { FlashcastError } from '../common/errors.js';
 import { MediaUnavailableError } from './errors.js';
 
 const log = logger('RedisRpc');

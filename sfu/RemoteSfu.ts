@@ -1,5 +1,5 @@
 import { flashcast } from '../protocol/gen/flashcast.js';
-import { EnhancedEventEmitter } from '../server/common/EnhancedEventEmitter.js';
+import { EnhancedEventEmitter } from '../common/EnhancedEventEmitter.js';
 import { MediaUnavailableError } from './errors.js';
 import { RedisRpc } from './RedisRpc.js';
 import type { MediaBackend, MediaCaller } from './SfuService.js';

@@ -1,4 +1,4 @@
-import { EnhancedEventEmitter } from '../server/common/EnhancedEventEmitter.js';
+import { EnhancedEventEmitter } from '../common/EnhancedEventEmitter.js';
 import type { types } from './mediasoup.js';
 import type { PoolWorker } from './WorkerPool.js';
 

@@ -1,9 +1,9 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { Registry } from 'prom-client';
-import type { Principal, TokenService } from '../server/auth/TokenService.js';
+import type { Principal, TokenService } from '../common/auth/TokenService.js';
 import { ErrorCode } from '../protocol/codes.js';
-import { logger } from '../server/common/logger.js';
-import { FlashcastError } from '../server/errors.js';
+import { logger } from '../common/logger.js';
+import { FlashcastError } from '../common/errors.js';
 import { MediaInvalidError } from './errors.js';
 import { SfuMetrics } from './SfuMetrics.js';
 import type { SfuService } from './SfuService.js';

@@ -1,6 +1,6 @@
 import { flashcast } from '../protocol/gen/flashcast.js';
-import { EnhancedEventEmitter } from '../server/common/EnhancedEventEmitter.js';
-import { logger } from '../server/common/logger.js';
+import { EnhancedEventEmitter } from '../common/EnhancedEventEmitter.js';
+import { logger } from '../common/logger.js';
 import { MediaUnavailableError } from './errors.js';
 import type { types } from './mediasoup.js';
 import { RedisRpc } from './RedisRpc.js';

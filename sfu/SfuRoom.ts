@@ -1,5 +1,5 @@
-import { EnhancedEventEmitter } from '../server/common/EnhancedEventEmitter.js';
-import { logger } from '../server/common/logger.js';
+import { EnhancedEventEmitter } from '../common/EnhancedEventEmitter.js';
+import { logger } from '../common/logger.js';
 import { MediaNotFoundError, MediaUnavailableError, SfuErrorCode } from './errors.js';
 import type { types } from './mediasoup.js';
 import { RoomRouter } from './RoomRouter.js';

@@ -1,7 +1,7 @@
 import { flashcast } from '../protocol/gen/flashcast.js';
-import { EnhancedEventEmitter } from '../server/common/EnhancedEventEmitter.js';
-import { logger } from '../server/common/logger.js';
-import { isValidId } from '../server/redis/keys.js';
+import { EnhancedEventEmitter } from '../common/EnhancedEventEmitter.js';
+import { logger } from '../common/logger.js';
+import { isValidId } from '../common/keys.js';
 import {
   MediaForbiddenError,
   MediaInvalidError,

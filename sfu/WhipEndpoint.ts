@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { ErrorCode } from '../protocol/codes.js';
-import { Policy } from '../server/auth/Policy.js';
-import type { Principal } from '../server/auth/TokenService.js';
-import { FlashcastError } from '../server/errors.js';
-import type { ApiRequest, ApiResponse, HttpRouter } from '../server/http/HttpRouter.js';
-import { logger } from '../server/common/logger.js';
-import { isValidId } from '../server/redis/keys.js';
+import { Policy } from '../common/auth/Policy.js';
+import type { Principal } from '../common/auth/TokenService.js';
+import { FlashcastError } from '../common/errors.js';
+import type { ApiRequest, ApiResponse, HttpRouter } from '../common/http/HttpRouter.js';
+import { logger } from '../common/logger.js';
+import { isValidId } from '../common/keys.js';
 import { MediaInvalidError, MediaUnavailableError } from './errors.js';
 import { IngestSlots, type IngestSlot } from './IngestSlots.js';
 import type { types } from './mediasoup.js';

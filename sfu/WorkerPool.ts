@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
-import { EnhancedEventEmitter } from '../server/common/EnhancedEventEmitter.js';
-import { logger } from '../server/common/logger.js';
+import { EnhancedEventEmitter } from '../common/EnhancedEventEmitter.js';
+import { logger } from '../common/logger.js';
 import { mediasoup, type types } from './mediasoup.js';
 
 const log = logger('WorkerPool');

@@ -1,5 +1,5 @@
 import { SfuErrorCode } from '../protocol/codes.js';
-import { FlashcastError } from '../server/errors.js';
+import { FlashcastError } from '../common/errors.js';
 
 /** Stable error codes of the media plane (defined in protocol/codes.ts, exported by the SDK). */
 export { SfuErrorCode };

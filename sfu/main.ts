@@ -3,13 +3,13 @@
  * worker pool, joined to the media network over Redis (SfuNode), with WHIP
  * ingest and /metrics on HTTP. Gateways reach it through RemoteSfu.
  *
- * Reads the one config schema (server/config.ts): REDIS_URL, FLASHCAST_REDIS_PREFIX,
+ * Reads the one config schema (common/config.ts): REDIS_URL, FLASHCAST_REDIS_PREFIX,
  * FLASHCAST_JWT_SECRET (or FLASHCAST_DEV=1), FLASHCAST_SFU_NODE_ID, FLASHCAST_SFU_HTTP_HOST / _PORT,
  * FLASHCAST_SFU_PIPE_IP; and the media FLASHCAST_SFU_* of SfuConfig.
  */
-import { TokenService } from '../server/auth/TokenService.js';
-import { logger } from '../server/common/logger.js';
-import { ConfigError, devSecretBanner, loadConfig, type Config } from '../server/config.js';
+import { TokenService } from '../common/auth/TokenService.js';
+import { logger } from '../common/logger.js';
+import { ConfigError, devSecretBanner, loadConfig, type Config } from '../common/config.js';
 import { sfuConfigFromEnv } from './SfuConfig.js';
 import { SfuHttpServer } from './SfuHttpServer.js';
 import { SfuNode } from './SfuNode.js';

@@ -5,7 +5,7 @@ import type { BenchTarget, TargetContext } from './BenchTarget.js';
 import type { Publisher } from './Publisher.js';
 import { ServerProcess, freePort } from './ServerProcess.js';
 import { FlashcastPublisher } from './FlashcastPublisher.js';
-import { TokenService } from '../../server/auth/TokenService.js';
+import { TokenService } from '../../common/auth/TokenService.js';
 
 const CLI = fileURLToPath(new URL('../../server/cli.js', import.meta.url));
 

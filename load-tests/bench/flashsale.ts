@@ -21,14 +21,14 @@ import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { Queue, Worker } from 'bullmq';
 import pg from 'pg';
-import { RedisKeys } from '../../server/redis/keys.js';
+import { RedisKeys } from '../../common/keys.js';
 import { openDatabase } from '../../server/db/openDatabase.js';
 import { CommerceService } from '../../server/commerce/CommerceService.js';
 import { SettlementService } from '../../server/settlement/SettlementService.js';
 import { SandboxPaymentProvider } from '../../server/settlement/SandboxPaymentProvider.js';
 import { Reservation } from '../../server/commerce/Reservation.js';
 import type { RoomBroadcaster } from '../../server/commerce/RoomBroadcaster.js';
-import type { Principal } from '../../server/auth/TokenService.js';
+import type { Principal } from '../../common/auth/TokenService.js';
 
 const env = process.env;
 const N = Number(env.BENCH_BUYERS ?? 20_000);

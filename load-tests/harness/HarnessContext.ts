@@ -1,4 +1,4 @@
-import { TokenService } from '../../server/auth/TokenService.js';
+import { TokenService } from '../../common/auth/TokenService.js';
 import { FlashcastClient, type FlashcastClientHandlers } from './FlashcastClient.js';
 
 /** Where the gateway is and how to get tokens for it. */

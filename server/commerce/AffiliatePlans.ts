@@ -1,6 +1,6 @@
 import { ErrorCode } from '../../protocol/codes.js';
 import type { Database, Queryable } from '../db/Database.js';
-import { ForbiddenError } from '../errors.js';
+import { ForbiddenError } from '../../common/errors.js';
 import { newId } from './Catalog.js';
 import { Currency } from './Currency.js';
 import { CommerceErrorCode, CommerceNotFoundError, StateError } from './errors.js';

@@ -1,15 +1,15 @@
 import { z } from 'zod';
-import type { ApiRequest, ApiResponse, HttpRouter } from '../http/HttpRouter.js';
-import type { Principal } from '../auth/TokenService.js';
+import type { ApiRequest, ApiResponse, HttpRouter } from '../../common/http/HttpRouter.js';
+import type { Principal } from '../../common/auth/TokenService.js';
 import type { CommerceService } from './CommerceService.js';
 import { flashcast } from '../../protocol/index.js';
-import { FlashcastError, UnauthorizedError } from '../errors.js';
-import { ID_PATTERN } from '../redis/keys.js';
-import { httpUrl, safeText } from '../common/text.js';
+import { FlashcastError, UnauthorizedError } from '../../common/errors.js';
+import { ID_PATTERN } from '../../common/keys.js';
+import { httpUrl, safeText } from '../../common/text.js';
 import { Currency, MAX_MINOR_UNITS } from './Currency.js';
 import { FxTable } from './FxTable.js';
 import { REFUND_REASONS } from './RefundPolicy.js';
-import { PAYMENT_METHOD_TYPES } from '../settlement/PaymentProvider.js';
+import { PAYMENT_METHOD_TYPES } from './PaymentProvider.js';
 import { listFailedJobs, replayFailedJob } from '../settlement/ops.js';
 import { CommerceErrorCode, CommerceNotFoundError } from './errors.js';
 

@@ -1,8 +1,8 @@
 import type { ConnectionOptions } from 'bullmq';
 import type { Redis, Cluster } from 'ioredis';
 import type { Database } from '../db/Database.js';
-import type { RedisKeys } from '../redis/keys.js';
-import type { HttpRouter } from '../http/HttpRouter.js';
+import type { RedisKeys } from '../../common/keys.js';
+import type { HttpRouter } from '../../common/http/HttpRouter.js';
 import type { RoomBroadcaster } from './RoomBroadcaster.js';
 import type { flashcast } from '../../protocol/index.js';
 import { Reservation } from './Reservation.js';
@@ -20,10 +20,10 @@ import { DashboardStats, type ViewerCount } from './DashboardStats.js';
 import { HoldSweeper } from './HoldSweeper.js';
 import { PaymentAvailability } from './PaymentAvailability.js';
 import { CommerceApi } from './CommerceApi.js';
-import { SettlementQueue } from '../settlement/SettlementQueue.js';
-import { OutboxMover, type OutboxMoverOptions } from '../settlement/OutboxMover.js';
-import { logger } from '../common/logger.js';
-import { runCloseSteps } from '../common/closeSteps.js';
+import { SettlementQueue } from './SettlementQueue.js';
+import { OutboxMover, type OutboxMoverOptions } from './OutboxMover.js';
+import { logger } from '../../common/logger.js';
+import { runCloseSteps } from '../../common/closeSteps.js';
 
 const log = logger('CommerceService');
 

@@ -1,9 +1,9 @@
 import type { Redis, Cluster } from 'ioredis';
-import type { RedisKeys } from '../redis/keys.js';
+import type { RedisKeys } from '../../common/keys.js';
 import type { FlashDeals } from './FlashDeals.js';
 import type { flashcast } from '../../protocol/index.js';
-import { EnhancedEventEmitter } from '../common/EnhancedEventEmitter.js';
-import { logger } from '../common/logger.js';
+import { EnhancedEventEmitter } from '../../common/EnhancedEventEmitter.js';
+import { logger } from '../../common/logger.js';
 
 const log = logger('DashboardStats');
 

@@ -1,15 +1,15 @@
 import { Queue, Worker, type ConnectionOptions, type Job } from 'bullmq';
 import type { Redis, Cluster } from 'ioredis';
 import type { Database } from '../db/Database.js';
-import type { RedisKeys } from '../redis/keys.js';
+import type { RedisKeys } from '../../common/keys.js';
 import type { RoomBroadcaster } from './RoomBroadcaster.js';
 import { Reservation, type DealHealth, type StockLevel } from './Reservation.js';
 import { AffiliatePlans } from './AffiliatePlans.js';
 import { newId } from './Catalog.js';
 import { Currency } from './Currency.js';
 import { flashcast } from '../../protocol/index.js';
-import { EnhancedEventEmitter } from '../common/EnhancedEventEmitter.js';
-import { logger } from '../common/logger.js';
+import { EnhancedEventEmitter } from '../../common/EnhancedEventEmitter.js';
+import { logger } from '../../common/logger.js';
 import { CommerceErrorCode, CommerceNotFoundError, StateError } from './errors.js';
 
 const log = logger('FlashDeals');

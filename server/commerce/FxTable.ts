@@ -1,6 +1,6 @@
 import type { Database } from '../db/Database.js';
 import { Currency } from './Currency.js';
-import { InvalidArgumentError } from '../errors.js';
+import { InvalidArgumentError } from '../../common/errors.js';
 import { FxRateMissingError } from './errors.js';
 
 /** One FX quote: 1 unit of `base` = `rate` units of `quote` (major units), as of `asOf` (ms). */

@@ -1,10 +1,10 @@
 import type { Redis, Cluster } from 'ioredis';
-import type { RedisKeys } from '../redis/keys.js';
+import type { RedisKeys } from '../../common/keys.js';
 import type { Reservation } from './Reservation.js';
 import type { RoomBroadcaster } from './RoomBroadcaster.js';
 import { stockUpdate } from './StockUpdate.js';
-import { EnhancedEventEmitter } from '../common/EnhancedEventEmitter.js';
-import { logger } from '../common/logger.js';
+import { EnhancedEventEmitter } from '../../common/EnhancedEventEmitter.js';
+import { logger } from '../../common/logger.js';
 
 const log = logger('HoldSweeper');
 

@@ -1,5 +1,5 @@
 import type { Redis, Cluster } from 'ioredis';
-import type { RedisKeys } from '../redis/keys.js';
+import type { RedisKeys } from '../../common/keys.js';
 
 /**
  * Whether payments can be taken, shared by every process through one Redis key: settlement

@@ -1,7 +1,7 @@
 import type { Redis, Cluster } from 'ioredis';
 import type { Database } from '../db/Database.js';
-import type { RedisKeys } from '../redis/keys.js';
-import { PAYMENT_METHOD_TYPES, type PaymentMethodType } from '../settlement/PaymentProvider.js';
+import type { RedisKeys } from '../../common/keys.js';
+import { PAYMENT_METHOD_TYPES, type PaymentMethodType } from './PaymentProvider.js';
 
 /** A buyer's saved payment method (a provider token, never card data). */
 export interface SavedPaymentMethod {

@@ -1,5 +1,5 @@
 import type { RoomBroadcaster } from './RoomBroadcaster.js';
-import { logger } from '../common/logger.js';
+import { logger } from '../../common/logger.js';
 
 const log = logger('PurchaseTicker');
 

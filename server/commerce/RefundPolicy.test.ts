@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { FxTable } from './FxTable.js';
 import { REFUND_REASONS, RefundPolicy, type RefundDecision, type RefundReason, type RefundRequest } from './RefundPolicy.js';
-import { FlashcastError } from '../errors.js';
+import { FlashcastError } from '../../common/errors.js';
 
 const fx = new FxTable([
   { base: 'USD', quote: 'JPY', rate: '151.37', asOf: 1_700_000_000_000 },

@@ -1,5 +1,5 @@
 import type { Database, Queryable } from '../db/Database.js';
-import type { SettlementQueue } from '../settlement/SettlementQueue.js';
+import type { SettlementQueue } from './SettlementQueue.js';
 import type { RefundDecision, RefundPolicy, RefundReason } from './RefundPolicy.js';
 import { ReturnShippingRates } from './ReturnShippingRates.js';
 import { CommerceErrorCode, CommerceNotFoundError, StateError } from './errors.js';

@@ -1,7 +1,8 @@
 import type { Redis, Cluster } from 'ioredis';
-import type { RedisKeys } from '../redis/keys.js';
-import { RedisScript } from './RedisScript.js';
-import { MicroBatcher } from './MicroBatcher.js';
+import type { RedisKeys } from '../../common/keys.js';
+import { RedisScript } from '../../common/RedisScript.js';
+import { assetPath } from '../../common/paths.js';
+import { MicroBatcher } from '../../common/MicroBatcher.js';
 
 /** What the reservation script needs to know about a deal (kept in Redis, in the deal's slot). */
 export interface DealInventory {
@@ -151,7 +152,8 @@ export class Reservation {
 
   /** Loads the scripts into Redis once. */
   static async create(redis: Redis | Cluster, keys: RedisKeys): Promise<Reservation> {
-    const scripts = SCRIPTS.map((f) => RedisScript.fromFile(f));
+    const dir = assetPath(import.meta.url, './scripts');
+    const scripts = SCRIPTS.map((f) => RedisScript.fromFile(f, dir));
     for (const s of scripts) await s.load(redis);
     return new Reservation(redis, keys, scripts);
   }

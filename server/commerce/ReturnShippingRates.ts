@@ -1,5 +1,5 @@
 import type { Queryable } from '../db/Database.js';
-import { InvalidArgumentError } from '../errors.js';
+import { InvalidArgumentError } from '../../common/errors.js';
 import { Currency } from './Currency.js';
 import { CommerceErrorCode, CommerceNotFoundError } from './errors.js';
 

@@ -1,5 +1,5 @@
 import { CommerceErrorCode } from '../../protocol/codes.js';
-import { FlashcastError } from '../errors.js';
+import { FlashcastError } from '../../common/errors.js';
 
 /** Stable error codes of the commerce part (defined in protocol/codes.ts, exported by the SDK). */
 export { CommerceErrorCode };

@@ -3,7 +3,8 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PGliteDatabase } from './PGliteDatabase.js';
 import { readdirSync } from 'node:fs';
-import { Migrator, assetDir } from './Migrator.js';
+import { Migrator } from './Migrator.js';
+import { assetPath } from '../../common/paths.js';
 import type { Database } from './Database.js';
 import { newSchemaDb } from '../../test/commerce/helpers.js';
 
@@ -30,7 +31,7 @@ describe.each(['pg', 'pglite'] as const)('%s backend', (kind) => {
     expect(await new Migrator(db).migrate()).toEqual([]);
     const { rows } = await db.query<{ n: number }>('SELECT count(*)::int8 AS n FROM schema_migrations');
     // one row per migration file
-    expect(rows[0].n).toBe(readdirSync(assetDir('./migrations/', import.meta.url)).filter((f) => /^\d+_[\w-]+\.sql$/.test(f)).length);
+    expect(rows[0].n).toBe(readdirSync(assetPath(import.meta.url, './migrations')).filter((f) => /^\d+_[\w-]+\.sql$/.test(f)).length);
   });
 
   it('commits or rolls back a transaction as a whole, and returns int8 as numbers', async () => {

@@ -1,18 +1,9 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { readdirSync, readFileSync } from 'node:fs';
+import { assetPath } from '../../common/paths.js';
 import type { Database } from './Database.js';
-import { logger } from '../common/logger.js';
+import { logger } from '../../common/logger.js';
 
 const log = logger('Migrator');
-
-/** Finds a source asset folder next to this module, also when running from dist/. */
-export function assetDir(relative: string, from: string): string {
-  const here = fileURLToPath(new URL(relative, from));
-  if (existsSync(here)) return here;
-  const src = here.replace(/([\\/])dist([\\/])/, '$1');
-  if (existsSync(src)) return src;
-  throw new Error(`asset folder not found: ${here}`);
-}
 
 /**
  * Applies `server/db/migrations/NNN_name.sql` in name order, each once, each in its own
@@ -23,7 +14,7 @@ export class Migrator {
   readonly #db: Database;
   readonly #dir: string;
 
-  constructor(db: Database, dir: string = assetDir('./migrations/', import.meta.url)) {
+  constructor(db: Database, dir: string = assetPath(import.meta.url, './migrations')) {
     this.#db = db;
     this.#dir = dir;
   }

@@ -1,6 +1,6 @@
 import { PGlite } from '@electric-sql/pglite';
 import type { Database, Queryable, QueryResult } from './Database.js';
-import { logger } from '../common/logger.js';
+import { logger } from '../../common/logger.js';
 
 const log = logger('PGliteDatabase');
 

@@ -1,6 +1,6 @@
 import pg from 'pg';
 import type { Database, Queryable, QueryResult } from './Database.js';
-import { logger } from '../common/logger.js';
+import { logger } from '../../common/logger.js';
 
 const log = logger('PgDatabase');
 

@@ -1,10 +1,10 @@
 import { z } from 'zod';
 import { ModerationAction, RoomPhase } from '../../protocol/index.js';
-import { RoomNotFoundError } from '../errors.js';
-import { ID_PATTERN } from '../redis/keys.js';
+import { RoomNotFoundError } from '../../common/errors.js';
+import { ID_PATTERN } from '../../common/keys.js';
 import type { RoomControl } from '../realtime/RoomControl.js';
 import type { RoomStore } from '../realtime/RoomStore.js';
-import type { HttpRouter } from './HttpRouter.js';
+import type { HttpRouter } from '../../common/http/HttpRouter.js';
 
 const id = z.string().regex(ID_PATTERN, 'must be a valid id');
 /** The one pin body: the server builds the card from the catalog (no client card fields). */

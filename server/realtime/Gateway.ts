@@ -12,17 +12,17 @@ import {
   RoomPhase,
   encodeServerFrame,
 } from '../../protocol/index.js';
-import { Policy } from '../auth/Policy.js';
-import type { Principal, TokenService } from '../auth/TokenService.js';
-import { runCloseSteps } from '../common/closeSteps.js';
-import { EnhancedEventEmitter } from '../common/EnhancedEventEmitter.js';
-import { logger } from '../common/logger.js';
-import type { Config } from '../config.js';
-import { FlashcastError, InvalidArgumentError, UnauthorizedError } from '../errors.js';
-import { errorResponse } from '../http/HttpErrors.js';
-import type { ApiResponse, HttpRouter } from '../http/HttpRouter.js';
+import { Policy } from '../../common/auth/Policy.js';
+import type { Principal, TokenService } from '../../common/auth/TokenService.js';
+import { runCloseSteps } from '../../common/closeSteps.js';
+import { EnhancedEventEmitter } from '../../common/EnhancedEventEmitter.js';
+import { logger } from '../../common/logger.js';
+import type { Config } from '../../common/config.js';
+import { FlashcastError, InvalidArgumentError, UnauthorizedError } from '../../common/errors.js';
+import { errorResponse } from '../../common/http/HttpErrors.js';
+import type { ApiResponse, HttpRouter } from '../../common/http/HttpRouter.js';
 import { GatewayMetrics } from '../metrics/GatewayMetrics.js';
-import { isValidId } from '../redis/keys.js';
+import { isValidId } from '../../common/keys.js';
 import type { LocalRoom } from './LocalRoom.js';
 import { CHAT_BUCKETS } from './LocalRoom.js';
 import { frameAction, frameRoom } from './framePolicy.js';
@@ -32,7 +32,7 @@ import { RoomPublisher } from './RoomPublisher.js';
 import { MessageClass, RoomStore, type RecoverResult, type StreamPosition } from './RoomStore.js';
 import type { Membership, SocketData } from './SocketData.js';
 import { UserChannels } from './UserChannels.js';
-import { TokenBucket } from './TokenBucket.js';
+import { TokenBucket } from '../../common/TokenBucket.js';
 
 const log = logger('Gateway');
 /** Roles whose sockets get the staff chat rate (a room's host, its moderators, ops). */

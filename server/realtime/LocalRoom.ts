@@ -3,7 +3,7 @@ import { flashcast, ModerationAction, RoomPhase } from '../../protocol/index.js'
 import { snapshotFromFields, snapshotOpFor, type ModerationState } from './RoomStore.js';
 import type { SocketData } from './SocketData.js';
 import { ChatSampler } from './ChatSampler.js';
-import { TokenBucket } from './TokenBucket.js';
+import { TokenBucket } from '../../common/TokenBucket.js';
 
 /** Number of chat bucket topics per room (sampling granularity). */
 export const CHAT_BUCKETS = 8;

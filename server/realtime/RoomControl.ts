@@ -1,9 +1,9 @@
 import { flashcast, ModerationAction, RoomPhase } from '../../protocol/index.js';
-import { Policy } from '../auth/Policy.js';
-import type { Principal } from '../auth/TokenService.js';
-import { codePointLength, sanitizeText } from '../common/text.js';
-import { InvalidArgumentError, UnavailableError } from '../errors.js';
-import { isValidId } from '../redis/keys.js';
+import { Policy } from '../../common/auth/Policy.js';
+import type { Principal } from '../../common/auth/TokenService.js';
+import { codePointLength, sanitizeText } from '../../common/text.js';
+import { InvalidArgumentError, UnavailableError } from '../../common/errors.js';
+import { isValidId } from '../../common/keys.js';
 import type { RoomPublisher } from './RoomPublisher.js';
 import type { ModerationChange, RoomStore } from './RoomStore.js';
 
@@ -147,7 +147,7 @@ function validRoom(roomId: unknown): asserts roomId is string {
   if (!isValidId(roomId)) throw new InvalidArgumentError('invalid room id');
 }
 
-/** Chat and announcement text: sanitised (server/common/text.ts); '' when empty or over MAX_TEXT. */
+/** Chat and announcement text: sanitised (common/text.ts); '' when empty or over MAX_TEXT. */
 export function cleanText(text: unknown): string {
   const clean = sanitizeText(text, { multiline: true });
   return clean.length > 0 && codePointLength(clean) <= MAX_TEXT ? clean : '';

@@ -1,8 +1,8 @@
 import type { Redis } from 'ioredis';
 import type { TemplatedApp, WebSocket } from 'uWebSockets.js';
 import { flashcast, encodeServerFrame, LeftReason, ModerationAction } from '../../protocol/index.js';
-import { EnhancedEventEmitter } from '../common/EnhancedEventEmitter.js';
-import { logger } from '../common/logger.js';
+import { EnhancedEventEmitter } from '../../common/EnhancedEventEmitter.js';
+import { logger } from '../../common/logger.js';
 import type { GatewayMetrics } from '../metrics/GatewayMetrics.js';
 import { LocalRoom, CHAT_BUCKETS } from './LocalRoom.js';
 import { MessageClass, type RoomStore } from './RoomStore.js';

@@ -1,5 +1,5 @@
 import { flashcast } from '../../protocol/index.js';
-import { logger } from '../common/logger.js';
+import { logger } from '../../common/logger.js';
 import { snapshotOpFor, type RoomStore } from './RoomStore.js';
 
 const log = logger('RoomPublisher');

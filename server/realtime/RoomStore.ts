@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { flashcast } from '../../protocol/index.js';
-import { assetPath } from '../common/paths.js';
-import { RedisKeys } from '../redis/keys.js';
+import { assetPath } from '../../common/paths.js';
+import { RedisKeys } from '../../common/keys.js';
 import { RedisScripts } from '../redis/RedisScripts.js';
 
 const scripts = new RedisScripts(assetPath(import.meta.url, '../redis/scripts'));

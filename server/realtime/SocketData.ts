@@ -1,5 +1,5 @@
-import type { Principal } from '../auth/TokenService.js';
-import type { TokenBucket } from './TokenBucket.js';
+import type { Principal } from '../../common/auth/TokenService.js';
+import type { TokenBucket } from '../../common/TokenBucket.js';
 
 /** A client's membership of one room on this connection. */
 export interface Membership {

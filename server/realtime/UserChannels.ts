@@ -1,9 +1,9 @@
 import type { Redis } from 'ioredis';
 import type { TemplatedApp, WebSocket } from 'uWebSockets.js';
 import { flashcast, encodeServerFrame } from '../../protocol/index.js';
-import { logger } from '../common/logger.js';
-import type { RedisKeys } from '../redis/keys.js';
-import type { OrderNotifier, OrderUpdate } from '../settlement/OrderNotifier.js';
+import { logger } from '../../common/logger.js';
+import type { RedisKeys } from '../../common/keys.js';
+import type { OrderNotifier, OrderUpdate } from './OrderNotifier.js';
 import type { SocketData } from './SocketData.js';
 
 const log = logger('UserChannels');

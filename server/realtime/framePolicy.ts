@@ -1,5 +1,5 @@
 import type { flashcast } from '../../protocol/index.js';
-import type { Action } from '../auth/Policy.js';
+import type { Action } from '../../common/auth/Policy.js';
 
 /** A ClientFrame kind: a member name of its `msg` oneof. */
 export type ClientFrameKind = NonNullable<flashcast.ClientFrame['msg']>;

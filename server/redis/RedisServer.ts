@@ -3,7 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { resolve } from 'node:path';
 import { Redis } from 'ioredis';
-import { logger } from '../common/logger.js';
+import { logger } from '../../common/logger.js';
 
 const log = logger('RedisServer');
 

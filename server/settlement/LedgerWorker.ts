@@ -1,11 +1,11 @@
 import { Worker, type ConnectionOptions } from 'bullmq';
 import type { Database, Queryable } from '../db/Database.js';
-import type { PaymentProvider } from './PaymentProvider.js';
-import { QUEUES, type CommissionJob, type RefundJob } from './SettlementQueue.js';
+import type { PaymentProvider } from '../commerce/PaymentProvider.js';
+import { QUEUES, type CommissionJob, type RefundJob } from '../commerce/SettlementQueue.js';
 import { CommissionLedger } from '../commerce/CommissionLedger.js';
 import { InstalmentPlan } from '../commerce/InstalmentPlan.js';
-import { EnhancedEventEmitter } from '../common/EnhancedEventEmitter.js';
-import { logger } from '../common/logger.js';
+import { EnhancedEventEmitter } from '../../common/EnhancedEventEmitter.js';
+import { logger } from '../../common/logger.js';
 
 const log = logger('LedgerWorker');
 

@@ -3,7 +3,7 @@ import type { PgDatabase } from '../db/PgDatabase.js';
 import { OrderStore, RETRYABLE_FAIL_CODE } from './OrderStore.js';
 import { InstalmentPlan } from '../commerce/InstalmentPlan.js';
 import { OrderIds } from '../commerce/OrderIds.js';
-import type { SettleJob } from './SettlementQueue.js';
+import type { SettleJob } from '../commerce/SettlementQueue.js';
 import { newSchemaDb } from '../../test/commerce/helpers.js';
 
 let db: PgDatabase;

@@ -1,8 +1,8 @@
 import type { Database } from '../db/Database.js';
-import type { SettleJob } from './SettlementQueue.js';
+import type { SettleJob } from '../commerce/SettlementQueue.js';
 import type { Instalment } from '../commerce/InstalmentPlan.js';
 import { CommissionLedger } from '../commerce/CommissionLedger.js';
-import { MicroBatcher, type MicroBatcherOptions } from '../commerce/MicroBatcher.js';
+import { MicroBatcher, type MicroBatcherOptions } from '../../common/MicroBatcher.js';
 
 /** A captured order, ready to be recorded as paid. */
 export interface PaidOrder {

@@ -1,8 +1,8 @@
 import type { Database } from '../db/Database.js';
-import type { CaptureRequest, CaptureResult, PaymentProvider, RefundRequest, RefundResult } from './PaymentProvider.js';
+import type { CaptureRequest, CaptureResult, PaymentProvider, RefundRequest, RefundResult } from '../commerce/PaymentProvider.js';
 import { IdempotencyMismatchError, PaymentTimeoutError, ProviderUnavailableError } from './errors.js';
-import { MicroBatcher } from '../commerce/MicroBatcher.js';
-import { RandomPool } from '../commerce/RandomPool.js';
+import { MicroBatcher } from '../../common/MicroBatcher.js';
+import { RandomPool } from '../../common/RandomPool.js';
 
 const randomRefs = new RandomPool();
 

@@ -1,20 +1,20 @@
 import type { ConnectionOptions } from 'bullmq';
 import type { Redis, Cluster } from 'ioredis';
 import type { Database } from '../db/Database.js';
-import type { RedisKeys } from '../redis/keys.js';
+import type { RedisKeys } from '../../common/keys.js';
 import type { RoomBroadcaster } from '../commerce/RoomBroadcaster.js';
-import type { PaymentProvider } from './PaymentProvider.js';
-import type { OrderNotifier } from './OrderNotifier.js';
+import type { PaymentProvider } from '../commerce/PaymentProvider.js';
+import type { OrderNotifier } from '../realtime/OrderNotifier.js';
 import { Reservation } from '../commerce/Reservation.js';
 import { PurchaseTicker } from '../commerce/PurchaseTicker.js';
 import { PaymentMethods } from '../commerce/PaymentMethods.js';
 import { HoldSweeper } from '../commerce/HoldSweeper.js';
 import { PaymentAvailability } from '../commerce/PaymentAvailability.js';
-import { SettlementQueue } from './SettlementQueue.js';
+import { SettlementQueue } from '../commerce/SettlementQueue.js';
 import { SettlementWorker, type SettlementWorkerOptions } from './SettlementWorker.js';
 import { LedgerWorker } from './LedgerWorker.js';
-import { logger } from '../common/logger.js';
-import { runCloseSteps } from '../common/closeSteps.js';
+import { logger } from '../../common/logger.js';
+import { runCloseSteps } from '../../common/closeSteps.js';
 
 const log = logger('SettlementService');
 

@@ -1,21 +1,21 @@
 import { UnrecoverableError, Worker, type ConnectionOptions, type Job } from 'bullmq';
 import type { Redis, Cluster } from 'ioredis';
 import type { Database } from '../db/Database.js';
-import type { RedisKeys } from '../redis/keys.js';
+import type { RedisKeys } from '../../common/keys.js';
 import type { Reservation, StockChange } from '../commerce/Reservation.js';
 import type { RoomBroadcaster } from '../commerce/RoomBroadcaster.js';
 import type { PurchaseTicker } from '../commerce/PurchaseTicker.js';
 import type { PaymentMethods } from '../commerce/PaymentMethods.js';
-import type { PaymentProvider } from './PaymentProvider.js';
-import type { OrderNotifier, OrderUpdate } from './OrderNotifier.js';
-import { QUEUES, type SettleJob, type SettlementQueue } from './SettlementQueue.js';
+import type { PaymentProvider } from '../commerce/PaymentProvider.js';
+import type { OrderNotifier, OrderUpdate } from '../realtime/OrderNotifier.js';
+import { QUEUES, type SettleJob, type SettlementQueue } from '../commerce/SettlementQueue.js';
 import { InstalmentPlan } from '../commerce/InstalmentPlan.js';
 import { OrderStore, RETRYABLE_FAIL_CODE, type FailedStatus } from './OrderStore.js';
 import { CircuitBreaker, type CircuitBreakerOptions, type BreakerState } from './CircuitBreaker.js';
 import { stockUpdate } from '../commerce/StockUpdate.js';
 import type { PaymentAvailability } from '../commerce/PaymentAvailability.js';
-import { EnhancedEventEmitter } from '../common/EnhancedEventEmitter.js';
-import { logger } from '../common/logger.js';
+import { EnhancedEventEmitter } from '../../common/EnhancedEventEmitter.js';
+import { logger } from '../../common/logger.js';
 import { ProviderUnavailableError, SettlementError, SettlementErrorCode } from './errors.js';
 
 const log = logger('SettlementWorker');

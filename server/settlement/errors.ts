@@ -1,5 +1,5 @@
 import { SettlementErrorCode } from '../../protocol/codes.js';
-import { FlashcastError } from '../errors.js';
+import { FlashcastError } from '../../common/errors.js';
 
 /** Stable codes of the settlement part (defined in protocol/codes.ts, exported by the SDK). */
 export { SettlementErrorCode };

@@ -1,6 +1,6 @@
 /**
  * Settlement worker process: `flashcast worker`, or `node dist/server/settlement/main.js`.
- * Reads the one config schema (server/config.ts): REDIS_URL, DATABASE_URL (PGlite under
+ * Reads the one config schema (common/config.ts): REDIS_URL, DATABASE_URL (PGlite under
  * FLASHCAST_DATA_DIR otherwise), DATABASE_SCHEMA, FLASHCAST_REDIS_PREFIX, FLASHCAST_JWT_SECRET
  * (or FLASHCAST_DEV=1), FLASHCAST_HISTORY_SIZE / _TTL_S (the rooms it publishes to), and
  * SETTLEMENT_CONCURRENCY, SETTLEMENT_DB_POOL, SETTLEMENT_LOCK_MS, SETTLEMENT_STALLED_MS,
@@ -8,15 +8,15 @@
  */
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
-import { ConfigError, devSecretBanner, loadConfig, type Config } from '../config.js';
-import { RedisKeys } from '../redis/keys.js';
+import { ConfigError, devSecretBanner, loadConfig, type Config } from '../../common/config.js';
+import { RedisKeys } from '../../common/keys.js';
 import { openDatabase } from '../db/openDatabase.js';
 import { RoomPublisher } from '../realtime/RoomPublisher.js';
 import { RedisOrderNotifier } from '../realtime/UserChannels.js';
 import { RoomStore } from '../realtime/RoomStore.js';
 import { SandboxPaymentProvider } from './SandboxPaymentProvider.js';
 import { SettlementService } from './SettlementService.js';
-import { logger } from '../common/logger.js';
+import { logger } from '../../common/logger.js';
 
 const log = logger('settlement-main');
 

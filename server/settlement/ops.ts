@@ -1,6 +1,6 @@
 import { Queue, type ConnectionOptions } from 'bullmq';
-import { QUEUES } from './SettlementQueue.js';
-import { FlashcastError } from '../errors.js';
+import { QUEUES } from '../commerce/SettlementQueue.js';
+import { FlashcastError } from '../../common/errors.js';
 import { SettlementErrorCode } from './errors.js';
 
 /** A job in a failed set, for ops to inspect. */

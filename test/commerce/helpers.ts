@@ -3,7 +3,7 @@ import { Redis } from 'ioredis';
 import pg from 'pg';
 import { PgDatabase } from '../../server/db/PgDatabase.js';
 import { Migrator } from '../../server/db/Migrator.js';
-import { RedisKeys } from '../../server/redis/keys.js';
+import { RedisKeys } from '../../common/keys.js';
 
 export const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 export const PG_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -86,5 +86,5 @@ export class RecordingBroadcaster implements RoomBroadcaster {
 }
 
 export function principal(userId: string, over: Record<string, unknown> = {}) {
-  return { userId, name: `${userId} Lastname`, role: 'viewer' as const, rooms: null, region: 'US', exp: 0, ...over } as import('../../server/auth/TokenService.js').Principal;
+  return { userId, name: `${userId} Lastname`, role: 'viewer' as const, rooms: null, region: 'US', exp: 0, ...over } as import('../../common/auth/TokenService.js').Principal;
 }

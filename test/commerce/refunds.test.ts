@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { flashcast } from '../../protocol/index.js';
 import { FxTable } from '../../server/commerce/FxTable.js';
-import { FlashcastError } from '../../server/errors.js';
+import { FlashcastError } from '../../common/errors.js';
 import { startStack, type Stack } from './stack.js';
 import { principal, waitFor } from './helpers.js';
 

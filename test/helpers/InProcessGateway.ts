@@ -1,4 +1,4 @@
-import { loadConfig, type Config } from '../../server/config.js';
+import { loadConfig, type Config } from '../../common/config.js';
 import { GatewayNode, type GatewayNodeOptions } from '../../server/GatewayNode.js';
 import { JWT_SECRET, REDIS_URL, deletePrefix, uniquePrefix } from './env.js';
 

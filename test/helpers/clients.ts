@@ -1,6 +1,6 @@
 import WebSocket from 'ws';
 import { FlashcastClient, type ClientOptions, type WebSocketConstructor } from '../../client-sdk/index.js';
-import { TokenService, type MintOptions } from '../../server/auth/TokenService.js';
+import { TokenService, type MintOptions } from '../../common/auth/TokenService.js';
 import { flashcast, encodeClientFrame, decodeServerFrame } from '../../protocol/index.js';
 import { JWT_SECRET, waitFor } from './env.js';
 

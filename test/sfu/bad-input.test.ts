@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { flashcast } from '../../protocol/index.js';
-import { attachSfu } from '../../sfu/attachSfu.js';
+import { attachSfu } from '../../server/attachSfu.js';
 import { SfuHttpServer } from '../../sfu/SfuHttpServer.js';
 import { SfuService } from '../../sfu/SfuService.js';
 import { RawClient, mint, tokens } from '../helpers/clients.js';

@@ -1,6 +1,6 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { attachSfu } from '../../sfu/attachSfu.js';
+import { attachSfu } from '../../server/attachSfu.js';
 import { SfuService } from '../../sfu/SfuService.js';
 import { bundleForBrowser, launchChromium, serveStatic } from '../helpers/browser.js';
 import { mint } from '../helpers/clients.js';

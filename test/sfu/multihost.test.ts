@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { attachSfu } from '../../sfu/attachSfu.js';
+import { attachSfu } from '../../server/attachSfu.js';
 import { RemoteSfu } from '../../sfu/RemoteSfu.js';
 import { bundleForBrowser, launchChromium, serveStatic } from '../helpers/browser.js';
 import { mint } from '../helpers/clients.js';

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { flashcast } from '../../protocol/index.js';
-import { attachSfu } from '../../sfu/attachSfu.js';
+import { attachSfu } from '../../server/attachSfu.js';
 import { GstRtpSource } from '../../sfu/GstRtpSource.js';
 import { RtpEgress } from '../../sfu/RtpEgress.js';
 import { RtpIngest } from '../../sfu/RtpIngest.js';

@@ -55,7 +55,7 @@ afterAll(async () => {
 });
 
 import { startGateway } from '../helpers/InProcessGateway.js';
-import { attachSfu } from '../../sfu/attachSfu.js';
+import { attachSfu } from '../../server/attachSfu.js';
 describe('WHIP via the gateway route', () => {
   it('POST /whip/:room on the gateway answers 201 with SDP', async () => {
     const gw = await startGateway();

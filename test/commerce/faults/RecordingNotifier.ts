@@ -1,4 +1,4 @@
-import type { OrderNotifier, OrderUpdate } from '../../../server/settlement/OrderNotifier.js';
+import type { OrderNotifier, OrderUpdate } from '../../../server/realtime/OrderNotifier.js';
 
 /** An order update as received, loosely typed: the fault tests expect statuses the type may not list yet. */
 export type ReceivedUpdate = Omit<OrderUpdate, 'status'> & { status: string; [field: string]: unknown };

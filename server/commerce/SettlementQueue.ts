@@ -1,6 +1,6 @@
 import { Queue, type ConnectionOptions, type JobsOptions } from 'bullmq';
 import type { PaymentMethodType } from './PaymentProvider.js';
-import { logger } from '../common/logger.js';
+import { logger } from '../../common/logger.js';
 
 const log = logger('SettlementQueue');
 

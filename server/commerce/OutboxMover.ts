@@ -1,9 +1,9 @@
 import type { Redis, Cluster } from 'ioredis';
-import type { RedisKeys } from '../redis/keys.js';
-import type { Reservation } from '../commerce/Reservation.js';
+import type { RedisKeys } from '../../common/keys.js';
+import type { Reservation } from './Reservation.js';
 import type { SettleJob, SettlementQueue } from './SettlementQueue.js';
-import { EnhancedEventEmitter } from '../common/EnhancedEventEmitter.js';
-import { logger } from '../common/logger.js';
+import { EnhancedEventEmitter } from '../../common/EnhancedEventEmitter.js';
+import { logger } from '../../common/logger.js';
 
 const log = logger('OutboxMover');
 

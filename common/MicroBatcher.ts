@@ -1,4 +1,4 @@
-import { logger } from '../common/logger.js';
+import { logger } from './logger.js';
 
 const log = logger('MicroBatcher');
 

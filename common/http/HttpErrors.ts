@@ -1,6 +1,6 @@
 import { ZodError } from 'zod';
 import { ErrorCode } from '../../protocol/codes.js';
-import { logger } from '../common/logger.js';
+import { logger } from '../logger.js';
 import { FlashcastError } from '../errors.js';
 import type { ApiResponse } from './HttpRouter.js';
 

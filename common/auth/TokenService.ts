@@ -1,9 +1,9 @@
 import { createHmac, createSecretKey, timingSafeEqual, type KeyObject } from 'node:crypto';
 import { ErrorCode } from '../../protocol/codes.js';
 import { ROLE_NAMES, type RoleName } from '../../protocol/index.js';
-import { sanitizeText } from '../common/text.js';
+import { sanitizeText } from '../text.js';
 import { UnauthorizedError } from '../errors.js';
-import { isValidId } from '../redis/keys.js';
+import { isValidId } from '../keys.js';
 
 const ROLES: readonly RoleName[] = ROLE_NAMES;
 /** `"*"` in `rooms` = every room: only these roles may hold it. Hosts and moderators name their rooms. */
@@ -24,7 +24,7 @@ export interface Principal {
   /**
    * Rooms the token may join; `null` means every room: a viewer, seller or ops token without
    * a `rooms` claim, or a viewer or ops token whose `rooms` is `["*"]`. Read it only through
-   * the policy (server/auth/Policy.ts `inRoomScope`).
+   * the policy (common/auth/Policy.ts `inRoomScope`).
    */
   rooms: string[] | null;
   /** ISO 3166-1 alpha-2 country of the buyer, when known. */

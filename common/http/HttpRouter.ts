@@ -2,7 +2,7 @@ import { ErrorCode } from '../../protocol/codes.js';
 import { Policy, isAction, type Action, type PolicyContext } from '../auth/Policy.js';
 import type { Principal } from '../auth/TokenService.js';
 import { FlashcastError, InvalidArgumentError, NotFoundError } from '../errors.js';
-import { isValidId } from '../redis/keys.js';
+import { isValidId } from '../keys.js';
 import { errorResponse } from './HttpErrors.js';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -13,7 +13,7 @@ const METHODS: readonly HttpMethod[] = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE']
 export interface ApiRequest {
   method: HttpMethod;
   path: string;
-  /** Path parameters, each already checked against the one id pattern (server/redis/keys.ts). */
+  /** Path parameters, each already checked against the one id pattern (common/keys.ts). */
   params: Record<string, string>;
   query: URLSearchParams;
   headers: Record<string, string>;

@@ -1,11 +1,11 @@
 import type { flashcast } from '../protocol/gen/flashcast.js';
-import { Policy } from '../server/auth/Policy.js';
-import type { HttpRouter } from '../server/http/HttpRouter.js';
-import type { Gateway } from '../server/realtime/Gateway.js';
-import { SfuMetrics } from './SfuMetrics.js';
-import type { MediaBackend } from './SfuService.js';
-import { SfuService } from './SfuService.js';
-import { WhipEndpoint } from './WhipEndpoint.js';
+import { Policy } from '../common/auth/Policy.js';
+import type { HttpRouter } from '../common/http/HttpRouter.js';
+import type { Gateway } from './realtime/Gateway.js';
+import { SfuMetrics } from '../sfu/SfuMetrics.js';
+import type { MediaBackend } from '../sfu/SfuService.js';
+import { SfuService } from '../sfu/SfuService.js';
+import { WhipEndpoint } from '../sfu/WhipEndpoint.js';
 
 /**
  * Wires a media plane into a gateway: `media` frames go to the SFU (a host may

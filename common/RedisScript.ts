@@ -1,13 +1,10 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Redis, Cluster } from 'ioredis';
-import { assetDir } from '../db/Migrator.js';
-
-const SCRIPTS_DIR = assetDir('./scripts/', import.meta.url);
 
 /**
- * A Lua script from `server/commerce/scripts/NAME-N.lua` (N = key count), loaded once and
- * called by SHA. After a Redis restart or failover (NOSCRIPT) it is loaded again.
+ * A Lua script from a `scripts/NAME-N.lua` file (N = key count), loaded once and called by
+ * SHA. After a Redis restart or failover (NOSCRIPT) it is loaded again.
  */
 export class RedisScript {
   readonly name: string;
@@ -23,7 +20,7 @@ export class RedisScript {
   }
 
   /** Reads `scripts/<file>`; the key count comes from the file name. */
-  static fromFile(file: string, dir: string = SCRIPTS_DIR): RedisScript {
+  static fromFile(file: string, dir: string): RedisScript {
     const m = /^([a-z][a-z0-9-]*)-(\d+)\.lua$/.exec(file);
     if (!m) throw new TypeError(`script file name must be NAME-N.lua: ${file}`);
     return new RedisScript(m[1], Number(m[2]), readFileSync(`${dir}/${file}`, 'utf8'));
