@@ -1,3 +1,4 @@
+import { OrderStore } from './OrderStore.js';
 import { z } from 'zod';
 import type { ApiRequest, ApiResponse, HttpRouter } from '../../common/http/HttpRouter.js';
 import type { Principal } from '../../common/auth/TokenService.js';
@@ -115,10 +116,9 @@ export class CommerceApi {
       return { product, ownerUserId: await shopOwner(product.shopId) };
     };
     const orderFacts = async (orderId: string) => {
-      const { rows } = await s.db.query<{ buyer_id: string; owner_user_id: string }>(
-        'SELECT o.buyer_id, s.owner_user_id FROM orders o JOIN shops s ON s.id = o.shop_id WHERE o.id = $1', [orderId]);
-      if (!rows[0]) throw new CommerceNotFoundError(CommerceErrorCode.OrderNotFound, 'order');
-      return { buyerId: rows[0].buyer_id, ownerUserId: rows[0].owner_user_id };
+      const facts = await OrderStore.facts(s.db, orderId);
+      if (!facts) throw new CommerceNotFoundError(CommerceErrorCode.OrderNotFound, 'order');
+      return facts;
     };
     /** The facts of showcase.write / deal.create for each product: owner and plan coverage for this creator. */
     const authorizeProducts = async (req: ApiRequest, productIds: string[]) => {
@@ -233,12 +233,9 @@ export class CommerceApi {
     });
     router.add('GET', '/v1/orders/:orderId', 'order.read', async (req) => {
       req.authorize(await orderFacts(req.params.orderId));
-      const { rows } = await s.db.query<Record<string, unknown>>(
-        `SELECT o.*, (SELECT json_agg(l ORDER BY l.line_no) FROM order_lines l WHERE l.order_id = o.id) AS lines,
-                (SELECT json_agg(i ORDER BY i.seq) FROM instalments i WHERE i.order_id = o.id) AS instalments
-         FROM orders o WHERE o.id = $1`, [req.params.orderId]);
-      if (!rows[0]) throw new CommerceNotFoundError(CommerceErrorCode.OrderNotFound, 'order');
-      return { status: 200, body: rows[0] };
+      const order = await OrderStore.view(s.db, req.params.orderId);
+      if (!order) throw new CommerceNotFoundError(CommerceErrorCode.OrderNotFound, 'order');
+      return { status: 200, body: order };
     });
     router.add('PUT', '/v1/me/payment-method', 'me.write', async (req) => {
       const p = req.authorize();

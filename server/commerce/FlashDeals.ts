@@ -1,3 +1,4 @@
+import { OrderStore, RETRYABLE_FAIL_CODE } from './OrderStore.js';
 import { Queue, Worker, type ConnectionOptions, type Job } from 'bullmq';
 import type { Redis, Cluster } from 'ioredis';
 import type { Database } from '../db/Database.js';
@@ -413,23 +414,20 @@ export class FlashDeals extends EnhancedEventEmitter<FlashDealsEvents> {
       const health = await this.#reservation.health(dealId);
       const reason = staleReason(row as DealLedgerRow, health) ?? (force ? 'forced' : null);
       if (!reason) return null;
-      const { rows: orders } = await tx.query<{ id: string; buyer_id: string; idempotency_key: string; status: string; fail_code: string | null; quantity: number; total_amount: number }>(
-        `SELECT o.id, o.buyer_id, o.idempotency_key, o.status, o.fail_code, o.total_amount,
-           COALESCE(o.quantity, (SELECT sum(l.quantity) FROM order_lines l WHERE l.order_id = o.id), 0)::int AS quantity
-         FROM orders o WHERE o.deal_id = $1`, [dealId]);
+      const orders = await OrderStore.ofDeal(tx, dealId);
       const records: string[] = [];
       const stats = { orders: 0, units: 0, gmv: 0, buyers: 0 };
       const buyers = new Set<string>();
       for (const o of orders) {
         const state = o.status === 'pending' ? 'P' : o.status === 'paid' || o.status === 'refunded' ? 'S'
-          : o.status === 'failed' && o.fail_code === 'PAYMENT_UNAVAILABLE' ? 'F' : 'R';
-        if (o.idempotency_key.includes('|') || o.buyer_id.includes('|')) continue; // never written by checkout
-        records.push(`${o.id}|${state}|${o.buyer_id}|${o.quantity}|${o.idempotency_key}`);
+          : o.status === 'failed' && o.failCode === RETRYABLE_FAIL_CODE ? 'F' : 'R';
+        if (o.idempotencyKey.includes('|') || o.buyerId.includes('|')) continue; // never written by checkout
+        records.push(`${o.id}|${state}|${o.buyerId}|${o.quantity}|${o.idempotencyKey}`);
         if (state === 'S') {
           stats.orders++;
           stats.units += o.quantity;
-          stats.gmv += Number(o.total_amount);
-          buyers.add(o.buyer_id);
+          stats.gmv += o.totalAmount;
+          buyers.add(o.buyerId);
         }
       }
       stats.buyers = buyers.size;

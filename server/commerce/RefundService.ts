@@ -1,3 +1,4 @@
+import { OrderStore } from './OrderStore.js';
 import type { Database, Queryable } from '../db/Database.js';
 import type { SettlementQueue } from './SettlementQueue.js';
 import type { RefundDecision, RefundPolicy, RefundReason } from './RefundPolicy.js';
@@ -38,10 +39,8 @@ export class RefundService {
    */
   async request(orderId: string, requesterId: string | null, reason: RefundReason): Promise<StoredRefund> {
     const stored = await this.#db.transaction(async (tx) => {
-      const { rows } = await tx.query<{ buyer_id: string; shop_id: string; status: string; total_amount: number; currency: string; buyer_region: string | null }>(
-        'SELECT buyer_id, shop_id, status, total_amount, currency, buyer_region FROM orders WHERE id = $1 FOR UPDATE', [orderId]);
-      const order = rows[0];
-      if (!order || (requesterId !== null && order.buyer_id !== requesterId)) throw new CommerceNotFoundError(CommerceErrorCode.OrderNotFound, 'order');
+      const order = await OrderStore.lock(tx, orderId);
+      if (!order || (requesterId !== null && order.buyerId !== requesterId)) throw new CommerceNotFoundError(CommerceErrorCode.OrderNotFound, 'order');
       const existing = await RefundService.#get(tx, orderId);
       if (existing) return existing;
       if (order.status !== 'paid') throw new StateError(CommerceErrorCode.OrderState, `order is ${order.status}`);
@@ -51,9 +50,9 @@ export class RefundService {
       if (pay.rows[0].currency !== order.currency) throw new StateError(CommerceErrorCode.OrderState, 'payment and order currencies differ');
       const earlier = await tx.query<{ sum: number }>(
         `SELECT COALESCE(SUM(total), 0)::int8 AS sum FROM refunds WHERE order_id = $1 AND status IN (${COUNTED_SQL})`, [orderId]);
-      const rate = await this.#rates.get(order.shop_id, order.buyer_region, tx);
+      const rate = await this.#rates.get(order.shopId, order.buyerRegion, tx);
       const decision = this.#policy.decide({
-        itemAmount: Number(order.total_amount), currency: order.currency, reason,
+        itemAmount: order.totalAmount, currency: order.currency, reason,
         shippingRate: rate && { amount: rate.amount, currency: rate.currency },
         captured: Number(pay.rows[0].amount), alreadyRefunded: Number(earlier.rows[0].sum),
       });

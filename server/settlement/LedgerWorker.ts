@@ -1,3 +1,4 @@
+import { OrderStore } from '../commerce/OrderStore.js';
 import { Worker, type ConnectionOptions } from 'bullmq';
 import type { Database, Queryable } from '../db/Database.js';
 import type { PaymentProvider } from '../commerce/PaymentProvider.js';
@@ -66,7 +67,7 @@ export class LedgerWorker extends EnhancedEventEmitter<LedgerWorkerEvents> {
   async #processRefund(orderId: string): Promise<string> {
     const checked = await this.#db.transaction(async (tx): Promise<RefundCheck> => {
       // Same lock order as RefundService: the order row first.
-      await tx.query('SELECT 1 FROM orders WHERE id = $1 FOR UPDATE', [orderId]);
+      await OrderStore.lock(tx, orderId);
       const { rows } = await tx.query<{
         status: string; total: number; currency: string; provider_ref: string | null; captured: number | null; captured_currency: string | null; refunded: number;
       }>(
@@ -104,7 +105,7 @@ export class LedgerWorker extends EnhancedEventEmitter<LedgerWorkerEvents> {
     await this.#db.transaction(async (tx) => {
       const done = await tx.query("UPDATE refunds SET status = 'refunded', provider_ref = $2 WHERE order_id = $1 AND status = 'accepted'", [orderId, result.reference]);
       if (done.rowCount === 0) return; // a re-run: everything below was done by the first
-      await tx.query("UPDATE orders SET status = 'refunded' WHERE id = $1 AND status = 'paid'", [orderId]);
+      await OrderStore.markRefunded(tx, orderId);
       await CommissionLedger.clawBack(tx, orderId);
       await LedgerWorker.#refundInstalments(tx, orderId, checked.total);
     });

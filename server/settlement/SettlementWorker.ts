@@ -10,7 +10,7 @@ import type { PaymentProvider } from '../commerce/PaymentProvider.js';
 import type { OrderNotifier, OrderUpdate } from '../realtime/OrderNotifier.js';
 import { QUEUES, type SettleJob, type SettlementQueue } from '../commerce/SettlementQueue.js';
 import { InstalmentPlan } from '../commerce/InstalmentPlan.js';
-import { OrderStore, RETRYABLE_FAIL_CODE, type FailedStatus } from './OrderStore.js';
+import { OrderStore, RETRYABLE_FAIL_CODE, type FailedStatus } from '../commerce/OrderStore.js';
 import { CircuitBreaker, type CircuitBreakerOptions, type BreakerState } from './CircuitBreaker.js';
 import { stockUpdate } from '../commerce/StockUpdate.js';
 import type { PaymentAvailability } from '../commerce/PaymentAvailability.js';

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PgDatabase } from '../db/PgDatabase.js';
 import { OrderStore, RETRYABLE_FAIL_CODE } from './OrderStore.js';
-import { InstalmentPlan } from '../commerce/InstalmentPlan.js';
-import { OrderIds } from '../commerce/OrderIds.js';
-import type { SettleJob } from '../commerce/SettlementQueue.js';
+import { InstalmentPlan } from './InstalmentPlan.js';
+import { OrderIds } from './OrderIds.js';
+import type { SettleJob } from './SettlementQueue.js';
 import { newSchemaDb } from '../../test/commerce/helpers.js';
 
 let db: PgDatabase;
@@ -107,6 +107,25 @@ describe('OrderStore (real PostgreSQL)', () => {
     await s.recordFailed(job('closing', 'fi'), 'failed', 'DEAL_ENDED');
     await s.recordFailed(job('closing', 'fi'), 'failed', 'DEAL_ENDED');
     expect(await s.status(job('closing', 'fi').orderId)).toBe('failed');
+    await s.close();
+  });
+
+  it('reads an order in its declared API shape only (no internal columns), with lines and instalments', async () => {
+    await newDeal('view', 5);
+    const s = new OrderStore(db);
+    const j = job('view', 'vi', 'k', { method: { type: 'bnpl', token: 't' }, instalments: 3, totalAmount: 1000, quantity: 1 });
+    await s.claim(j);
+    await s.markPaid({ job: j, provider: 'sandbox', providerRef: 'r', creatorId: 'host', dealBps: null, creditAfter: Date.now(),
+      instalments: InstalmentPlan.split(1000, 'USD', 3, Date.now()) });
+    const v = await OrderStore.view(db, j.orderId);
+    expect(Object.keys(v!).sort()).toEqual(['buyer_id', 'created_at', 'currency', 'deal_id', 'display_amount', 'display_currency', 'fail_code',
+      'fx_as_of', 'fx_rate', 'id', 'idempotency_key', 'instalment_count', 'instalments', 'lines', 'paid_at', 'payment_method', 'room_id',
+      'shop_id', 'status', 'total_amount'].sort());
+    expect(v).toMatchObject({ id: j.orderId, status: 'paid', total_amount: 1000, currency: 'USD', fail_code: null, payment_method: 'bnpl' });
+    expect(v!.lines).toEqual([{ line_no: 1, product_id: 'p1', quantity: 1, unit_amount: 1999, currency: 'USD' }]);
+    expect(v!.instalments.map((i) => i.amount)).toEqual([334, 333, 333]);
+    expect(await OrderStore.view(db, 'o_nope')).toBeNull();
+    expect(await OrderStore.facts(db, j.orderId)).toEqual({ buyerId: 'vi', ownerUserId: 'seller' });
     await s.close();
   });
 });

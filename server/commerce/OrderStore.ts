@@ -1,7 +1,7 @@
-import type { Database } from '../db/Database.js';
-import type { SettleJob } from '../commerce/SettlementQueue.js';
-import type { Instalment } from '../commerce/InstalmentPlan.js';
-import { CommissionLedger } from '../commerce/CommissionLedger.js';
+import type { Database, Queryable } from '../db/Database.js';
+import type { SettleJob } from './SettlementQueue.js';
+import type { Instalment } from './InstalmentPlan.js';
+import { CommissionLedger } from './CommissionLedger.js';
 import { MicroBatcher, type MicroBatcherOptions } from '../../common/MicroBatcher.js';
 
 /** A captured order, ready to be recorded as paid. */
@@ -37,6 +37,62 @@ export interface PaidResult {
   paidNow: boolean;
   /** Pending commission accrued (minor units, 0: none). */
   commission: number;
+}
+
+/**
+ * An order as the HTTP API returns it (`GET /v1/orders/{id}`): a declared shape, so a column
+ * rename is not an API break. Field names are those the API has always used.
+ */
+export interface OrderView {
+  id: string;
+  deal_id: string;
+  room_id: string;
+  buyer_id: string;
+  shop_id: string;
+  idempotency_key: string;
+  status: string;
+  /** Why a failed order failed (SOLD_OUT, DEAL_ENDED, PAYMENT_UNAVAILABLE, HOLD_EXPIRED, ...), else null. */
+  fail_code: string | null;
+  total_amount: number;
+  currency: string;
+  display_amount: number | null;
+  display_currency: string | null;
+  fx_rate: string | null;
+  fx_as_of: string | null;
+  payment_method: string | null;
+  instalment_count: number | null;
+  created_at: string;
+  paid_at: string | null;
+  lines: { line_no: number; product_id: string; quantity: number; unit_amount: number; currency: string }[];
+  instalments: { seq: number; amount: number; currency: string; due_at: string; status: string }[];
+}
+
+/** What the policy needs to decide who may see or act on an order. */
+export interface OrderFacts {
+  buyerId: string;
+  /** The owner of the order's shop. */
+  ownerUserId: string;
+}
+
+/** An order as a refund decision reads it, with its row locked. */
+export interface LockedOrder {
+  buyerId: string;
+  shopId: string;
+  status: string;
+  totalAmount: number;
+  currency: string;
+  buyerRegion: string | null;
+}
+
+/** One of a deal's orders, as a rebuild of the deal's Redis state reads it. */
+export interface DealOrder {
+  id: string;
+  buyerId: string;
+  idempotencyKey: string;
+  status: string;
+  failCode: string | null;
+  quantity: number;
+  totalAmount: number;
 }
 
 /** A terminal state an order leaves `pending` (or never entered it) for. */
@@ -159,7 +215,7 @@ SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
 ON CONFLICT DO NOTHING`;
 
 /**
- * The settlement side's owner of the `orders` table: claims an order's units in PostgreSQL
+ * The owner of the `orders` table (no other module reads or writes it). Settlement claims an order's units in PostgreSQL
  * before its payment is captured, records the capture, releases the units of orders that
  * fail. Each operation is group-committed (calls made at about the same time share one
  * statement and one commit) and idempotent, and a failed batch is retried order by order, so
@@ -212,6 +268,63 @@ export class OrderStore {
   async recordFailed(job: SettleJob, status: FailedStatus, code: string): Promise<void> {
     await this.#db.query(RECORD_FAILED_SQL, [[job.orderId], [job.dealId], [job.roomId], [job.buyerId], [job.shopId], [job.idempotencyKey],
       [status], [job.totalAmount], [job.currency], [job.method.type], [job.quantity], [code], [/^[A-Z]{2}$/.test(job.buyerRegion) ? job.buyerRegion : null]]);
+  }
+
+  /** The order in its API shape, or null. */
+  static async view(db: Queryable, orderId: string): Promise<OrderView | null> {
+    const { rows } = await db.query<Record<string, any>>(
+      `SELECT o.id, o.deal_id, o.room_id, o.buyer_id, o.shop_id, o.idempotency_key, o.status, o.fail_code, o.total_amount,
+         o.currency, o.display_amount, o.display_currency, o.fx_rate, o.fx_as_of, o.payment_method, o.instalment_count,
+         o.created_at, o.paid_at,
+         COALESCE((SELECT json_agg(json_build_object('line_no', l.line_no, 'product_id', l.product_id, 'quantity', l.quantity,
+           'unit_amount', l.unit_amount, 'currency', l.currency) ORDER BY l.line_no) FROM order_lines l WHERE l.order_id = o.id), '[]') AS lines,
+         COALESCE((SELECT json_agg(json_build_object('seq', i.seq, 'amount', i.amount, 'currency', i.currency, 'due_at', i.due_at,
+           'status', i.status) ORDER BY i.seq) FROM instalments i WHERE i.order_id = o.id), '[]') AS instalments
+       FROM orders o WHERE o.id = $1`, [orderId]);
+    const r = rows[0];
+    if (!r) return null;
+    const iso = (v: unknown) => (v === null || v === undefined ? null : new Date(v as string).toISOString());
+    return {
+      id: r.id, deal_id: r.deal_id, room_id: r.room_id, buyer_id: r.buyer_id, shop_id: r.shop_id, idempotency_key: r.idempotency_key,
+      status: r.status, fail_code: r.fail_code ?? null, total_amount: Number(r.total_amount), currency: r.currency,
+      display_amount: r.display_amount === null ? null : Number(r.display_amount), display_currency: r.display_currency ?? null,
+      fx_rate: r.fx_rate ?? null, fx_as_of: iso(r.fx_as_of), payment_method: r.payment_method ?? null,
+      instalment_count: r.instalment_count ?? null, created_at: iso(r.created_at)!, paid_at: iso(r.paid_at),
+      lines: (r.lines as any[]).map((l) => ({ line_no: l.line_no, product_id: l.product_id, quantity: l.quantity, unit_amount: Number(l.unit_amount), currency: l.currency })),
+      instalments: (r.instalments as any[]).map((i) => ({ seq: i.seq, amount: Number(i.amount), currency: i.currency, due_at: iso(i.due_at)!, status: i.status })),
+    };
+  }
+
+  /** The buyer and the shop owner of an order, or null. */
+  static async facts(db: Queryable, orderId: string): Promise<OrderFacts | null> {
+    const { rows } = await db.query<{ buyer_id: string; owner_user_id: string }>(
+      'SELECT o.buyer_id, s.owner_user_id FROM orders o JOIN shops s ON s.id = o.shop_id WHERE o.id = $1', [orderId]);
+    return rows[0] ? { buyerId: rows[0].buyer_id, ownerUserId: rows[0].owner_user_id } : null;
+  }
+
+  /** Locks the order's row in `tx` (refunds take it first) and reads what a refund needs; null if none. */
+  static async lock(tx: Queryable, orderId: string): Promise<LockedOrder | null> {
+    const { rows } = await tx.query<{ buyer_id: string; shop_id: string; status: string; total_amount: number; currency: string; buyer_region: string | null }>(
+      'SELECT buyer_id, shop_id, status, total_amount, currency, buyer_region FROM orders WHERE id = $1 FOR UPDATE', [orderId]);
+    const r = rows[0];
+    return r ? { buyerId: r.buyer_id, shopId: r.shop_id, status: r.status, totalAmount: Number(r.total_amount), currency: r.currency, buyerRegion: r.buyer_region } : null;
+  }
+
+  /** A paid order is refunded (in the refund's transaction). */
+  static async markRefunded(tx: Queryable, orderId: string): Promise<void> {
+    await tx.query("UPDATE orders SET status = 'refunded' WHERE id = $1 AND status = 'paid'", [orderId]);
+  }
+
+  /** Every order of a deal, for a rebuild of its Redis state (read in the rebuild's transaction). */
+  static async ofDeal(tx: Queryable, dealId: string): Promise<DealOrder[]> {
+    const { rows } = await tx.query<{ id: string; buyer_id: string; idempotency_key: string; status: string; fail_code: string | null; quantity: number; total_amount: number }>(
+      `SELECT o.id, o.buyer_id, o.idempotency_key, o.status, o.fail_code, o.total_amount,
+         COALESCE(o.quantity, (SELECT sum(l.quantity) FROM order_lines l WHERE l.order_id = o.id), 0)::int AS quantity
+       FROM orders o WHERE o.deal_id = $1`, [dealId]);
+    return rows.map((r) => ({
+      id: r.id, buyerId: r.buyer_id, idempotencyKey: r.idempotency_key, status: r.status, failCode: r.fail_code,
+      quantity: Number(r.quantity), totalAmount: Number(r.total_amount),
+    }));
   }
 
   /** Waits for pending writes. Idempotent. */
