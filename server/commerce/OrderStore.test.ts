@@ -128,4 +128,19 @@ describe('OrderStore (real PostgreSQL)', () => {
     expect(await OrderStore.facts(db, j.orderId)).toEqual({ buyerId: 'vi', ownerUserId: 'seller' });
     await s.close();
   });
+
+  it('claims and recorded captures of the same tick share one statement, each answered as if alone', async () => {
+    await newDeal('mixed', 3);
+    const s = new OrderStore(db);
+    const first = job('mixed', 'm1');
+    expect(await s.claim(first)).toBe('claimed');
+    const paid = { job: first, provider: 'sandbox', providerRef: 'r-m1', creatorId: 'host', dealBps: 500, creditAfter: Date.now(), instalments: [] };
+    // same tick: a capture of `first` and three new claims (one over the stock)
+    const [p, a, b, c] = await Promise.all([s.markPaid(paid), s.claim(job('mixed', 'm2')), s.claim(job('mixed', 'm3')), s.claim(job('mixed', 'm4'))]);
+    expect(p).toEqual({ status: 'paid', paidNow: true, commission: 100 });
+    expect([a, b, c]).toEqual(['claimed', 'claimed', 'sold_out']);
+    expect(await soldUnits('mixed')).toBe(3);
+    expect(await s.status(first.orderId)).toBe('paid');
+    await s.close();
+  });
 });

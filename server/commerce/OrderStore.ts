@@ -101,85 +101,102 @@ export type FailedStatus = 'declined' | 'expired' | 'failed';
 /** Fail code of an order whose payment step failed for want of a provider: the buyer may retry the same key. */
 export const RETRYABLE_FAIL_CODE = 'PAYMENT_UNAVAILABLE';
 
-const CLAIM_SQL = `
-WITH input AS (
+const CLAIM_CTES = `
+c_input AS (
   SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::int8[], $8::text[],
     $9::int8[], $10::text[], $11::text[], $12::timestamptz[], $13::text[], $14::int4[], $15::text[], $16::int4[], $17::int8[], $18::text[], $19::text[])
     WITH ORDINALITY AS t(id, deal_id, room_id, buyer_id, shop_id, idempotency_key, total_amount, currency,
       display_amount, display_currency, fx_rate, fx_as_of, payment_method, instalment_count, product_id, quantity, unit_amount, payment_key,
       buyer_region, ord)
-), prior AS (
-  SELECT o.id, o.status, o.fail_code FROM orders o WHERE o.id IN (SELECT id FROM input)
-), fresh AS (
-  SELECT i.* FROM input i LEFT JOIN prior p ON p.id = i.id
+), c_prior AS (
+  SELECT o.id, o.status, o.fail_code FROM orders o WHERE o.id IN (SELECT id FROM c_input)
+), c_fresh AS (
+  SELECT i.* FROM c_input i LEFT JOIN c_prior p ON p.id = i.id
   WHERE p.id IS NULL OR (p.status = 'failed' AND p.fail_code = '${RETRYABLE_FAIL_CODE}')
-), locked AS (
+), c_locked AS (
   SELECT d.id, d.total_stock - d.sold_units AS free, d.status FROM deals d
-  WHERE d.id IN (SELECT deal_id FROM fresh) ORDER BY d.id FOR UPDATE
-), ranked AS (
-  SELECT f.*, sum(f.quantity) OVER (PARTITION BY f.deal_id ORDER BY f.ord) AS running FROM fresh f
-), accepted AS (
-  SELECT r.* FROM ranked r JOIN locked l ON l.id = r.deal_id WHERE l.status <> 'closed' AND r.running <= l.free
-), ins AS (
+  WHERE d.id IN (SELECT deal_id FROM c_fresh) ORDER BY d.id FOR UPDATE
+), c_ranked AS (
+  SELECT f.*, sum(f.quantity) OVER (PARTITION BY f.deal_id ORDER BY f.ord) AS running FROM c_fresh f
+), c_accepted AS (
+  SELECT r.* FROM c_ranked r JOIN c_locked l ON l.id = r.deal_id WHERE l.status <> 'closed' AND r.running <= l.free
+), c_ins AS (
   INSERT INTO orders (id, deal_id, room_id, buyer_id, shop_id, idempotency_key, status, total_amount, currency,
     display_amount, display_currency, fx_rate, fx_as_of, payment_method, instalment_count, quantity, payment_key, buyer_region)
   SELECT id, deal_id, room_id, buyer_id, shop_id, idempotency_key, 'pending', total_amount, currency,
-    display_amount, display_currency, fx_rate, fx_as_of, payment_method, instalment_count, quantity, payment_key, buyer_region FROM accepted
+    display_amount, display_currency, fx_rate, fx_as_of, payment_method, instalment_count, quantity, payment_key, buyer_region FROM c_accepted
   ON CONFLICT (id) DO UPDATE SET status = 'pending', fail_code = NULL, payment_method = EXCLUDED.payment_method,
     instalment_count = EXCLUDED.instalment_count
     WHERE orders.status = 'failed' AND orders.fail_code = '${RETRYABLE_FAIL_CODE}'
   RETURNING id, deal_id, quantity
-), lines AS (
+), c_lines AS (
   INSERT INTO order_lines (order_id, line_no, product_id, quantity, unit_amount, currency)
-  SELECT a.id, 1, a.product_id, a.quantity, a.unit_amount, a.currency FROM accepted a JOIN ins ON ins.id = a.id
+  SELECT a.id, 1, a.product_id, a.quantity, a.unit_amount, a.currency FROM c_accepted a JOIN c_ins ins ON ins.id = a.id
   ON CONFLICT (order_id, line_no) DO NOTHING
-), units AS (
+), c_units AS (
   UPDATE deals d SET sold_units = d.sold_units + s.units
-  FROM (SELECT deal_id, sum(quantity)::int AS units FROM ins GROUP BY deal_id) s WHERE d.id = s.deal_id
+  FROM (SELECT deal_id, sum(quantity)::int AS units FROM c_ins GROUP BY deal_id) s WHERE d.id = s.deal_id
   RETURNING d.id
-)
+)`;
+const CLAIM_SELECT = `
 SELECT i.id,
   CASE WHEN ins.id IS NOT NULL THEN 'claimed'
        WHEN p.id IS NOT NULL AND NOT (p.status = 'failed' AND p.fail_code = '${RETRYABLE_FAIL_CODE}') THEN p.status
        WHEN l.id IS NULL THEN 'no_deal'
        WHEN l.status = 'closed' THEN 'deal_closed'
        ELSE 'sold_out' END AS outcome
-FROM input i LEFT JOIN ins ON ins.id = i.id LEFT JOIN prior p ON p.id = i.id LEFT JOIN locked l ON l.id = i.deal_id
+FROM c_input i LEFT JOIN c_ins ins ON ins.id = i.id LEFT JOIN c_prior p ON p.id = i.id LEFT JOIN c_locked l ON l.id = i.deal_id
 ORDER BY i.ord`;
+const CLAIM_SQL = `WITH ${CLAIM_CTES}
+${CLAIM_SELECT}`;
 
 // A pending order becomes paid with its payment, BNPL instalments and pending commission, in one
 // statement (all or nothing); an order that is no longer pending is left alone.
-const PAID_SQL = `
-WITH input AS (
+const PAID_CTES = `
+p_input AS (
   SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int4[], $6::timestamptz[])
     AS t(id, provider, provider_ref, creator_id, deal_bps, credit_after)
-), upd AS (
-  UPDATE orders o SET status = 'paid', paid_at = now() FROM input i
+), p_upd AS (
+  UPDATE orders o SET status = 'paid', paid_at = now() FROM p_input i
   WHERE o.id = i.id AND o.status = 'pending'
   RETURNING o.id, o.deal_id, o.total_amount, o.currency, o.payment_method
-), pays AS (
+), p_pays AS (
   INSERT INTO payments (order_id, provider, provider_ref, method, status, amount, currency)
   SELECT u.id, i.provider, i.provider_ref, u.payment_method, 'captured', u.total_amount, u.currency
-  FROM upd u JOIN input i ON i.id = u.id
+  FROM p_upd u JOIN p_input i ON i.id = u.id
   ON CONFLICT (order_id) DO NOTHING
-), inst AS (
+), p_inst AS (
   INSERT INTO instalments (order_id, seq, amount, currency, due_at)
   SELECT s.order_id, s.seq, s.amount, s.currency, s.due_at
   FROM unnest($7::text[], $8::int4[], $9::int8[], $10::text[], $11::timestamptz[]) AS s(order_id, seq, amount, currency, due_at)
-  JOIN upd ON upd.id = s.order_id
+  JOIN p_upd upd ON upd.id = s.order_id
   ON CONFLICT (order_id, seq) DO NOTHING
-), rated AS (
+), p_rated AS (
   SELECT u.id, i.creator_id, u.total_amount, u.currency, i.credit_after, ${CommissionLedger.rateSql('i')} AS bps
-  FROM upd u JOIN input i ON i.id = u.id
-), comm AS (
+  FROM p_upd u JOIN p_input i ON i.id = u.id
+), p_comm AS (
   INSERT INTO commissions (order_id, creator_id, rate_bps, amount, currency, status, credit_after)
   SELECT id, creator_id, bps, ${CommissionLedger.amountSql('total_amount', 'bps')}, currency, 'pending', credit_after
-  FROM rated WHERE bps > 0
+  FROM p_rated WHERE bps > 0
   ON CONFLICT (order_id) DO NOTHING RETURNING order_id, amount
-)
+)`;
+const PAID_SELECT = `
 SELECT i.id, (upd.id IS NOT NULL) AS paid_now, COALESCE(comm.amount, 0)::int8 AS commission,
   COALESCE((SELECT o.status FROM orders o WHERE o.id = i.id), 'missing') AS prior_status
-FROM input i LEFT JOIN upd ON upd.id = i.id LEFT JOIN comm ON comm.order_id = i.id`;
+FROM p_input i LEFT JOIN p_upd upd ON upd.id = i.id LEFT JOIN p_comm comm ON comm.order_id = i.id`;
+const PAID_SQL = `WITH ${PAID_CTES}
+${PAID_SELECT}`;
+
+/** Shifts the `$n` placeholders of a SQL fragment by `by` (to put two fragments in one statement). */
+const shift = (sql: string, by: number) => sql.replace(/\$(\d+)/g, (_, n: string) => `$${Number(n) + by}`);
+const CLAIM_PARAMS = 19;
+// Claims of new jobs and captures of earlier ones in ONE statement (one commit for both): each kind
+// keeps its own CTEs and answers; the union tells them apart by `kind`.
+const CLAIM_AND_PAID_SQL = `WITH ${CLAIM_CTES},
+${shift(PAID_CTES, CLAIM_PARAMS)}
+SELECT 'claim' AS kind, c.id, c.outcome, NULL::boolean AS paid_now, NULL::int8 AS commission, NULL::text AS prior_status FROM (${CLAIM_SELECT}) c
+UNION ALL
+SELECT 'paid', p.id, NULL, p.paid_now, p.commission, p.prior_status FROM (${PAID_SELECT}) p`;
 
 // A pending order fails: its units go back to the deal (and to the product, if the deal already
 // closed), in one statement. Locks the deals in id order, as claims do (no deadlock).
@@ -224,18 +241,19 @@ ON CONFLICT DO NOTHING`;
  * The units of a deal's `pending` and `paid` orders never exceed its stock: the claim counts
  * them under the deal's row lock, and a CHECK constraint backs it up.
  */
+/** A write to group-commit: claims and recorded captures share statements. */
+type OrderWrite = { kind: 'claim'; job: SettleJob } | { kind: 'paid'; order: PaidOrder };
+
 export class OrderStore {
   readonly #db: Database;
-  readonly #claims: MicroBatcher<SettleJob, ClaimOutcome>;
-  readonly #paid: MicroBatcher<PaidOrder, PaidResult>;
+  readonly #writes: MicroBatcher<OrderWrite, ClaimOutcome | PaidResult>;
   readonly #releases: MicroBatcher<{ orderId: string; status: FailedStatus; code: string }, boolean>;
   readonly #statuses: MicroBatcher<string, string | null>;
 
   constructor(db: Database, options: Partial<Omit<MicroBatcherOptions, 'isolateFailures'>> = {}) {
     this.#db = db;
     const batch = { maxBatch: 100, maxInFlight: 2, ...options, isolateFailures: true };
-    this.#claims = new MicroBatcher((jobs) => this.#claimBatch(jobs), batch);
-    this.#paid = new MicroBatcher((orders) => this.#paidBatch(orders), batch);
+    this.#writes = new MicroBatcher((writes) => this.#writeBatch(writes), { ...batch, maxBatch: 2 * batch.maxBatch });
     this.#releases = new MicroBatcher((items) => this.#releaseBatch(items), batch);
     this.#statuses = new MicroBatcher(async (ids) => {
       const { rows } = await db.query<{ id: string; status: string }>('SELECT id, status FROM orders WHERE id = ANY($1::text[])', [ids]);
@@ -251,12 +269,12 @@ export class OrderStore {
 
   /** Claims the order's units (row `pending`) before its payment is captured. */
   claim(job: SettleJob): Promise<ClaimOutcome> {
-    return this.#claims.submit(job);
+    return this.#writes.submit({ kind: 'claim', job }) as Promise<ClaimOutcome>;
   }
 
   /** Records the capture of a claimed order: `paid`, with payment, instalments and commission. */
   markPaid(order: PaidOrder): Promise<PaidResult> {
-    return this.#paid.submit(order);
+    return this.#writes.submit({ kind: 'paid', order }) as Promise<PaidResult>;
   }
 
   /** A claimed (`pending`) order fails: its units go back. False if it was not pending. */
@@ -329,14 +347,52 @@ export class OrderStore {
 
   /** Waits for pending writes. Idempotent. */
   async close(): Promise<void> {
-    await Promise.all([this.#claims.close(), this.#paid.close(), this.#releases.close(), this.#statuses.close()]);
+    await Promise.all([this.#writes.close(), this.#releases.close(), this.#statuses.close()]);
   }
 
-  async #claimBatch(jobs: SettleJob[]): Promise<ClaimOutcome[]> {
-    // Two jobs of one order in one batch (a tap and its confirm): claim once, answer both alike.
+  /**
+   * One statement for the writes of one tick: the claims of new jobs and the captures recorded
+   * since, so both share one commit (CLAIM_AND_PAID_SQL), or the one kind there is.
+   */
+  async #writeBatch(writes: OrderWrite[]): Promise<(ClaimOutcome | PaidResult)[]> {
+    const jobs: SettleJob[] = [];
+    const orders: PaidOrder[] = [];
+    for (const w of writes) {
+      if (w.kind === 'claim') jobs.push(w.job);
+      else orders.push(w.order);
+    }
+    const claimCols = jobs.length > 0 ? OrderStore.#claimColumns(jobs) : null;
+    const paidCols = orders.length > 0 ? OrderStore.#paidColumns(orders) : null;
+    let claimRows: { id: string; outcome: ClaimOutcome }[] = [];
+    let paidRows: { id: string; paid_now: boolean; commission: number; prior_status: string }[] = [];
+    if (claimCols && paidCols) {
+      const { rows } = await this.#db.query<{ kind: 'claim' | 'paid'; id: string; outcome: ClaimOutcome; paid_now: boolean; commission: number; prior_status: string }>(
+        CLAIM_AND_PAID_SQL, [...claimCols, ...paidCols]);
+      claimRows = rows.filter((r) => r.kind === 'claim');
+      paidRows = rows.filter((r) => r.kind === 'paid');
+    } else if (claimCols) {
+      claimRows = (await this.#db.query<{ id: string; outcome: ClaimOutcome }>(CLAIM_SQL, claimCols)).rows;
+    } else if (paidCols) {
+      paidRows = (await this.#db.query<{ id: string; paid_now: boolean; commission: number; prior_status: string }>(PAID_SQL, paidCols)).rows;
+    }
+    const outcome = new Map(claimRows.map((r) => [r.id, r.outcome]));
+    const paid = new Map(paidRows.map((r) => [r.id, r]));
+    const told = new Set<string>();
+    return writes.map((w) => {
+      if (w.kind === 'claim') return outcome.get(w.job.orderId)!;
+      const r = paid.get(w.order.job.orderId)!;
+      // Only the first of two jobs of one order in a batch is told it turned the order paid.
+      const paidNow = r.paid_now && !told.has(w.order.job.orderId);
+      if (paidNow) told.add(w.order.job.orderId);
+      return { status: r.paid_now ? 'paid' : r.prior_status, paidNow, commission: paidNow ? Number(r.commission) : 0 };
+    });
+  }
+
+  /** CLAIM_SQL's 19 parameter arrays; two jobs of one order (a tap and its confirm) are claimed once. */
+  static #claimColumns(jobs: SettleJob[]): unknown[][] {
     const unique = new Map<string, SettleJob>();
     for (const j of jobs) if (!unique.has(j.orderId)) unique.set(j.orderId, j);
-    const cols: unknown[][] = Array.from({ length: 19 }, () => []);
+    const cols: unknown[][] = Array.from({ length: CLAIM_PARAMS }, () => []);
     for (const d of unique.values()) {
       const row = [d.orderId, d.dealId, d.roomId, d.buyerId, d.shopId, d.idempotencyKey, d.totalAmount, d.currency,
         d.display?.amount ?? null, d.display?.currency ?? null, d.display?.rate ?? null,
@@ -344,12 +400,11 @@ export class OrderStore {
         d.paymentKey, /^[A-Z]{2}$/.test(d.buyerRegion) ? d.buyerRegion : null];
       for (let c = 0; c < row.length; c++) cols[c].push(row[c]);
     }
-    const { rows } = await this.#db.query<{ id: string; outcome: ClaimOutcome }>(CLAIM_SQL, cols);
-    const outcome = new Map(rows.map((r) => [r.id, r.outcome]));
-    return jobs.map((j) => outcome.get(j.orderId)!);
+    return cols;
   }
 
-  async #paidBatch(orders: PaidOrder[]): Promise<PaidResult[]> {
+  /** PAID_SQL's 11 parameter arrays (one row per order, one per instalment). */
+  static #paidColumns(orders: PaidOrder[]): unknown[][] {
     const unique = new Map<string, PaidOrder>();
     for (const o of orders) if (!unique.has(o.job.orderId)) unique.set(o.job.orderId, o);
     const cols: unknown[][] = Array.from({ length: 11 }, () => []);
@@ -364,16 +419,7 @@ export class OrderStore {
         cols[10].push(new Date(i.dueAt));
       }
     }
-    const { rows } = await this.#db.query<{ id: string; paid_now: boolean; commission: number; prior_status: string }>(PAID_SQL, cols);
-    const byId = new Map(rows.map((r) => [r.id, r]));
-    const told = new Set<string>();
-    return orders.map((o) => {
-      const r = byId.get(o.job.orderId)!;
-      // Only the first of two jobs of one order in a batch is told it turned the order paid.
-      const paidNow = r.paid_now && !told.has(o.job.orderId);
-      if (paidNow) told.add(o.job.orderId);
-      return { status: r.paid_now ? 'paid' : r.prior_status, paidNow, commission: paidNow ? Number(r.commission) : 0 };
-    });
+    return cols;
   }
 
   async #releaseBatch(items: { orderId: string; status: FailedStatus; code: string }[]): Promise<boolean[]> {
