@@ -219,6 +219,9 @@ export class FlashDeals extends EnhancedEventEmitter<FlashDealsEvents> {
         }
         const r = await tx.query('UPDATE products SET stock = stock - $2, updated_at = now() WHERE id = $1 AND stock >= $2', [deal.productId, deal.totalStock]);
         if (r.rowCount === 0) throw new StateError(CommerceErrorCode.InsufficientStock, 'product stock is lower than the deal stock');
+        // PostgreSQL decides too (the product row lock above serialises creators): Redis may have lost the mapping.
+        const live = await tx.query("SELECT 1 FROM deals WHERE room_id = $1 AND product_id = $2 AND status = 'active' AND ends_at > now()", [roomId, deal.productId]);
+        if (live.rows.length > 0) throw new StateError(CommerceErrorCode.DealConflict, 'a deal on this product is already scheduled or live in this room');
         await tx.query(
           `INSERT INTO deals (id, room_id, product_id, shop_id, price_amount, currency, total_stock, per_buyer_limit, countdown_s,
              duration_s, starts_at, ends_at, allowed_regions, blocked_regions, commission_bps, creator_id, plan_id)

@@ -177,6 +177,8 @@ describe('Redis faults: PostgreSQL stays the authority', () => {
     await redis!.kill();
     await redis!.start({ empty: true });
     expect(await st.redis.get(marker), 'Redis came back empty').toBeNull();
+    // Redis forgot which product has a live deal; PostgreSQL still refuses a second one on it.
+    await expect(create(pA.id, 10)).rejects.toMatchObject({ code: 'DEAL_CONFLICT' });
 
     // 150 newcomers tap (again while the answer is not final): exactly the 50 left must sell.
     const w2 = await Promise.all(late.map((b) => tapUntilFinal(st, b, pA.id, SAVED_TAP(b), { boundMs: TAP_BOUND_MS, startDelayMs: Math.random() * 500 })));
