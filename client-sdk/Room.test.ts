@@ -189,6 +189,24 @@ describe('the critical stream', () => {
     expect(seen).toEqual(['1', '41']);
   });
 
+  it('asks for a snapshot when a resume is answered "recovered" from another stream', async () => {
+    const { room } = await join({ offset: 0, epoch: 'e1', snapshot: {} });
+    const seen = announcements(room);
+    let snapshots = 0;
+    room.on(RoomEvent.Snapshot, () => snapshots++);
+    publish(sock, 'e1', 1, 3);
+    const resume = await sock.takeMsg('join');
+    expect(resume.join).toMatchObject({ recover: true, offset: 1, epoch: 'e1' });
+    sock.joined(resume, { offset: 1, epoch: 'e2', recovered: true }); // not a continuation of e1
+    const fresh = await sock.takeMsg('join');
+    expect(fresh.join?.recover).toBe(false);
+    sock.joined(fresh, { offset: 4, epoch: 'e2', snapshot: {} });
+    publish(sock, 'e2', 5);
+    await flushed(room);
+    expect(seen).toEqual(['1', '5']);
+    expect(snapshots).toBe(1);
+  });
+
   it('resyncs on an epoch change: a fresh join, a new snapshot, then the new stream', async () => {
     const { room } = await join({ offset: 5, epoch: 'e1', snapshot: {} });
     const seen = announcements(room);

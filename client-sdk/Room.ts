@@ -1,5 +1,6 @@
 import { flashcast } from '../protocol/gen/flashcast.js';
 import { ErrorCode } from '../protocol/codes.js';
+import { StreamCursor, StreamDecision } from '../protocol/StreamCursor.js';
 import { FlashcastRequestError } from './errors.js';
 import type { SessionChannel } from './SessionChannel.js';
 import { TypedEmitter } from './TypedEmitter.js';
@@ -100,9 +101,8 @@ export class Room extends TypedEmitter<RoomEvents> {
     viewers: 0,
     reactions: new Map(),
   };
-  /** Last critical event applied. */
-  offset = 0;
-  epoch = '';
+  /** Where the room stands in its critical stream (the rule the gateway uses too). */
+  readonly #cursor = new StreamCursor();
 
   readonly #channel: SessionChannel;
   /** Tells the owner (the client) this room is gone, so it stops routing frames here. */
@@ -112,6 +112,8 @@ export class Room extends TypedEmitter<RoomEvents> {
   readonly #ownClientIds = new Set<string>();
   #joined = false;
   #joining: Promise<void> | null = null;
+  /** A join answer could not be used: join afresh once the current join settled. */
+  #resyncAfterJoin = false;
   #left = false;
 
   /** @internal Created by FlashcastClient.join. */
@@ -125,6 +127,16 @@ export class Room extends TypedEmitter<RoomEvents> {
 
   get joined(): boolean {
     return this.#joined;
+  }
+
+  /** Offset of the last critical event applied (0 before any). */
+  get offset(): number {
+    return this.#cursor.offset;
+  }
+
+  /** Epoch of the room's critical stream ('' while the room has none). */
+  get epoch(): string {
+    return this.#cursor.epoch;
   }
 
   /** Sends a chat message; resolves with the message as broadcast (also emitted as Chat with own=true). */
@@ -272,20 +284,22 @@ export class Room extends TypedEmitter<RoomEvents> {
   _onEvent(event: flashcast.RoomEvent): void {
     const offset = Number(event.offset);
     if (offset > 0) {
-      // Joined while the room had no stream ('' at 0): its first event starts the stream.
-      if (this.epoch === '' && this.offset === 0 && offset === 1) this.epoch = event.epoch ?? '';
-      if (event.epoch !== this.epoch) {
-        // A different stream: only a (re)join settles where we are.
-        if (!this.#joining) this._resync();
-        return;
+      const epoch = event.epoch ?? '';
+      if (epoch === '') return; // not a position in any stream
+      switch (this.#cursor.accept({ epoch, offset })) {
+        case StreamDecision.Deliver:
+          break;
+        case StreamDecision.Duplicate:
+          return; // replay overlap
+        case StreamDecision.Gap:
+          // Resume from our position; the server replays what is missing.
+          if (!this.#joining) void this.#sendJoin(this.epoch !== '').catch(() => undefined);
+          return;
+        case StreamDecision.Resync:
+          // A different stream (or none yet): only a (re)join settles where we are.
+          if (!this.#joining) this._resync();
+          return;
       }
-      if (offset <= this.offset) return; // duplicate (replay overlap)
-      if (offset !== this.offset + 1) {
-        // A gap: resume from our position; the server replays what is missing.
-        if (!this.#joining) void this.#sendJoin(true).catch(() => undefined);
-        return;
-      }
-      this.offset = offset;
     }
     this.#apply(event);
   }
@@ -359,6 +373,10 @@ export class Room extends TypedEmitter<RoomEvents> {
       .then(() => undefined)
       .finally(() => {
         this.#joining = null;
+        if (this.#resyncAfterJoin) {
+          this.#resyncAfterJoin = false;
+          if (!this.#left) this._resync();
+        }
       });
     return this.#joining;
   }
@@ -366,10 +384,21 @@ export class Room extends TypedEmitter<RoomEvents> {
   /** Applied synchronously with the reply, before the replayed events that follow it. */
   #onJoined(joined: flashcast.IJoined): void {
     this.#joined = true;
-    this.epoch = joined.epoch ?? '';
-    this.offset = Number(joined.offset);
     if (joined.stats) this.state.viewers = joined.stats.viewers ?? 0;
-    if (joined.recovered) return; // the missed events follow as ordinary frames
+    const answer = { recovered: joined.recovered === true, epoch: joined.epoch ?? '', offset: Number(joined.offset) };
+    let recovered: boolean;
+    try {
+      recovered = this.#cursor.recover(answer);
+    } catch {
+      this.#cursor.reset(null); // an impossible position: the next event asks for a fresh join
+      return;
+    }
+    if (recovered) return; // the missed events follow as ordinary frames
+    if (answer.recovered) {
+      // Said recovered, but not from where we stand: there is no snapshot to show; ask for one.
+      this.#resyncAfterJoin = true;
+      return;
+    }
     const s = joined.snapshot ?? {};
     this.state.phase = s.state?.phase ?? flashcast.RoomPhase.ROOM_PHASE_UNSPECIFIED;
     this.state.title = s.state?.title ?? '';
