@@ -16,11 +16,15 @@ export class Backoff {
     return this.#attempt;
   }
 
+  /** The delay of attempt `n` (0-based), without changing the attempt count. */
+  delayAt(n: number): number {
+    const ceiling = Math.min(this.maxMs, this.baseMs * 2 ** Math.min(Math.max(0, n), 20));
+    return Math.floor(this.random() * ceiling);
+  }
+
   /** The next delay; increases the attempt count. */
   next(): number {
-    const ceiling = Math.min(this.maxMs, this.baseMs * 2 ** Math.min(this.#attempt, 20));
-    this.#attempt++;
-    return Math.floor(this.random() * ceiling);
+    return this.delayAt(this.#attempt++);
   }
 
   reset(): void {

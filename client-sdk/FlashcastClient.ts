@@ -1,9 +1,13 @@
 import { flashcast } from '../protocol/gen/flashcast.js';
 import { CloseCode, ErrorCode, PROTOCOL_VERSION, isReconnectCode } from '../protocol/codes.js';
-import { Backoff } from './Backoff.js';
+import { DefaultReconnectPolicy } from './DefaultReconnectPolicy.js';
 import { ConnectionClosedError, FlashcastRequestError, RequestTimeoutError } from './errors.js';
+import type { ReconnectPolicy } from './ReconnectPolicy.js';
 import { Room, type JoinOptions } from './Room.js';
+import type { RequestOptions, SessionChannel } from './SessionChannel.js';
 import { TypedEmitter } from './TypedEmitter.js';
+
+export type { RequestOptions } from './SessionChannel.js';
 
 /** The subset of the WebSocket API the SDK uses (browser WebSocket and `ws` both fit). */
 export interface WebSocketLike {
@@ -25,9 +29,13 @@ export type ConnectionState = 'idle' | 'connecting' | 'connected' | 'reconnectin
 export enum ClientEvent {
   /** A session is established (first connect or after a reconnect). */
   Connected = 'connected',
-  /** The connection dropped; `willReconnect` says whether the client retries. */
+  /**
+   * The connection dropped; `willReconnect` says whether the client retries
+   * (false after a terminal close code, or when the reconnect policy said stop:
+   * the client is then closed for good).
+   */
   Disconnected = 'disconnected',
-  /** A reconnect attempt is scheduled in `delayMs`. */
+  /** A reconnect attempt is scheduled in `delayMs` (`attempt` counts from 1). */
   Reconnecting = 'reconnecting',
   StateChanged = 'statechanged',
   /** An error frame not tied to a request (e.g. BAD_FRAME, RATE_LIMITED). */
@@ -59,7 +67,15 @@ export interface ClientOptions {
   WebSocket?: WebSocketConstructor;
   /** Per-request timeout (default 10 s). */
   requestTimeoutMs?: number;
-  /** Backoff bounds for reconnects (full jitter). */
+  /**
+   * When and whether to retry after a connection that may reconnect was lost:
+   * `nextRetryDelay({ retryCount, elapsedMs, closeCode, reason })` returns the
+   * delay in ms, or `null` to stop (the client closes and emits Disconnected with
+   * `willReconnect: false`). Each retry goes to the next URL of `urls`. Default:
+   * `new DefaultReconnectPolicy(backoff)`, full-jitter backoff for ever.
+   */
+  reconnectPolicy?: ReconnectPolicy;
+  /** Bounds of the default reconnect policy (ignored with `reconnectPolicy`). */
   backoff?: { baseMs?: number; maxMs?: number };
   /** Requests kept while disconnected (default 500); beyond that they fail at once. */
   maxQueue?: number;
@@ -77,25 +93,20 @@ interface Pending {
   onReply?: (frame: flashcast.ServerFrame) => void;
 }
 
-export interface RequestOptions {
-  idempotent?: boolean;
-  onReply?: (frame: flashcast.ServerFrame) => void;
-  /** Send only on the current connection; never queue (joins manage themselves). */
-  noQueue?: boolean;
-}
-
 /**
  * A connection to Flashcast: connects, authenticates, keeps the session alive
- * (ping timeout), reconnects with full-jitter backoff across gateway URLs,
- * queues requests while reconnecting, and resumes every joined room from its
- * stream offset so the app sees each critical event exactly once, in order.
+ * (ping timeout), reconnects across gateway URLs as its ReconnectPolicy says
+ * (full-jitter backoff by default), queues requests while reconnecting, and
+ * resumes every joined room from its stream offset so the app sees each
+ * critical event exactly once, in order. Builds the rooms; they see it only as
+ * a SessionChannel.
  */
 export class FlashcastClient extends TypedEmitter<ClientEvents> {
   readonly #urls: string[];
   readonly #token: ClientOptions['token'];
   readonly #requestTimeoutMs: number;
   readonly #maxQueue: number;
-  readonly #backoff: Backoff;
+  readonly #reconnectPolicy: ReconnectPolicy;
   readonly #rooms = new Map<string, Room>();
   readonly #pending = new Map<number, Pending>();
   readonly #queue: number[] = [];
@@ -112,6 +123,11 @@ export class FlashcastClient extends TypedEmitter<ClientEvents> {
   #connectWaiters: { resolve: () => void; reject: (e: Error) => void }[] = [];
   #session: flashcast.IConnected | null = null;
   #rttMs = 0;
+  /** Retries made since the connection was lost, and when it was lost. */
+  #retryCount = 0;
+  #lostAt = 0;
+  /** What rooms and media see of this client. */
+  readonly #channel: SessionChannel = this.#makeChannel();
 
   constructor(options: ClientOptions) {
     super();
@@ -123,7 +139,7 @@ export class FlashcastClient extends TypedEmitter<ClientEvents> {
     this.#WebSocket = options.WebSocket;
     this.#requestTimeoutMs = options.requestTimeoutMs ?? 10_000;
     this.#maxQueue = options.maxQueue ?? 500;
-    this.#backoff = new Backoff(options.backoff?.baseMs ?? 300, options.backoff?.maxMs ?? 15_000);
+    this.#reconnectPolicy = options.reconnectPolicy ?? new DefaultReconnectPolicy(options.backoff);
   }
 
   get state(): ConnectionState {
@@ -152,6 +168,7 @@ export class FlashcastClient extends TypedEmitter<ClientEvents> {
     const promise = new Promise<void>((resolve, reject) => this.#connectWaiters.push({ resolve, reject }));
     if (this.#state === 'idle') {
       this.#setState('connecting');
+      this.#lostAt = Date.now();
       void this.#open();
     }
     return promise;
@@ -164,13 +181,13 @@ export class FlashcastClient extends TypedEmitter<ClientEvents> {
   async join(roomId: string, options: JoinOptions = {}): Promise<Room> {
     let room = this.#rooms.get(roomId);
     if (!room) {
-      room = new Room(this, roomId, options);
-      this.#rooms.set(roomId, room);
+      const created: Room = new Room(this.#channel, roomId, options, () => this.#forget(created));
+      this.#rooms.set(roomId, (room = created));
     }
     try {
       await room._join();
     } catch (error) {
-      if (!room.joined) this.#rooms.delete(roomId);
+      if (!room.joined) this.#forget(room);
       throw error;
     }
     return room;
@@ -239,12 +256,28 @@ export class FlashcastClient extends TypedEmitter<ClientEvents> {
     this.#ws.send(flashcast.ClientFrame.encode(frame).finish());
   }
 
-  /** @internal Rooms tell the client they are gone. */
-  _forget(roomId: string): void {
-    this.#rooms.delete(roomId);
+  /** A room left (by the app or the server): events for its id no longer reach it. */
+  #forget(room: Room): void {
+    if (this.#rooms.get(room.id) === room) this.#rooms.delete(room.id);
   }
 
   // ---------------------------------------------------------------------------
+
+  #makeChannel(): SessionChannel {
+    return {
+      request: (frame, options) => this.request(frame, options),
+      send: (frame) => this.send(frame),
+      userId: () => this.#session?.userId ?? '',
+      onSession: (listener) => {
+        this.on(ClientEvent.Connected, listener);
+        return () => this.off(ClientEvent.Connected, listener);
+      },
+      onMediaEvent: (listener) => {
+        this.on(ClientEvent.MediaEvent, listener);
+        return () => this.off(ClientEvent.MediaEvent, listener);
+      },
+    };
+  }
 
   async #open(): Promise<void> {
     let token: string;
@@ -252,7 +285,7 @@ export class FlashcastClient extends TypedEmitter<ClientEvents> {
       token = typeof this.#token === 'function' ? await this.#token() : this.#token;
       this.#WebSocket ??= await defaultWebSocket();
     } catch (error) {
-      this.#scheduleReconnect(CloseCode.InternalError, (error as Error).message);
+      this.#retryOrStop(CloseCode.InternalError, (error as Error).message);
       return;
     }
     if (this.#state === 'closed') return;
@@ -262,7 +295,7 @@ export class FlashcastClient extends TypedEmitter<ClientEvents> {
     try {
       ws = new this.#WebSocket(`${url}${sep}token=${encodeURIComponent(token)}`);
     } catch (error) {
-      this.#scheduleReconnect(CloseCode.InternalError, (error as Error).message);
+      this.#retryOrStop(CloseCode.InternalError, (error as Error).message);
       return;
     }
     this.#ws = ws;
@@ -334,7 +367,7 @@ export class FlashcastClient extends TypedEmitter<ClientEvents> {
     const reconnected = this.#everConnected;
     this.#everConnected = true;
     this.#session = connected;
-    this.#backoff.reset();
+    this.#retryCount = 0;
     this.#setState('connected');
     this.#startPing(connected.pingIntervalMs || 20_000);
     // Rooms first (resume from their offsets), then whatever was queued.
@@ -383,29 +416,63 @@ export class FlashcastClient extends TypedEmitter<ClientEvents> {
         this.#settle(rid, new ConnectionClosedError(finalCode, 'connection lost before the reply; the request may have been applied'));
       }
     }
-    this.emit(ClientEvent.Disconnected, { code: finalCode, reason: finalReason, willReconnect: reconnect });
     if (!reconnect) {
-      const error = new ConnectionClosedError(finalCode, finalReason);
-      this.#setState('closed');
-      this.#failAll(error);
-      for (const waiter of this.#connectWaiters.splice(0)) waiter.reject(error);
-      for (const room of this.#rooms.values()) room._detach();
-      this.#rooms.clear();
+      this.emit(ClientEvent.Disconnected, { code: finalCode, reason: finalReason, willReconnect: false });
+      this.#terminate(finalCode, finalReason);
       return;
     }
-    this.#scheduleReconnect(finalCode, finalReason);
+    if (this.#state === 'connected') this.#lostAt = Date.now();
+    this.#retryOrStop(finalCode, finalReason, true);
   }
 
-  #scheduleReconnect(_code: number, _reason: string): void {
-    if (this.#state === 'closed') return;
+  /**
+   * Asks the reconnect policy: schedules the next attempt (next URL), or closes
+   * for good when it says stop. A lost socket emits Disconnected either way; an
+   * attempt that failed before it had a socket (token, constructor) only when
+   * the client stops.
+   */
+  #retryOrStop(code: number, reason: string, hadSocket = false): void {
+    if (this.#closed) return;
+    const delayMs = this.#nextDelay(code, reason);
+    if (hadSocket || delayMs === null) this.emit(ClientEvent.Disconnected, { code, reason, willReconnect: delayMs !== null });
+    if (delayMs === null) {
+      this.#terminate(code, reason);
+      return;
+    }
+    if (this.#closed) return; // a Disconnected listener closed the client
     this.#setState('reconnecting');
     this.#urlIndex++;
-    const delayMs = this.#backoff.next();
-    this.emit(ClientEvent.Reconnecting, { attempt: this.#backoff.attempt, delayMs });
+    this.#retryCount++;
+    this.emit(ClientEvent.Reconnecting, { attempt: this.#retryCount, delayMs });
+    if (this.#closed) return;
     this.#reconnectTimer = setTimeout(() => {
       this.#reconnectTimer = null;
       void this.#open();
     }, delayMs);
+  }
+
+  /** The policy's delay; a policy that throws or answers a non-number stops reconnecting. */
+  #nextDelay(closeCode: number, reason: string): number | null {
+    let delay: number | null;
+    try {
+      delay = this.#reconnectPolicy.nextRetryDelay({ retryCount: this.#retryCount, elapsedMs: Date.now() - this.#lostAt, closeCode, reason });
+    } catch (error) {
+      this.onListenerError(error, 'reconnectPolicy');
+      return null;
+    }
+    if (typeof delay !== 'number' || Number.isNaN(delay)) return null;
+    return Math.max(0, delay);
+  }
+
+  /** Closed for good by the server or the policy: everything pending fails with the reason. */
+  #terminate(code: number, reason: string): void {
+    const error = new ConnectionClosedError(code, reason);
+    this.#setState('closed');
+    this.#stopTimers();
+    this.#failAll(error);
+    for (const waiter of this.#connectWaiters.splice(0)) waiter.reject(error);
+    for (const room of this.#rooms.values()) room._detach();
+    this.#rooms.clear();
   }
 
   #startPing(intervalMs: number): void {
@@ -446,6 +513,10 @@ export class FlashcastClient extends TypedEmitter<ClientEvents> {
   #failAll(error: Error): void {
     for (const rid of [...this.#pending.keys()]) this.#settle(rid, error);
     this.#queue.length = 0;
+  }
+
+  get #closed(): boolean {
+    return this.#state === 'closed';
   }
 
   #setState(state: ConnectionState): void {

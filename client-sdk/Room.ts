@@ -1,7 +1,8 @@
 import { flashcast } from '../protocol/gen/flashcast.js';
 import { ErrorCode } from '../protocol/codes.js';
+import { StreamCursor, StreamDecision } from '../protocol/StreamCursor.js';
 import { FlashcastRequestError } from './errors.js';
-import type { FlashcastClient } from './FlashcastClient.js';
+import type { SessionChannel } from './SessionChannel.js';
 import { TypedEmitter } from './TypedEmitter.js';
 import type { Publisher, PublishOptions } from './media/Publisher.js';
 import type { Viewer, WatchOptions } from './media/Viewer.js';
@@ -100,22 +101,26 @@ export class Room extends TypedEmitter<RoomEvents> {
     viewers: 0,
     reactions: new Map(),
   };
-  /** Last critical event applied. */
-  offset = 0;
-  epoch = '';
+  /** Where the room stands in its critical stream (the rule the gateway uses too). */
+  readonly #cursor = new StreamCursor();
 
-  readonly #client: FlashcastClient;
+  readonly #channel: SessionChannel;
+  /** Tells the owner (the client) this room is gone, so it stops routing frames here. */
+  readonly #onGone: () => void;
   /** Ids of own chat messages already emitted, and client ids of own messages sent. */
   readonly #ownIds = new Set<string>();
   readonly #ownClientIds = new Set<string>();
   #joined = false;
   #joining: Promise<void> | null = null;
+  /** A join answer could not be used: join afresh once the current join settled. */
+  #resyncAfterJoin = false;
   #left = false;
 
   /** @internal Created by FlashcastClient.join. */
-  constructor(client: FlashcastClient, id: string, options: JoinOptions) {
+  constructor(channel: SessionChannel, id: string, options: JoinOptions, onGone: () => void) {
     super();
-    this.#client = client;
+    this.#channel = channel;
+    this.#onGone = onGone;
     this.id = id;
     this.lite = options.lite === true;
   }
@@ -124,11 +129,21 @@ export class Room extends TypedEmitter<RoomEvents> {
     return this.#joined;
   }
 
+  /** Offset of the last critical event applied (0 before any). */
+  get offset(): number {
+    return this.#cursor.offset;
+  }
+
+  /** Epoch of the room's critical stream ('' while the room has none). */
+  get epoch(): string {
+    return this.#cursor.epoch;
+  }
+
   /** Sends a chat message; resolves with the message as broadcast (also emitted as Chat with own=true). */
   async sendChat(text: string, options: { clientMsgId?: string } = {}): Promise<flashcast.IChatMessage> {
     const clientMsgId = options.clientMsgId ?? randomId();
     remember(this.#ownClientIds, clientMsgId);
-    const reply = await this.#client.request({ chat: { room: this.id, text, clientMsgId } }, { idempotent: true });
+    const reply = await this.#channel.request({ chat: { room: this.id, text, clientMsgId } }, { idempotent: true });
     const message = reply.chatAccepted?.message;
     if (!message) throw new FlashcastRequestError(ErrorCode.Internal, 'unexpected reply');
     // The broadcast copy may have arrived before this reply; emit once either way.
@@ -142,7 +157,7 @@ export class Room extends TypedEmitter<RoomEvents> {
   /** Sends reactions (aggregated by the server; fire and forget). */
   react(kind: flashcast.ReactionKind | keyof typeof flashcast.ReactionKind = 'LIKE', count = 1): void {
     const k = typeof kind === 'string' ? flashcast.ReactionKind[kind] : kind;
-    this.#client.send({ react: { room: this.id, kind: k, count } });
+    this.#channel.send({ react: { room: this.id, kind: k, count } });
   }
 
   /**
@@ -155,7 +170,7 @@ export class Room extends TypedEmitter<RoomEvents> {
    */
   async buy(request: BuyRequest): Promise<flashcast.IBuyResult> {
     const idempotencyKey = request.idempotencyKey ?? randomId();
-    const reply = await this.#client.request(
+    const reply = await this.#channel.request(
       {
         buy: {
           room: this.id,
@@ -182,27 +197,27 @@ export class Room extends TypedEmitter<RoomEvents> {
    */
   async pin(product: string | Pick<flashcast.IProductCard, 'productId'>, locale?: string): Promise<number> {
     const productId = typeof product === 'string' ? product : (product.productId ?? '');
-    return this.#offsetOf(this.#client.request({ pin: { room: this.id, product: { productId }, ...(locale ? { locale } : {}) } }));
+    return this.#offsetOf(this.#channel.request({ pin: { room: this.id, product: { productId }, ...(locale ? { locale } : {}) } }));
   }
 
   /** Host: unpins. */
   async unpin(productId: string): Promise<number> {
-    return this.#offsetOf(this.#client.request({ unpin: { room: this.id, productId } }));
+    return this.#offsetOf(this.#channel.request({ unpin: { room: this.id, productId } }));
   }
 
   /** Host: shows a banner to everyone. */
   async announce(text: string): Promise<number> {
-    return this.#offsetOf(this.#client.request({ announce: { room: this.id, text } }));
+    return this.#offsetOf(this.#channel.request({ announce: { room: this.id, text } }));
   }
 
   /** Host: room lifecycle. */
   async setPhase(phase: flashcast.RoomPhase, title?: string): Promise<number> {
-    return this.#offsetOf(this.#client.request({ roomState: { room: this.id, phase, title } }));
+    return this.#offsetOf(this.#channel.request({ roomState: { room: this.id, phase, title } }));
   }
 
   /** Host or moderator: mute, ban, delete a message, slow mode, blocked words. */
   async moderate(action: Omit<flashcast.IModerate, 'room'>): Promise<number> {
-    return this.#offsetOf(this.#client.request({ moderate: { ...action, room: this.id } }));
+    return this.#offsetOf(this.#channel.request({ moderate: { ...action, room: this.id } }));
   }
 
   /**
@@ -211,7 +226,7 @@ export class Room extends TypedEmitter<RoomEvents> {
    */
   async publish(stream: MediaStream, options: PublishOptions = {}): Promise<Publisher> {
     const { Publisher } = await import('./media/Publisher.js');
-    return Publisher.create(this.#client, this.id, stream, options);
+    return Publisher.create(this.#channel, this.id, stream, options);
   }
 
   /**
@@ -220,17 +235,17 @@ export class Room extends TypedEmitter<RoomEvents> {
    */
   async watch(video: HTMLVideoElement | null, options: WatchOptions = {}): Promise<Viewer> {
     const { Viewer } = await import('./media/Viewer.js');
-    return Viewer.create(this.#client, this.id, video, options);
+    return Viewer.create(this.#channel, this.id, video, options);
   }
 
   /** Leaves the room. */
   async leave(): Promise<void> {
     if (this.#left) return;
     this.#left = true;
-    this.#client._forget(this.id);
+    this.#onGone();
     if (this.#joined) {
       this.#joined = false;
-      await this.#client.request({ leave: { room: this.id } }).catch(() => undefined);
+      await this.#channel.request({ leave: { room: this.id } }).catch(() => undefined);
     }
     this.emit(RoomEvent.Left, flashcast.LeftReason.LEFT_BY_CLIENT);
   }
@@ -256,7 +271,7 @@ export class Room extends TypedEmitter<RoomEvents> {
   _onLeft(reason: flashcast.LeftReason): void {
     this.#joined = false;
     this.#left = true;
-    this.#client._forget(this.id);
+    this.#onGone();
     this.emit(RoomEvent.Left, reason);
   }
 
@@ -269,20 +284,22 @@ export class Room extends TypedEmitter<RoomEvents> {
   _onEvent(event: flashcast.RoomEvent): void {
     const offset = Number(event.offset);
     if (offset > 0) {
-      // Joined while the room had no stream ('' at 0): its first event starts the stream.
-      if (this.epoch === '' && this.offset === 0 && offset === 1) this.epoch = event.epoch ?? '';
-      if (event.epoch !== this.epoch) {
-        // A different stream: only a (re)join settles where we are.
-        if (!this.#joining) this._resync();
-        return;
+      const epoch = event.epoch ?? '';
+      if (epoch === '') return; // not a position in any stream
+      switch (this.#cursor.accept({ epoch, offset })) {
+        case StreamDecision.Deliver:
+          break;
+        case StreamDecision.Duplicate:
+          return; // replay overlap
+        case StreamDecision.Gap:
+          // Resume from our position; the server replays what is missing.
+          if (!this.#joining) void this.#sendJoin(this.epoch !== '').catch(() => undefined);
+          return;
+        case StreamDecision.Resync:
+          // A different stream (or none yet): only a (re)join settles where we are.
+          if (!this.#joining) this._resync();
+          return;
       }
-      if (offset <= this.offset) return; // duplicate (replay overlap)
-      if (offset !== this.offset + 1) {
-        // A gap: resume from our position; the server replays what is missing.
-        if (!this.#joining) void this.#sendJoin(true).catch(() => undefined);
-        return;
-      }
-      this.offset = offset;
     }
     this.#apply(event);
   }
@@ -293,7 +310,7 @@ export class Room extends TypedEmitter<RoomEvents> {
         const chat = event.chat!;
         const id = chat.id ?? '';
         if (this.#ownIds.has(id)) return;
-        const own = chat.userId === this.#client.session?.userId && this.#ownClientIds.has(chat.clientMsgId ?? '');
+        const own = chat.userId === this.#channel.userId() && this.#ownClientIds.has(chat.clientMsgId ?? '');
         if (own) remember(this.#ownIds, id);
         this.emit(RoomEvent.Chat, chat, { own });
         return;
@@ -351,11 +368,15 @@ export class Room extends TypedEmitter<RoomEvents> {
       join.offset = this.offset;
       join.epoch = this.epoch;
     }
-    this.#joining = this.#client
+    this.#joining = this.#channel
       .request({ join }, { noQueue: recover, onReply: (frame) => frame.joined && this.#onJoined(frame.joined) })
       .then(() => undefined)
       .finally(() => {
         this.#joining = null;
+        if (this.#resyncAfterJoin) {
+          this.#resyncAfterJoin = false;
+          if (!this.#left) this._resync();
+        }
       });
     return this.#joining;
   }
@@ -363,10 +384,21 @@ export class Room extends TypedEmitter<RoomEvents> {
   /** Applied synchronously with the reply, before the replayed events that follow it. */
   #onJoined(joined: flashcast.IJoined): void {
     this.#joined = true;
-    this.epoch = joined.epoch ?? '';
-    this.offset = Number(joined.offset);
     if (joined.stats) this.state.viewers = joined.stats.viewers ?? 0;
-    if (joined.recovered) return; // the missed events follow as ordinary frames
+    const answer = { recovered: joined.recovered === true, epoch: joined.epoch ?? '', offset: Number(joined.offset) };
+    let recovered: boolean;
+    try {
+      recovered = this.#cursor.recover(answer);
+    } catch {
+      this.#cursor.reset(null); // an impossible position: the next event asks for a fresh join
+      return;
+    }
+    if (recovered) return; // the missed events follow as ordinary frames
+    if (answer.recovered) {
+      // Said recovered, but not from where we stand: there is no snapshot to show; ask for one.
+      this.#resyncAfterJoin = true;
+      return;
+    }
     const s = joined.snapshot ?? {};
     this.state.phase = s.state?.phase ?? flashcast.RoomPhase.ROOM_PHASE_UNSPECIFIED;
     this.state.title = s.state?.title ?? '';

@@ -9,6 +9,10 @@
  */
 export { FlashcastClient, ClientEvent } from './FlashcastClient.js';
 export type { ClientOptions, ConnectionState, WebSocketConstructor, WebSocketLike, ClientEvents } from './FlashcastClient.js';
+export type { ReconnectPolicy, ReconnectContext } from './ReconnectPolicy.js';
+export { DefaultReconnectPolicy } from './DefaultReconnectPolicy.js';
+export type { DefaultReconnectPolicyOptions } from './DefaultReconnectPolicy.js';
+export type { SessionChannel, RequestOptions } from './SessionChannel.js';
 export { Room, RoomEvent } from './Room.js';
 export type { RoomState, RoomEvents, JoinOptions, BuyRequest } from './Room.js';
 export { FlashcastRequestError, RequestTimeoutError, ConnectionClosedError } from './errors.js';

@@ -12,6 +12,12 @@ describe('sfuConfigFromEnv', () => {
     expect(cfg).toMatchObject({ whipMaxIngestsPerRoom: 1, whipMaxIngests: 10, whipConnectTimeoutMs: 5000 });
   });
 
+  it('reads the idle-room grace, 30 s by default', () => {
+    expect(sfuConfigFromEnv({}).roomIdleTimeoutMs).toBe(30_000);
+    expect(sfuConfigFromEnv({ FLASHCAST_SFU_ROOM_IDLE_TIMEOUT_MS: '5000' }).roomIdleTimeoutMs).toBe(5000);
+    expect(() => sfuConfigFromEnv({ FLASHCAST_SFU_ROOM_IDLE_TIMEOUT_MS: '0' })).toThrow(/positive integer/);
+  });
+
   it('refuses WHIP settings that are not positive integers', () => {
     for (const bad of ['0', '-1', '1.5', 'soon']) {
       expect(() => sfuConfigFromEnv({ FLASHCAST_SFU_WHIP_CONNECT_TIMEOUT_MS: bad }), bad).toThrow(/positive integer/);

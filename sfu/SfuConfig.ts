@@ -34,6 +34,11 @@ export interface SfuConfig {
    * that stays ICE-disconnected this long, is closed and its slot freed.
    */
   whipConnectTimeoutMs: number;
+  /**
+   * A room with no producers and no transports (no viewer, host, ingest or pipe)
+   * this long is closed and its routers released (a later media request opens it again).
+   */
+  roomIdleTimeoutMs: number;
   mediaCodecs: types.RtpCodecCapability[];
   logLevel: types.WorkerLogLevel;
 }
@@ -73,6 +78,7 @@ export function defaultSfuConfig(overrides: Partial<SfuConfig> = {}): SfuConfig 
     whipMaxIngestsPerRoom: 2,
     whipMaxIngests: 64,
     whipConnectTimeoutMs: 30_000,
+    roomIdleTimeoutMs: 30_000,
     mediaCodecs: MEDIA_CODECS,
     logLevel: 'warn',
     ...overrides,
@@ -98,6 +104,7 @@ export function sfuConfigFromEnv(env: NodeJS.ProcessEnv, overrides: Partial<SfuC
     whipMaxIngestsPerRoom: positive('FLASHCAST_SFU_WHIP_MAX_PER_ROOM'),
     whipMaxIngests: positive('FLASHCAST_SFU_WHIP_MAX_INGESTS'),
     whipConnectTimeoutMs: positive('FLASHCAST_SFU_WHIP_CONNECT_TIMEOUT_MS'),
+    roomIdleTimeoutMs: positive('FLASHCAST_SFU_ROOM_IDLE_TIMEOUT_MS'),
   };
   for (const k of Object.keys(picked) as (keyof SfuConfig)[]) if (picked[k] === undefined) delete picked[k];
   return defaultSfuConfig({ ...picked, ...overrides });

@@ -29,6 +29,8 @@ export type SfuRoomEvents = {
  * The media of one live room: the origin router (where hosts publish) on one
  * worker, and more routers on other workers once a router carries
  * `consumersPerRouter` consumers, each fed from the origin through pipeToRouter.
+ * A room with no producers and no transports (no session, ingest, egress or
+ * cross-node pipe) for `roomIdleTimeoutMs` closes itself, releasing its routers.
  */
 export class SfuRoom extends EnhancedEventEmitter<SfuRoomEvents> {
   readonly id: string;
@@ -41,6 +43,9 @@ export class SfuRoom extends EnhancedEventEmitter<SfuRoomEvents> {
   #placing: Promise<unknown> = Promise.resolve();
   #closed = false;
   #lostOrigin = false;
+  /** Transports open on the room's routers, with the router they are on. */
+  readonly #transports = new Map<types.Transport, RoomRouter>();
+  #idleTimer: NodeJS.Timeout | null = null;
 
   private constructor(id: string, pool: WorkerPool, config: SfuConfig, origin: RoomRouter) {
     super();
@@ -49,6 +54,7 @@ export class SfuRoom extends EnhancedEventEmitter<SfuRoomEvents> {
     this.#config = config;
     this.#origin = origin;
     this.#adopt(origin);
+    this.#checkIdle();
   }
 
   /** Opens the room with its origin router on the least-loaded worker. */
@@ -82,6 +88,24 @@ export class SfuRoom extends EnhancedEventEmitter<SfuRoomEvents> {
   /** Consumers over all routers. */
   get consumers(): number {
     return this.#routers.reduce((n, r) => n + r.consumers, 0);
+  }
+
+  /**
+   * True while anything uses the room: a producer, a consumer, or a transport
+   * (a session's, a WHIP or RTP ingest, an egress, a pipe to another node).
+   * The pipes between the room's own routers do not count: the origin has one
+   * per edge router that was fed, and the edge routers have no other pipes.
+   */
+  get inUse(): boolean {
+    if (this.producers.size > 0 || this.consumers > 0) return true;
+    let originPipes = 0;
+    let edgePipes = 0;
+    for (const [transport, router] of this.#transports) {
+      if (transport.type !== 'pipe') return true;
+      if (router.origin) originPipes++;
+      else edgePipes++;
+    }
+    return originPipes > edgePipes;
   }
 
   /**
@@ -144,10 +168,12 @@ export class SfuRoom extends EnhancedEventEmitter<SfuRoomEvents> {
       return;
     }
     this.producers.set(entry.producer.id, entry);
+    this.#checkIdle();
     entry.producer.observer.once('close', () => {
       if (this.producers.get(entry.producer.id) !== entry) return;
       this.producers.delete(entry.producer.id);
       this.safeEmit('producerclosed', entry);
+      this.#checkIdle();
     });
     for (const r of this.#routers) if (!r.origin) void this.ensurePiped(entry.producer.id, r).catch((err) => log.warn({ err, roomId: this.id }, 'pipe failed'));
     this.safeEmit('produceradded', entry);
@@ -157,14 +183,43 @@ export class SfuRoom extends EnhancedEventEmitter<SfuRoomEvents> {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    if (this.#idleTimer) clearTimeout(this.#idleTimer);
+    this.#idleTimer = null;
     for (const r of [...this.#routers]) r.close();
     this.#routers.length = 0;
+    this.#transports.clear();
     this.producers.clear();
     this.safeEmit('close');
   }
 
+  /** Arms the idle timer when nothing uses the room, disarms it when something does. */
+  #checkIdle(): void {
+    if (this.#closed) return;
+    if (this.inUse) {
+      if (this.#idleTimer) clearTimeout(this.#idleTimer);
+      this.#idleTimer = null;
+      return;
+    }
+    if (this.#idleTimer) return;
+    this.#idleTimer = setTimeout(() => {
+      this.#idleTimer = null;
+      if (this.#closed || this.inUse) return;
+      log.info({ roomId: this.id, routers: this.#routers.length, idleMs: this.#config.roomIdleTimeoutMs }, 'idle room closed');
+      this.close();
+    }, this.#config.roomIdleTimeoutMs);
+    this.#idleTimer.unref();
+  }
+
   #adopt(r: RoomRouter): void {
     this.#routers.push(r);
+    r.router.observer.on('newtransport', (transport) => {
+      this.#transports.set(transport, r);
+      this.#checkIdle();
+      transport.observer.once('close', () => {
+        this.#transports.delete(transport);
+        this.#checkIdle();
+      });
+    });
     r.once('close', () => {
       const i = this.#routers.indexOf(r);
       if (i >= 0) this.#routers.splice(i, 1);

@@ -100,12 +100,14 @@ export class SfuService extends EnhancedEventEmitter<SfuServiceEvents> implement
     if (this.#closed) return Promise.reject(new MediaUnavailableError('media server closing'));
     let room = this.#rooms.get(roomId);
     if (!room) {
-      room = SfuRoom.create(roomId, this.pool, this.config).then((r) => {
-        this.#wireRoom(r);
+      const opening: Promise<SfuRoom> = SfuRoom.create(roomId, this.pool, this.config).then((r) => {
+        this.#wireRoom(r, opening);
         return r;
       });
-      this.#rooms.set(roomId, room);
-      room.catch(() => this.#rooms.delete(roomId));
+      this.#rooms.set(roomId, (room = opening));
+      opening.catch(() => {
+        if (this.#rooms.get(roomId) === opening) this.#rooms.delete(roomId);
+      });
     }
     return room;
   }
@@ -393,7 +395,8 @@ export class SfuService extends EnhancedEventEmitter<SfuServiceEvents> implement
     await c.consumer.setPreferredLayers(layers);
   }
 
-  #wireRoom(room: SfuRoom): void {
+  /** Follows a room's media events; forgets the room the moment it closes (idle, origin lost, shutdown). */
+  #wireRoom(room: SfuRoom, entry: Promise<SfuRoom>): void {
     const watchers = (): MediaSession[] =>
       [...this.#sessions.values()].filter((s) => [...s.transports.values()].some((t) => t.room === room && t.direction === 'recv'));
     room.on('produceradded', (p) => {
@@ -404,10 +407,7 @@ export class SfuService extends EnhancedEventEmitter<SfuServiceEvents> implement
     });
     room.on('routerlost', (lost) => this.#onRouterLost(room, lost));
     room.once('close', () => {
-      const entry = this.#rooms.get(room.id);
-      void entry?.then((r) => {
-        if (r === room && this.#rooms.get(room.id) === entry) this.#rooms.delete(room.id);
-      }, () => undefined);
+      if (this.#rooms.get(room.id) === entry) this.#rooms.delete(room.id);
     });
   }
 
@@ -417,10 +417,9 @@ export class SfuService extends EnhancedEventEmitter<SfuServiceEvents> implement
     log.warn({ roomId: room.id, origin: lost.origin, worker: lost.poolWorker.index }, 'router lost with its worker');
     if (!lost.origin) return;
     const roomId = room.id;
-    // The room closes itself; open it again at once on a live worker so reconnecting clients find it.
+    // The room closes itself (and is forgotten); open it again at once on a live worker so reconnecting clients find it.
     queueMicrotask(() => {
       if (this.#closed) return;
-      this.#rooms.delete(roomId);
       this.room(roomId).then(
         () => this.safeEmit('roomrebuilt', roomId),
         (err) => log.error({ err, roomId }, 'could not rebuild room'),

@@ -1,9 +1,8 @@
 import { flashcast } from '../../protocol/gen/flashcast.js';
 import { ErrorCode } from '../../protocol/codes.js';
 import { FlashcastRequestError } from '../errors.js';
-import { ClientEvent, type FlashcastClient } from '../FlashcastClient.js';
+import type { SessionChannel } from '../SessionChannel.js';
 
-type Listener = (event: flashcast.IMediaEvent) => void;
 type MediaOp = Omit<flashcast.IMediaRequest, 'room'>;
 
 /**
@@ -11,11 +10,11 @@ type MediaOp = Omit<flashcast.IMediaRequest, 'room'>;
  * the room is being re-joined after a reconnect) and media events.
  */
 export class MediaChannel {
-  readonly client: FlashcastClient;
   readonly roomId: string;
+  readonly #session: SessionChannel;
 
-  constructor(client: FlashcastClient, roomId: string) {
-    this.client = client;
+  constructor(session: SessionChannel, roomId: string) {
+    this.#session = session;
     this.roomId = roomId;
   }
 
@@ -23,7 +22,7 @@ export class MediaChannel {
   async request(op: MediaOp): Promise<flashcast.IMediaResponse> {
     for (let attempt = 0; ; attempt++) {
       try {
-        const reply = await this.client.request({ media: { ...op, room: this.roomId } });
+        const reply = await this.#session.request({ media: { ...op, room: this.roomId } });
         if (!reply.media) throw new FlashcastRequestError(ErrorCode.Internal, 'unexpected reply');
         return reply.media;
       } catch (error) {
@@ -38,23 +37,16 @@ export class MediaChannel {
     }
   }
 
-  /**
-   * Media events pushed by the server (producer added/closed, layers changed),
-   * when the client surfaces them ('mediaevent'). Returns an unsubscribe function.
-   */
-  onEvent(listener: Listener): () => void {
-    const emitter = this.client as unknown as { on(e: string, l: Listener): void; off(e: string, l: Listener): void };
-    const filtered: Listener = (event) => {
+  /** Media events of this room pushed by the server (producer added/closed, layers changed). Returns an unsubscribe function. */
+  onEvent(listener: (event: flashcast.IMediaEvent) => void): () => void {
+    return this.#session.onMediaEvent((event) => {
       if (event.room === this.roomId) listener(event);
-    };
-    emitter.on('mediaevent', filtered);
-    return () => emitter.off('mediaevent', filtered);
+    });
   }
 
   /** Calls `listener(reconnected)` on every new session; returns an unsubscribe function. */
   onConnected(listener: (info: { reconnected: boolean }) => void): () => void {
-    this.client.on(ClientEvent.Connected, listener);
-    return () => this.client.off(ClientEvent.Connected, listener);
+    return this.#session.onSession(listener);
   }
 }
 

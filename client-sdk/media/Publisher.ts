@@ -1,6 +1,6 @@
 import { Device, type types } from 'mediasoup-client';
 import { flashcast } from '../../protocol/gen/flashcast.js';
-import type { FlashcastClient } from '../FlashcastClient.js';
+import type { SessionChannel } from '../SessionChannel.js';
 import { TypedEmitter } from '../TypedEmitter.js';
 import { IceWatchdog } from './IceWatchdog.js';
 import { MediaChannel, retryUntilStopped } from './MediaChannel.js';
@@ -63,8 +63,8 @@ export class Publisher extends TypedEmitter<PublisherEvents> {
   }
 
   /** @internal Use room.publish(stream). */
-  static async create(client: FlashcastClient, roomId: string, stream: MediaStream, options: PublishOptions = {}): Promise<Publisher> {
-    const publisher = new Publisher(new MediaChannel(client, roomId), stream, options);
+  static async create(session: SessionChannel, roomId: string, stream: MediaStream, options: PublishOptions = {}): Promise<Publisher> {
+    const publisher = new Publisher(new MediaChannel(session, roomId), stream, options);
     await publisher.#start();
     publisher.#unsubscribe = publisher.#channel.onConnected(({ reconnected }) => {
       if (reconnected) void publisher.#restart();

@@ -1,6 +1,6 @@
 import { Device, type types } from 'mediasoup-client';
 import { flashcast } from '../../protocol/gen/flashcast.js';
-import type { FlashcastClient } from '../FlashcastClient.js';
+import type { SessionChannel } from '../SessionChannel.js';
 import { TypedEmitter } from '../TypedEmitter.js';
 import { IceWatchdog } from './IceWatchdog.js';
 import { MediaChannel, retryUntilStopped } from './MediaChannel.js';
@@ -74,8 +74,8 @@ export class Viewer extends TypedEmitter<ViewerEvents> {
   }
 
   /** @internal Use room.watch(video, options). */
-  static async create(client: FlashcastClient, roomId: string, video: HTMLVideoElement | null, options: WatchOptions = {}): Promise<Viewer> {
-    const viewer = new Viewer(new MediaChannel(client, roomId), video, options);
+  static async create(session: SessionChannel, roomId: string, video: HTMLVideoElement | null, options: WatchOptions = {}): Promise<Viewer> {
+    const viewer = new Viewer(new MediaChannel(session, roomId), video, options);
     if (video) {
       video.srcObject = viewer.stream;
       video.autoplay = true;

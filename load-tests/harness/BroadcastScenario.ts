@@ -61,14 +61,18 @@ export class BroadcastScenario {
     let lost = 0;
     let duplicates = 0;
     let received = 0;
+    let expected = 0;
     let closed = 0;
     for (const v of viewers) {
       if (!v.stream) continue;
+      expected += Math.max(0, endOffset - v.stream.baseOffset);
       lost += v.stream.lostUpTo(endOffset);
       duplicates += v.stream.duplicates;
       received += v.stream.received;
       if (v.unexpectedClose) closed++;
     }
+    // What every joined viewer had to receive: the stream from where it joined up to END.
+    report.count('critical_expected', expected);
     report.count('critical_received', received);
     report.count('critical_lost', lost);
     report.count('critical_duplicates', duplicates);

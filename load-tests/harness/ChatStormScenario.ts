@@ -40,6 +40,7 @@ export class ChatStormScenario {
     try {
       const joins = await HarnessContext.pool(viewers.length, 50, (i) => viewers[i].join(context, options.room));
       const failed = joins.filter((r) => r.status === 'rejected').length;
+      report.count('viewers_joined', viewers.length - failed);
       report.check('all viewers joined', failed === 0, `${viewers.length - failed}/${viewers.length}`);
       await host.open(context, options.room);
       if (flooder) await flooder.join(context, options.room);
@@ -57,6 +58,8 @@ export class ChatStormScenario {
       while (Date.now() < deadline && viewers.some((v) => v.stream && !v.unexpectedClose && v.endOffset < host.endOffset)) {
         await new Promise((r) => setTimeout(r, 50));
       }
+      report.count('announcements_acked', host.acked);
+      report.count('announcements_refused', host.refused);
       report.count('chat_sent', stats.sent);
       report.count('chat_accepted', stats.accepted);
       report.count('chat_rate_limited', stats.limited);

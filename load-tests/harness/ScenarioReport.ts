@@ -61,7 +61,14 @@ export class ScenarioReport {
     for (const [name, h] of this.latency) {
       latency[name] = { n: h.count, p50_ms: round(h.quantileMs(0.5)), p99_ms: round(h.quantileMs(0.99)), max_ms: round(h.max / 1000) };
     }
-    return { scenario: this.name, ok: this.ok, counters: this.counters, latency, failed: this.checks.filter((c) => !c.ok).map((c) => `${c.name}: ${c.detail}`) };
+    return {
+      scenario: this.name,
+      ok: this.ok,
+      counters: this.counters,
+      latency,
+      checks: this.checks.map(({ name, ok }) => ({ name, ok })),
+      failed: this.checks.filter((c) => !c.ok).map((c) => `${c.name}: ${c.detail}`),
+    };
   }
 }
 
