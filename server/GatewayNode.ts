@@ -18,7 +18,7 @@ import { SettlementApi } from './settlement/SettlementApi.js';
 import { SettlementService } from './settlement/SettlementService.js';
 import { attachSfu } from './attachSfu.js';
 import { RemoteSfu } from '../sfu/RemoteSfu.js';
-import { sfuConfigFromEnv } from '../sfu/SfuConfig.js';
+import { sfuConfigFrom } from '../sfu/SfuConfig.js';
 import { SfuService } from '../sfu/SfuService.js';
 
 const log = logger('GatewayNode');
@@ -114,14 +114,14 @@ export class GatewayNode {
             connection,
             keys: g.store.keys,
             db,
-            provider: new SandboxPaymentProvider(db, SandboxPaymentProvider.optionsFromEnv(process.env)),
+            provider: new SandboxPaymentProvider(db, config.sandbox),
             broadcaster: g.publisher,
             notifier: new RedisOrderNotifier(redis, g.store.keys),
             sweepHolds: false,
           });
         }
       }
-      if (options.sfu === 'in-process') sfu = await SfuService.create(sfuConfigFromEnv(process.env));
+      if (options.sfu === 'in-process') sfu = await SfuService.create(sfuConfigFrom(config));
       else if (options.sfu === 'remote') sfu = await RemoteSfu.create({ redisUrl, prefix: config.redisPrefix });
       if (sfu) attachSfu(g, router, sfu);
       registerRoomRoutes(router, g.control, g.store);

@@ -10,6 +10,7 @@ import { Currency } from './Currency.js';
 import { flashcast } from '../../protocol/index.js';
 import { EnhancedEventEmitter } from '../../common/EnhancedEventEmitter.js';
 import { logger } from '../../common/logger.js';
+import { runCloseSteps } from '../../common/closeSteps.js';
 import { CommerceErrorCode, CommerceNotFoundError, StateError } from './errors.js';
 
 const log = logger('FlashDeals');
@@ -500,13 +501,10 @@ export class FlashDeals extends EnhancedEventEmitter<FlashDealsEvents> {
       if (this.#reconcileTimer) clearInterval(this.#reconcileTimer);
       await this.#reconciling;
       await Promise.allSettled([...this.#recovering.values()]);
-      for (const step of [() => this.#worker.close(), () => this.#queue.close()]) {
-        try {
-          await step();
-        } catch (err) {
-          log.warn({ err }, 'close step failed');
-        }
-      }
+      await runCloseSteps(log, [
+        ['phase worker', () => this.#worker.close()],
+        ['phase queue', () => this.#queue.close()],
+      ]);
       this.#cache.clear();
       this.#roomCache.clear();
       this.safeEmit('close');

@@ -6,6 +6,7 @@ import { CommissionLedger } from '../commerce/CommissionLedger.js';
 import { InstalmentPlan } from '../commerce/InstalmentPlan.js';
 import { EnhancedEventEmitter } from '../../common/EnhancedEventEmitter.js';
 import { logger } from '../../common/logger.js';
+import { runCloseSteps } from '../../common/closeSteps.js';
 
 const log = logger('LedgerWorker');
 
@@ -138,13 +139,10 @@ export class LedgerWorker extends EnhancedEventEmitter<LedgerWorkerEvents> {
   /** Stops both workers. Idempotent. */
   close(): Promise<void> {
     this.#closing ??= (async () => {
-      for (const w of [this.#commission, this.#refund]) {
-        try {
-          await w.close();
-        } catch (err) {
-          log.warn({ err }, 'worker close failed');
-        }
-      }
+      await runCloseSteps(log, [
+        ['commission worker', () => this.#commission.close()],
+        ['refund worker', () => this.#refund.close()],
+      ]);
       this.safeEmit('close');
     })();
     return this.#closing;
