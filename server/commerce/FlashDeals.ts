@@ -86,13 +86,7 @@ export function staleReason(row: Pick<DealLedgerRow, 'total_stock' | 'sold_units
   return null;
 }
 
-export type FlashDealsEvents = {
-  dealcreated: [Deal];
-  phase: [Deal, flashcast.DealPhase];
-  /** A deal's Redis state was rebuilt from PostgreSQL (reason: missing, epoch, behind, phase). */
-  rebuilt: [dealId: string, reason: string];
-  close: [];
-};
+export type FlashDealsEvents = { close: [] };
 
 type PhaseJob = { dealId: string; phase: 'live' | 'end' | 'close' };
 
@@ -244,7 +238,6 @@ export class FlashDeals extends EnhancedEventEmitter<FlashDealsEvents> {
     await this.#schedulePhases(deal);
     this.#cache.set(deal.id, { deal, at: Date.now() });
     await this.#publishPhase(deal, flashcast.DealPhase.DEAL_SCHEDULED, opened);
-    this.safeEmit('dealcreated', deal);
     log.info({ dealId: deal.id, roomId, productId: deal.productId }, 'deal created');
     return deal;
   }
@@ -323,7 +316,6 @@ export class FlashDeals extends EnhancedEventEmitter<FlashDealsEvents> {
       room: deal.roomId, ts: Date.now(),
       inventory: { productId: deal.productId, dealId: deal.id, available: stock.available, total: deal.totalStock, phase, phaseEndsAt, version: stock.version },
     });
-    this.safeEmit('phase', deal, phase);
   }
 
   /**
@@ -460,7 +452,6 @@ export class FlashDeals extends EnhancedEventEmitter<FlashDealsEvents> {
     const deal = await this.get(dealId);
     await this.#schedulePhases(deal);
     await this.announceStock(deal, rebuilt.stock);
-    this.safeEmit('rebuilt', dealId, rebuilt.reason);
     return true;
   }
 

@@ -17,7 +17,7 @@ export interface OutboxMoverOptions {
   chunk: number;
 }
 
-export type OutboxMoverEvents = { moved: [count: number]; close: [] };
+export type OutboxMoverEvents = { close: [] };
 
 /**
  * Moves settle jobs from the deals' outboxes (recorded by the reserve script together with
@@ -100,7 +100,6 @@ export class OutboxMover extends EnhancedEventEmitter<OutboxMoverEvents> {
       else byDeal.set(j.dealId, [j.orderId]);
     }
     await Promise.all([...byDeal].map(([dealId, ids]) => this.#reservation.clearOutbox(dealId, ids)));
-    this.safeEmit('moved', jobs.length);
   }
 
   /**

@@ -18,7 +18,6 @@ type RefundCheck =
 
 export type LedgerWorkerEvents = {
   credited: [orderId: string];
-  refunded: [orderId: string];
   /** A refund that would exceed what is left on the payment, or that the provider refused: no money moved. */
   rejected: [orderId: string, reason: string];
   close: [];
@@ -109,7 +108,6 @@ export class LedgerWorker extends EnhancedEventEmitter<LedgerWorkerEvents> {
       await CommissionLedger.clawBack(tx, orderId);
       await LedgerWorker.#refundInstalments(tx, orderId, checked.total);
     });
-    this.safeEmit('refunded', orderId);
     return 'refunded';
   }
 
