@@ -7,7 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REDIS_URL, deletePrefix, uniquePrefix } from '../test/helpers/env.js';
 import { RedisScript } from './RedisScript.js';
 
-let redis: Redis;
+let plain: Redis;
+let pipelined: Redis;
 let dir: string;
 const prefix = uniquePrefix('rscript');
 
@@ -20,16 +21,27 @@ function script(name: string, lua: string): RedisScript {
 const ECHO = "redis.call('SET', KEYS[1], ARGV[1]); return {redis.call('GET', KEYS[1]), ARGV[2]}";
 
 beforeAll(() => {
-  redis = new Redis(REDIS_URL);
+  plain = new Redis(REDIS_URL);
+  // The gateway's and the worker's connections auto-pipeline: scripts must work there too.
+  pipelined = new Redis(REDIS_URL, { enableAutoPipelining: true });
   dir = mkdtempSync(join(tmpdir(), 'fc-lua-'));
 });
 afterAll(async () => {
   await deletePrefix(prefix);
-  redis.disconnect();
+  plain.disconnect();
+  pipelined.disconnect();
   rmSync(dir, { recursive: true, force: true });
 });
 
-describe('RedisScript', () => {
+describe.each([
+  ['a plain connection', () => plain],
+  ['an auto-pipelining connection', () => pipelined],
+])('RedisScript on %s', (_, client) => {
+  let redis: Redis;
+  beforeAll(() => {
+    redis = client();
+  });
+
   it('runs a script Redis has never seen, then calls it by SHA', async () => {
     const echo = script('echo-1.lua', ECHO);
     expect([echo.name, echo.numKeys]).toEqual(['echo', 1]);

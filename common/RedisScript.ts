@@ -5,6 +5,12 @@ import type { Redis, Cluster } from 'ioredis';
 /** An argument of a script call (ARGV); Buffers pass binary payloads as they are. */
 export type ScriptArg = string | number | Buffer;
 
+/** The Buffer-reply variants ioredis generates for every command (its typings leave these two out). */
+type BufferEval = {
+  evalshaBuffer(sha: string, numKeys: number, ...keysAndArgs: ScriptArg[]): Promise<unknown>;
+  evalBuffer(source: string, numKeys: number, ...keysAndArgs: ScriptArg[]): Promise<unknown>;
+};
+
 /**
  * The one Lua loader: a script from a `NAME-N.lua` file (N = key count), called by SHA
  * (EVALSHA). When Redis does not have it (never loaded, or after a restart or failover:
@@ -50,12 +56,12 @@ export class RedisScript {
     if (keys.length !== this.numKeys) throw new TypeError(`script ${this.name} takes ${this.numKeys} keys, got ${keys.length}`);
     try {
       return buffers
-        ? await redis.callBuffer('evalsha', [this.sha, this.numKeys, ...keys, ...args])
+        ? await (redis as unknown as BufferEval).evalshaBuffer(this.sha, this.numKeys, ...keys, ...args)
         : await redis.evalsha(this.sha, this.numKeys, ...keys, ...args);
     } catch (error) {
       if (!(error instanceof Error && error.message.startsWith('NOSCRIPT'))) throw error;
       return buffers
-        ? redis.callBuffer('eval', [this.#source, this.numKeys, ...keys, ...args])
+        ? (redis as unknown as BufferEval).evalBuffer(this.#source, this.numKeys, ...keys, ...args)
         : redis.eval(this.#source, this.numKeys, ...keys, ...args);
     }
   }
