@@ -1,6 +1,5 @@
-// @ts-check
 /**
- * Lint: the import structure of the house (docs/architecture.md) and a handful of real-bug
+ * Lint: the import structure of the house and a handful of real-bug
  * rules. No style rules: formatting is not linted.
  *
  * Dependencies point one way: protocol <- common <- server/realtime <- server/commerce <-
