@@ -372,7 +372,7 @@ export class FlashcastClient extends TypedEmitter<ClientEvents> {
     this.#startPing(connected.pingIntervalMs || 20_000);
     // Rooms first (resume from their offsets), then whatever was queued.
     const rejoins = [...this.#rooms.values()].map((room) => room._rejoin());
-    Promise.allSettled(rejoins).then(() => this.#flushQueue());
+    void Promise.allSettled(rejoins).then(() => this.#flushQueue());
     for (const waiter of this.#connectWaiters.splice(0)) waiter.resolve();
     this.emit(ClientEvent.Connected, { sessionId: connected.sessionId ?? '', nodeId: connected.nodeId ?? '', reconnected });
   }

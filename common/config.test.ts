@@ -57,4 +57,18 @@ describe('loadConfig', () => {
       maxConnectionsPerUser: 3, commerce: false, sfu: 'remote', settlementConcurrency: 8, settlementDbPool: 16, sfuNodeId: 'sfu-a', sfuHttpPort: 0,
     });
   });
+
+  it('reads the media plane and sandbox settings, leaving unset ones out (their parts keep their defaults)', () => {
+    expect(loadConfig({ FLASHCAST_JWT_SECRET: SECRET })).toMatchObject({ sfuMedia: {}, sandbox: {} });
+    const set = loadConfig({
+      FLASHCAST_JWT_SECRET: SECRET, FLASHCAST_SFU_WORKERS: '2', FLASHCAST_SFU_RTC_MIN_PORT: '41000', FLASHCAST_SFU_LISTEN_IP: '',
+      SANDBOX_OUTAGE: '0', SANDBOX_DECLINE_RATE: '0.25', SANDBOX_ANSWER_DELAY_MS: '60000',
+    });
+    expect(set.sfuMedia).toEqual({ workers: 2, rtcMinPort: 41000 });
+    expect(set.sandbox).toEqual({ outage: false, declineRate: 0.25, answerDelayMs: 60_000 });
+    expect(loadConfig({ FLASHCAST_JWT_SECRET: SECRET, SANDBOX_OUTAGE: '1' }).sandbox).toEqual({ outage: true });
+    for (const [name, bad] of [['SANDBOX_DECLINE_RATE', '2'], ['SANDBOX_LATENCY_MS', '-5'], ['FLASHCAST_SFU_RTC_MAX_PORT', '70000']]) {
+      expect(() => loadConfig({ FLASHCAST_JWT_SECRET: SECRET, [name]: bad }), name).toThrow(new RegExp(name));
+    }
+  });
 });

@@ -17,6 +17,11 @@ const int = (def: number, min = 0, max = Number.MAX_SAFE_INTEGER) =>
 
 const optional = <T extends z.ZodTypeAny>(type: T) => z.preprocess(unsetIfEmpty, type.optional());
 
+/** An optional integer in a range: unset leaves the part's own default (e.g. SfuConfig's). */
+const optionalInt = (min: number, max = Number.MAX_SAFE_INTEGER) => optional(z.coerce.number().int().min(min).max(max));
+
+const rate = optional(z.coerce.number().min(0).max(1));
+
 const flag = z.preprocess(unsetIfEmpty, z.enum(['0', '1'], { message: 'must be 1 or 0' }).optional());
 
 const schema = z.object({
@@ -53,13 +58,67 @@ const schema = z.object({
   FLASHCAST_SFU_HTTP_HOST: z.preprocess(unsetIfEmpty, z.string().default('127.0.0.1')),
   FLASHCAST_SFU_HTTP_PORT: int(8090, 0, 65535),
   FLASHCAST_SFU_PIPE_IP: optional(z.string()),
+  /** The media plane of `flashcast sfu` and of an in-process SFU (docs/media.md); unset: SfuConfig's defaults. */
+  FLASHCAST_SFU_WORKERS: optionalInt(1, 1024),
+  FLASHCAST_SFU_LISTEN_IP: optional(z.string()),
+  FLASHCAST_SFU_ANNOUNCED_ADDRESS: optional(z.string()),
+  FLASHCAST_SFU_RTC_MIN_PORT: optionalInt(1, 65535),
+  FLASHCAST_SFU_RTC_MAX_PORT: optionalInt(1, 65535),
+  FLASHCAST_SFU_CONSUMERS_PER_ROUTER: optionalInt(1),
+  FLASHCAST_SFU_KEYFRAME_DELAY_MS: optionalInt(0),
+  FLASHCAST_SFU_WHIP_MAX_PER_ROOM: optionalInt(1),
+  FLASHCAST_SFU_WHIP_MAX_INGESTS: optionalInt(1),
+  FLASHCAST_SFU_WHIP_CONNECT_TIMEOUT_MS: optionalInt(1),
+  FLASHCAST_SFU_ROOM_IDLE_TIMEOUT_MS: optionalInt(1),
   /** Settlement workers (docs/settlement.md). */
   SETTLEMENT_CONCURRENCY: int(256, 1, 10_000),
   SETTLEMENT_DB_POOL: int(16, 1, 1_000),
   SETTLEMENT_LOCK_MS: int(30_000, 100),
   SETTLEMENT_STALLED_MS: int(30_000, 100),
   SETTLEMENT_RETURN_WINDOW_MS: int(14 * 86_400_000, 0),
+  /** The sandbox payment provider's knobs (docs/settlement.md); unset: its defaults (all off). */
+  SANDBOX_OUTAGE: flag,
+  SANDBOX_OUTAGE_RATE: rate,
+  SANDBOX_TIMEOUT_RATE: rate,
+  SANDBOX_DECLINE_RATE: rate,
+  SANDBOX_LATENCY_MS: optionalInt(0),
+  SANDBOX_ANSWER_DELAY_MS: optionalInt(0),
+  SANDBOX_BNPL_LIMIT: optionalInt(0),
 });
+
+/**
+ * The media plane settings (FLASHCAST_SFU_*), named as SfuConfig's fields; unset ones are left
+ * out and take SfuConfig's defaults (sfu/SfuConfig.ts `sfuConfigFrom`).
+ */
+export interface SfuMediaSettings {
+  workers?: number;
+  listenIp?: string;
+  announcedAddress?: string;
+  rtcMinPort?: number;
+  rtcMaxPort?: number;
+  consumersPerRouter?: number;
+  keyFrameRequestDelayMs?: number;
+  whipMaxIngestsPerRoom?: number;
+  whipMaxIngests?: number;
+  whipConnectTimeoutMs?: number;
+  roomIdleTimeoutMs?: number;
+}
+
+/** The sandbox payment provider's knobs (SANDBOX_*), named as its options; unset ones are left out. */
+export interface SandboxSettings {
+  outage?: boolean;
+  outageRate?: number;
+  timeoutRate?: number;
+  declineRate?: number;
+  latencyMs?: number;
+  answerDelayMs?: number;
+  bnplLimit?: number;
+}
+
+/** The object without its undefined fields (so that spreading it over defaults keeps them). */
+function defined<T extends object>(o: T): T {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+}
 
 /** Validated runtime configuration (from the environment). See README "Configuration". */
 export interface Config {
@@ -96,11 +155,15 @@ export interface Config {
   sfuHttpHost: string;
   sfuHttpPort: number;
   sfuPipeIp: string | undefined;
+  /** The media plane (workers, IPs, RTC ports, limits) of `flashcast sfu` and the in-process SFU. */
+  sfuMedia: SfuMediaSettings;
   settlementConcurrency: number;
   settlementDbPool: number;
   settlementLockMs: number;
   settlementStalledMs: number;
   settlementReturnWindowMs: number;
+  /** The sandbox payment provider's knobs (gateway with in-process settlement, and workers). */
+  sandbox: SandboxSettings;
 }
 
 /** A configuration no process may run with; the message says what to set. */
@@ -166,11 +229,33 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     sfuHttpHost: e.FLASHCAST_SFU_HTTP_HOST,
     sfuHttpPort: e.FLASHCAST_SFU_HTTP_PORT,
     sfuPipeIp: e.FLASHCAST_SFU_PIPE_IP,
+    sfuMedia: defined({
+      workers: e.FLASHCAST_SFU_WORKERS,
+      listenIp: e.FLASHCAST_SFU_LISTEN_IP,
+      announcedAddress: e.FLASHCAST_SFU_ANNOUNCED_ADDRESS,
+      rtcMinPort: e.FLASHCAST_SFU_RTC_MIN_PORT,
+      rtcMaxPort: e.FLASHCAST_SFU_RTC_MAX_PORT,
+      consumersPerRouter: e.FLASHCAST_SFU_CONSUMERS_PER_ROUTER,
+      keyFrameRequestDelayMs: e.FLASHCAST_SFU_KEYFRAME_DELAY_MS,
+      whipMaxIngestsPerRoom: e.FLASHCAST_SFU_WHIP_MAX_PER_ROOM,
+      whipMaxIngests: e.FLASHCAST_SFU_WHIP_MAX_INGESTS,
+      whipConnectTimeoutMs: e.FLASHCAST_SFU_WHIP_CONNECT_TIMEOUT_MS,
+      roomIdleTimeoutMs: e.FLASHCAST_SFU_ROOM_IDLE_TIMEOUT_MS,
+    }),
     settlementConcurrency: e.SETTLEMENT_CONCURRENCY,
     settlementDbPool: e.SETTLEMENT_DB_POOL,
     settlementLockMs: e.SETTLEMENT_LOCK_MS,
     settlementStalledMs: e.SETTLEMENT_STALLED_MS,
     settlementReturnWindowMs: e.SETTLEMENT_RETURN_WINDOW_MS,
+    sandbox: defined({
+      outage: e.SANDBOX_OUTAGE === undefined ? undefined : e.SANDBOX_OUTAGE === '1',
+      outageRate: e.SANDBOX_OUTAGE_RATE,
+      timeoutRate: e.SANDBOX_TIMEOUT_RATE,
+      declineRate: e.SANDBOX_DECLINE_RATE,
+      latencyMs: e.SANDBOX_LATENCY_MS,
+      answerDelayMs: e.SANDBOX_ANSWER_DELAY_MS,
+      bnplLimit: e.SANDBOX_BNPL_LIMIT,
+    }),
     ...overrides,
   };
 }

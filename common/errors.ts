@@ -18,12 +18,6 @@ export class FlashcastError extends Error {
   }
 }
 
-export class BadFrameError extends FlashcastError {
-  constructor(message = 'frame could not be decoded') {
-    super(ErrorCode.BadFrame, message, 400);
-  }
-}
-
 export class InvalidArgumentError extends FlashcastError {
   constructor(message: string) {
     super(ErrorCode.InvalidArgument, message, 400);
@@ -55,14 +49,36 @@ export class RoomNotFoundError extends FlashcastError {
   }
 }
 
-export class RateLimitedError extends FlashcastError {
-  constructor(retryAfterMs: number, code: string = ErrorCode.RateLimited, message = 'too many requests') {
-    super(code, message, 429, retryAfterMs);
-  }
-}
-
 export class UnavailableError extends FlashcastError {
   constructor(message = 'temporarily unavailable') {
     super(ErrorCode.Unavailable, message, 503);
+  }
+}
+
+/** Something failed on our side; the message sent is generic (the cause is logged, not sent). */
+export class InternalError extends FlashcastError {
+  constructor() {
+    super(ErrorCode.Internal, 'internal error', 500);
+  }
+}
+
+/** An HTTP method the path does not serve (405). */
+export class MethodNotAllowedError extends FlashcastError {
+  constructor() {
+    super(ErrorCode.InvalidArgument, 'method not allowed', 405);
+  }
+}
+
+/** A request body in a content type the route does not take (415). */
+export class UnsupportedMediaTypeError extends FlashcastError {
+  constructor(message: string) {
+    super(ErrorCode.InvalidArgument, message, 415);
+  }
+}
+
+/** A request body over the size limit (413). */
+export class PayloadTooLargeError extends FlashcastError {
+  constructor(message = 'body too large') {
+    super(ErrorCode.FrameTooLarge, message, 413);
   }
 }

@@ -2,6 +2,7 @@ import { Redis } from 'ioredis';
 import { encodeServerFrame } from '../protocol/index.js';
 import { Policy } from '../common/auth/Policy.js';
 import { TokenService, type Principal } from '../common/auth/TokenService.js';
+import { CommerceApi } from './commerce/CommerceApi.js';
 import { CommerceService } from './commerce/CommerceService.js';
 import { runCloseSteps } from '../common/closeSteps.js';
 import { logger } from '../common/logger.js';
@@ -13,10 +14,11 @@ import { registerRoomRoutes } from './http/RoomApi.js';
 import { Gateway } from './realtime/Gateway.js';
 import { RedisOrderNotifier } from './realtime/UserChannels.js';
 import { SandboxPaymentProvider } from './settlement/SandboxPaymentProvider.js';
+import { SettlementApi } from './settlement/SettlementApi.js';
 import { SettlementService } from './settlement/SettlementService.js';
 import { attachSfu } from './attachSfu.js';
 import { RemoteSfu } from '../sfu/RemoteSfu.js';
-import { sfuConfigFromEnv } from '../sfu/SfuConfig.js';
+import { sfuConfigFrom } from '../sfu/SfuConfig.js';
 import { SfuService } from '../sfu/SfuService.js';
 
 const log = logger('GatewayNode');
@@ -104,21 +106,22 @@ export class GatewayNode {
           viewerCount: (roomId) => g.hub.get(roomId)?.stats.viewers ?? 0,
         });
         wireCommerce(g, commerce);
-        commerce.registerRoutes(router);
+        new CommerceApi(commerce).register(router);
+        new SettlementApi({ connection, keys: g.store.keys }).register(router);
         if (options.settlement) {
           settlement = await SettlementService.create({
             redis,
             connection,
             keys: g.store.keys,
             db,
-            provider: new SandboxPaymentProvider(db, SandboxPaymentProvider.optionsFromEnv(process.env)),
+            provider: new SandboxPaymentProvider(db, config.sandbox),
             broadcaster: g.publisher,
             notifier: new RedisOrderNotifier(redis, g.store.keys),
             sweepHolds: false,
           });
         }
       }
-      if (options.sfu === 'in-process') sfu = await SfuService.create(sfuConfigFromEnv(process.env));
+      if (options.sfu === 'in-process') sfu = await SfuService.create(sfuConfigFrom(config));
       else if (options.sfu === 'remote') sfu = await RemoteSfu.create({ redisUrl, prefix: config.redisPrefix });
       if (sfu) attachSfu(g, router, sfu);
       registerRoomRoutes(router, g.control, g.store);

@@ -9,8 +9,8 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { join } from 'node:path';
 import { TokenService } from '../common/auth/TokenService.js';
-import { runCloseSteps } from '../common/closeSteps.js';
-import { logger, rootLogger } from '../common/logger.js';
+import { GracefulShutdown } from '../common/GracefulShutdown.js';
+import { logger } from '../common/logger.js';
 import { devSecretBanner, loadConfig, type Config } from '../common/config.js';
 import { runDoctor } from './Doctor.js';
 import { GatewayNode, type GatewayNodeOptions } from './GatewayNode.js';
@@ -32,43 +32,23 @@ commands:
 
 configuration is read from the environment; see README.md "Configuration".`;
 
-type Closer = { name: string; close: () => Promise<void> };
-
-/** One guarded graceful shutdown for SIGINT/SIGTERM: closes parts in reverse order. */
-function installShutdown(closers: Closer[]): void {
-  let shuttingDown = false;
-  const shutdown = async (signal: string) => {
-    if (shuttingDown) return;
-    shuttingDown = true;
-    log.info({ signal }, 'shutting down');
-    const hardExit = setTimeout(() => process.exit(1), 30_000);
-    hardExit.unref();
-    const failed = await runCloseSteps(log, [...closers].reverse().map((c) => [c.name, () => c.close()]));
-    rootLogger.flush?.();
-    process.exit(failed > 0 ? 1 : 0);
-  };
-  process.on('SIGINT', () => void shutdown('SIGINT'));
-  process.on('SIGTERM', () => void shutdown('SIGTERM'));
-}
-
-async function redisFor(config: Config, closers: Closer[]): Promise<string> {
+async function redisFor(config: Config, shutdown: GracefulShutdown): Promise<string> {
   if (config.redisUrl) return config.redisUrl;
   const server = await RedisServer.create({ dir: join(config.dataDir, 'redis') });
-  closers.push({ name: 'redis-server', close: () => server.close() });
+  shutdown.add('redis-server', () => server.close());
   log.info({ url: server.url }, 'REDIS_URL unset: started a private redis-server');
   return server.url;
 }
 
-async function startGateway(config: Config, closers: Closer[], options: GatewayNodeOptions): Promise<GatewayNode> {
+async function startGateway(config: Config, shutdown: GracefulShutdown, options: GatewayNodeOptions): Promise<GatewayNode> {
   try {
-    const redisUrl = await redisFor(config, closers);
+    const redisUrl = await redisFor(config, shutdown);
     const node = await GatewayNode.create(config, redisUrl, options);
-    closers.push({ name: 'gateway', close: () => node.close() });
+    shutdown.add('gateway', () => node.close());
     return node;
   } catch (error) {
     // E.g. the port is taken: stop what was started (the embedded Redis) before exiting.
-    await runCloseSteps(log, [...closers].reverse().map((c) => [c.name, () => c.close()]));
-    closers.length = 0;
+    await shutdown.close();
     throw error;
   }
 }
@@ -85,8 +65,7 @@ async function main(argv: string[]): Promise<number> {
       // The quick start: without a secret it runs in dev mode (public development
       // secret, loud banner). Every other command refuses to run without one.
       const config = loadConfig(process.env.FLASHCAST_JWT_SECRET ? process.env : { ...process.env, FLASHCAST_DEV: '1' });
-      const closers: Closer[] = [];
-      installShutdown(closers);
+      const shutdown = GracefulShutdown.install(log);
       warnIfDevSecret(config);
       // Everything in one process: gateway, commerce on embedded PGlite unless
       // DATABASE_URL is set, and the settlement workers.
@@ -96,7 +75,7 @@ async function main(argv: string[]): Promise<number> {
       if (!mediaWorker) {
         log.warn('no mediasoup worker binary: live video is off (build it once with `bash scripts/mediasoup-worker.sh`)');
       }
-      const node = await startGateway(config, closers, { commerce: true, settlement: true, sfu: mediaWorker ? 'in-process' : false });
+      const node = await startGateway(config, shutdown, { commerce: true, settlement: true, sfu: mediaWorker ? 'in-process' : false });
       const host = await new TokenService(config.jwtSecret).mint({ sub: 'host1', role: 'host', rooms: ['demo'], name: 'Host' });
       const more = config.usingDevSecret ? 'FLASHCAST_DEV=1 npx flashcast token' : 'npx flashcast token';
       process.stdout.write(
@@ -106,23 +85,20 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'gateway': {
       const config = loadConfig();
-      const closers: Closer[] = [];
-      installShutdown(closers);
+      const shutdown = GracefulShutdown.install(log);
       warnIfDevSecret(config);
       const commerce = Boolean(config.databaseUrl) && config.commerce;
-      const node = await startGateway(config, closers, { commerce, sfu: config.sfu });
+      const node = await startGateway(config, shutdown, { commerce, sfu: config.sfu });
       process.stdout.write(`${JSON.stringify({ event: 'listening', port: node.gateway.port, nodeId: node.gateway.nodeId })}\n`);
       return -1;
     }
     case 'sfu': {
       // A media node: mediasoup workers, WHIP and /metrics; gateways reach it through Redis.
-      const closers: Closer[] = [];
-      installShutdown(closers);
+      const shutdown = GracefulShutdown.install(log);
       const config = loadConfig();
       warnIfDevSecret(config);
       const { runSfuProcess } = await import('../sfu/main.js');
-      const close = await runSfuProcess(config);
-      closers.push({ name: 'sfu', close });
+      await runSfuProcess(config, shutdown);
       process.stdout.write(`${JSON.stringify({ event: 'sfu-ready', nodeId: config.sfuNodeId })}\n`);
       return -1;
     }
@@ -156,10 +132,11 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case 'worker': {
+      const shutdown = GracefulShutdown.install(log);
       const config = loadConfig();
       warnIfDevSecret(config);
       const { runSettlementWorker } = await import('./settlement/main.js');
-      await runSettlementWorker(config);
+      await runSettlementWorker(config, shutdown);
       return -1;
     }
     case 'settlement': {

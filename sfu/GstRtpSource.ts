@@ -20,7 +20,7 @@ export const DEFAULT_LAYERS = [
   { width: 640, height: 360, kbps: 800, ssrc: 33333333 },
 ];
 
-export type GstRtpSourceEvents = { exit: [number | null]; close: [] };
+export type GstRtpSourceEvents = { close: [] };
 
 /**
  * A live RTP source: gst-launch-1.0 encoding a test pattern as VP8 simulcast (one
@@ -39,7 +39,6 @@ export class GstRtpSource extends EnhancedEventEmitter<GstRtpSourceEvents> {
     child.stderr?.on('data', (d: Buffer) => {
       if (this.stderr.length < 8000) this.stderr += d.toString();
     });
-    child.once('exit', (code) => this.safeEmit('exit', code));
   }
 
   /** Starts gst-launch-1.0; resolves once it runs. */

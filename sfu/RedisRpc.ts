@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { EnhancedEventEmitter } from '../common/EnhancedEventEmitter.js';
 import { logger } from '../common/logger.js';
-import { FlashcastError } from '../common/errors.js';
+import { FlashcastError, InternalError } from '../common/errors.js';
 import { MediaUnavailableError } from './errors.js';
 
 const log = logger('RedisRpc');
@@ -152,7 +152,7 @@ export class RedisRpc extends EnhancedEventEmitter<RedisRpcEvents> {
         },
         (error: unknown) => {
           if (!(error instanceof FlashcastError)) log.error({ err: error, op: env.op }, 'rpc handler failed');
-          const e = error instanceof FlashcastError ? error : new FlashcastError('INTERNAL', 'internal error', 500);
+          const e = error instanceof FlashcastError ? error : new InternalError();
           if (env.id) return this.#send(env.from, { id: env.id, from: this.address, reply: true, ok: false, error: { code: e.code, message: e.message, status: e.status } });
         },
       )

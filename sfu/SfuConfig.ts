@@ -1,4 +1,5 @@
 import { cpus } from 'node:os';
+import type { Config } from '../common/config.js';
 import type { types } from './mediasoup.js';
 
 /** Settings of the media plane. Every field has a default (see defaultSfuConfig). */
@@ -43,6 +44,7 @@ export interface SfuConfig {
   logLevel: types.WorkerLogLevel;
 }
 
+/** The codecs every router offers (Opus, VP8, H.264 baseline). */
 export const MEDIA_CODECS: types.RtpCodecCapability[] = [
   { kind: 'audio', mimeType: 'audio/opus', clockRate: 48000, channels: 2, preferredPayloadType: 100 },
   {
@@ -61,6 +63,7 @@ export const MEDIA_CODECS: types.RtpCodecCapability[] = [
   },
 ];
 
+/** Every setting at its default, then `overrides`. */
 export function defaultSfuConfig(overrides: Partial<SfuConfig> = {}): SfuConfig {
   return {
     workers: Math.max(1, cpus().length),
@@ -85,27 +88,10 @@ export function defaultSfuConfig(overrides: Partial<SfuConfig> = {}): SfuConfig 
   };
 }
 
-/** Reads FLASHCAST_SFU_* environment variables. */
-export function sfuConfigFromEnv(env: NodeJS.ProcessEnv, overrides: Partial<SfuConfig> = {}): SfuConfig {
-  const num = (name: string): number | undefined => (env[name] ? Number(env[name]) : undefined);
-  const positive = (name: string): number | undefined => {
-    const n = num(name);
-    if (n !== undefined && (!Number.isSafeInteger(n) || n < 1)) throw new TypeError(`${name} must be a positive integer`);
-    return n;
-  };
-  const picked: Partial<SfuConfig> = {
-    workers: num('FLASHCAST_SFU_WORKERS'),
-    listenIp: env.FLASHCAST_SFU_LISTEN_IP,
-    announcedAddress: env.FLASHCAST_SFU_ANNOUNCED_ADDRESS,
-    rtcMinPort: num('FLASHCAST_SFU_RTC_MIN_PORT'),
-    rtcMaxPort: num('FLASHCAST_SFU_RTC_MAX_PORT'),
-    consumersPerRouter: num('FLASHCAST_SFU_CONSUMERS_PER_ROUTER'),
-    keyFrameRequestDelayMs: num('FLASHCAST_SFU_KEYFRAME_DELAY_MS'),
-    whipMaxIngestsPerRoom: positive('FLASHCAST_SFU_WHIP_MAX_PER_ROOM'),
-    whipMaxIngests: positive('FLASHCAST_SFU_WHIP_MAX_INGESTS'),
-    whipConnectTimeoutMs: positive('FLASHCAST_SFU_WHIP_CONNECT_TIMEOUT_MS'),
-    roomIdleTimeoutMs: positive('FLASHCAST_SFU_ROOM_IDLE_TIMEOUT_MS'),
-  };
-  for (const k of Object.keys(picked) as (keyof SfuConfig)[]) if (picked[k] === undefined) delete picked[k];
-  return defaultSfuConfig({ ...picked, ...overrides });
+/**
+ * The SFU's settings from the one config schema (common/config.ts, FLASHCAST_SFU_*): what is
+ * set there over the defaults, then `overrides`.
+ */
+export function sfuConfigFrom(config: Pick<Config, 'sfuMedia'>, overrides: Partial<SfuConfig> = {}): SfuConfig {
+  return defaultSfuConfig({ ...config.sfuMedia, ...overrides });
 }

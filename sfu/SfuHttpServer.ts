@@ -1,9 +1,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { Registry } from 'prom-client';
 import type { Principal, TokenService } from '../common/auth/TokenService.js';
-import { ErrorCode } from '../protocol/codes.js';
 import { logger } from '../common/logger.js';
-import { FlashcastError } from '../common/errors.js';
+import { FlashcastError, InternalError, PayloadTooLargeError, UnsupportedMediaTypeError } from '../common/errors.js';
 import { MediaInvalidError } from './errors.js';
 import { SfuMetrics } from './SfuMetrics.js';
 import type { SfuService } from './SfuService.js';
@@ -74,7 +73,7 @@ export class SfuHttpServer {
       const auth = req.headers.authorization ?? '';
       const principal: Principal | null = auth.startsWith('Bearer ') ? await this.#tokens.verify(auth.slice(7)) : null;
       if (req.method === 'POST' && parts.length === 2 && parts[0] === 'whip') {
-        if (!(req.headers['content-type'] ?? '').startsWith('application/sdp')) throw new FlashcastError(ErrorCode.InvalidArgument, 'content-type must be application/sdp', 415);
+        if (!(req.headers['content-type'] ?? '').startsWith('application/sdp')) throw new UnsupportedMediaTypeError('content-type must be application/sdp');
         const body = await readBody(req);
         const { id, answer } = await this.whip.ingest(parts[1], principal, body);
         return send(201, answer, { 'content-type': 'application/sdp', location: `/whip/${encodeURIComponent(parts[1])}/${id}` });
@@ -86,7 +85,7 @@ export class SfuHttpServer {
       return send(404, JSON.stringify({ error: { code: 'NOT_FOUND', message: 'no such endpoint' } }), { 'content-type': 'application/json' });
     } catch (error) {
       if (!(error instanceof FlashcastError)) log.error({ err: error, method: req.method }, 'SFU HTTP handler failed');
-      const e = error instanceof FlashcastError ? error : new FlashcastError('INTERNAL', 'internal error', 500);
+      const e = error instanceof FlashcastError ? error : new InternalError();
       send(e.status, JSON.stringify({ error: { code: e.code, message: e.message } }), { 'content-type': 'application/json' });
     }
   }
@@ -99,7 +98,7 @@ function readBody(req: IncomingMessage): Promise<string> {
     req.on('data', (c: Buffer) => {
       size += c.length;
       if (size > MAX_BODY) {
-        reject(new FlashcastError('FRAME_TOO_LARGE', 'body too large', 413));
+        reject(new PayloadTooLargeError());
         req.destroy();
         return;
       }

@@ -44,8 +44,6 @@ export type SfuServiceEvents = {
   notify: [string, flashcast.IMediaEvent];
   /** The session's media is gone (worker died): the client must reconnect. */
   reconnect: [string, string];
-  /** A room's media was rebuilt after its origin worker died. */
-  roomrebuilt: [string];
   close: [];
 };
 
@@ -421,7 +419,7 @@ export class SfuService extends EnhancedEventEmitter<SfuServiceEvents> implement
     queueMicrotask(() => {
       if (this.#closed) return;
       this.room(roomId).then(
-        () => this.safeEmit('roomrebuilt', roomId),
+        () => log.info({ roomId }, 'room media rebuilt on a live worker'),
         (err) => log.error({ err, roomId }, 'could not rebuild room'),
       );
     });

@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { ErrorCode } from '../protocol/codes.js';
 import { Policy } from '../common/auth/Policy.js';
 import type { Principal } from '../common/auth/TokenService.js';
-import { FlashcastError } from '../common/errors.js';
+import { FlashcastError, NotFoundError, UnsupportedMediaTypeError } from '../common/errors.js';
 import type { ApiRequest, ApiResponse, HttpRouter } from '../common/http/HttpRouter.js';
 import { logger } from '../common/logger.js';
 import { isValidId } from '../common/keys.js';
@@ -145,7 +144,7 @@ export class WhipEndpoint {
   /** Ends an ingest (its producers close for every viewer). */
   end(roomId: string, id: string, principal: Principal | null): void {
     const session = this.#sessions.get(id);
-    if (!session || session.roomId !== roomId) throw new FlashcastError(ErrorCode.NotFound, 'no such WHIP session', 404);
+    if (!session || session.roomId !== roomId) throw new NotFoundError('no such WHIP session');
     Policy.require(principal, 'whip.end', { roomId, ownerUserId: session.userId });
     session.transport.close();
   }
@@ -202,7 +201,7 @@ export class WhipEndpoint {
   async #post(req: ApiRequest): Promise<ApiResponse> {
     const sdp = (req as ApiRequest & { rawBody?: string }).rawBody ?? (typeof req.body === 'string' ? req.body : '');
     const contentType = req.headers['content-type'] ?? '';
-    if (!contentType.startsWith('application/sdp')) throw new FlashcastError(ErrorCode.InvalidArgument, 'content-type must be application/sdp', 415);
+    if (!contentType.startsWith('application/sdp')) throw new UnsupportedMediaTypeError('content-type must be application/sdp');
     const { id, answer } = await this.ingest(req.params.roomId, req.principal, sdp);
     return {
       status: 201,

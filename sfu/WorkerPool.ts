@@ -17,8 +17,6 @@ export interface PoolWorker {
 export type WorkerPoolEvents = {
   /** A worker died; its routers are gone. A replacement is being started. */
   workerdied: [PoolWorker, Error];
-  /** A replacement worker is up. */
-  workerreplaced: [PoolWorker];
   close: [];
 };
 
@@ -131,7 +129,7 @@ export class WorkerPool extends EnhancedEventEmitter<WorkerPoolEvents> {
           return;
         }
         this.#workers[this.#workers.indexOf(entry)] = replacement;
-        this.safeEmit('workerreplaced', replacement);
+        log.info({ index: entry.index, pid: replacement.worker.pid }, 'mediasoup worker replaced');
         return;
       } catch (err) {
         log.error({ index: entry.index, err }, 'could not replace mediasoup worker');

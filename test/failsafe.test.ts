@@ -302,5 +302,7 @@ describe('one config for the settlement worker', () => {
       if (child.exitCode === null) await new Promise((r) => child.once('exit', r));
       await s.close();
     }
+    // SIGTERM went to the worker's one shutdown: jobs, publisher, pool and Redis closed, exit 0.
+    expect(child.exitCode).toBe(0);
   }, 60_000);
 });

@@ -2,7 +2,6 @@ import { ZodError } from 'zod';
 import { ErrorCode } from '../../protocol/codes.js';
 import { logger } from '../logger.js';
 import { FlashcastError } from '../errors.js';
-import type { ApiResponse } from './HttpRouter.js';
 
 const log = logger('HttpErrors');
 
@@ -11,13 +10,20 @@ export interface HttpErrorBody {
   error: { code: string; message: string; details?: unknown };
 }
 
+/** An HTTP error answer (an ApiResponse of HttpRouter; declared here so the two files do not import each other). */
+export interface HttpErrorResponse {
+  status: number;
+  body: HttpErrorBody;
+  headers?: Record<string, string>;
+}
+
 /**
  * The one adapter from a thrown error to an HTTP answer, used for every route (and by the
  * gateway for its own 404/405/413): FlashcastError → its status and code; ZodError → 400
  * INVALID_ARGUMENT with the issues in `details`; TypeError → 400 INVALID_ARGUMENT; anything
  * else → 500 INTERNAL, logged (its message is not sent).
  */
-export function errorResponse(error: unknown, context: { path?: string } = {}): ApiResponse {
+export function errorResponse(error: unknown, context: { path?: string } = {}): HttpErrorResponse {
   if (error instanceof FlashcastError) {
     const body: HttpErrorBody = { error: { code: error.code, message: error.message } };
     if (error.details !== undefined) body.error.details = error.details;

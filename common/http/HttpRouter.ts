@@ -1,7 +1,6 @@
-import { ErrorCode } from '../../protocol/codes.js';
 import { Policy, isAction, type Action, type PolicyContext } from '../auth/Policy.js';
 import type { Principal } from '../auth/TokenService.js';
-import { FlashcastError, InvalidArgumentError, NotFoundError } from '../errors.js';
+import { InvalidArgumentError, MethodNotAllowedError, NotFoundError } from '../errors.js';
 import { isValidId } from '../keys.js';
 import { errorResponse } from './HttpErrors.js';
 
@@ -124,7 +123,7 @@ export class HttpRouter {
       const match = this.match(input.method, input.path);
       if (!match) throw new NotFoundError('no such endpoint');
       if ('allowed' in match) {
-        const response = errorResponse(new FlashcastError(ErrorCode.InvalidArgument, 'method not allowed', 405));
+        const response = errorResponse(new MethodNotAllowedError());
         return { ...response, headers: { ...response.headers, allow: match.allowed.join(', ') } };
       }
       const params: Record<string, string> = {};

@@ -11,7 +11,6 @@ import { Currency, MAX_MINOR_UNITS } from './Currency.js';
 import { FxTable } from './FxTable.js';
 import { REFUND_REASONS } from './RefundPolicy.js';
 import { PAYMENT_METHOD_TYPES } from './PaymentProvider.js';
-import { listFailedJobs, replayFailedJob } from '../settlement/ops.js';
 import { CommerceErrorCode, CommerceNotFoundError } from './errors.js';
 
 const id = z.string().regex(ID_PATTERN, 'must be a valid id');
@@ -96,9 +95,10 @@ function parse<T extends z.ZodTypeAny>(schema: T, body: unknown): z.infer<T> {
 
 /**
  * The commerce HTTP API (catalog, affiliate plans, showcase, deals, checkout, orders, refunds,
- * FX, dashboard, ops). Each route declares its policy action; handlers load the facts the
- * action needs (shop owner, plan, order's buyer, ban) and ask `req.authorize(facts)`.
- * Errors are written by the router's one adapter.
+ * FX, dashboard; the settlement ops routes are SettlementApi's). Each route declares its policy
+ * action; handlers load the facts the action needs (shop owner, plan, order's buyer, ban) and ask
+ * `req.authorize(facts)`. Errors are written by the router's one adapter. The composition root
+ * (GatewayNode) registers it.
  */
 export class CommerceApi {
   readonly #svc: CommerceService;
@@ -264,7 +264,7 @@ export class CommerceApi {
       return { status: 204 };
     });
 
-    // --- FX, affiliate balances, the host dashboard, ops ---
+    // --- FX, affiliate balances, the host dashboard ---
     router.add('GET', '/v1/fx', 'fx.read', async () => ({ status: 200, body: { rates: s.fx.list() } }));
     router.add('PUT', '/v1/fx', 'fx.write', async (req) => {
       req.authorize();
@@ -282,17 +282,6 @@ export class CommerceApi {
       req.authorize();
       const stats = await s.dashboard.snapshot(req.params.roomId);
       return { status: 200, body: flashcast.DashboardStats.toObject(flashcast.DashboardStats.fromObject(stats), { longs: Number, defaults: true }) };
-    });
-    router.add('GET', '/v1/ops/settlement/failed', 'ops.read', async (req) => {
-      req.authorize();
-      const queue = (req.query.get('queue') ?? 'settle') as 'settle';
-      return { status: 200, body: { jobs: await listFailedJobs(s.params.connection, `${s.params.keys.prefix}:bull`, queue) } };
-    });
-    router.add('POST', '/v1/ops/settlement/failed/:jobId/replay', 'ops.write', async (req) => {
-      req.authorize();
-      const queue = (req.query.get('queue') ?? 'settle') as 'settle';
-      await replayFailedJob(s.params.connection, `${s.params.keys.prefix}:bull`, req.params.jobId, queue);
-      return { status: 202 };
     });
   }
 }

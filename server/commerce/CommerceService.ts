@@ -2,7 +2,6 @@ import type { ConnectionOptions } from 'bullmq';
 import type { Redis, Cluster } from 'ioredis';
 import type { Database } from '../db/Database.js';
 import type { RedisKeys } from '../../common/keys.js';
-import type { HttpRouter } from '../../common/http/HttpRouter.js';
 import type { RoomBroadcaster } from './RoomBroadcaster.js';
 import type { flashcast } from '../../protocol/index.js';
 import { Reservation } from './Reservation.js';
@@ -19,7 +18,6 @@ import { CommissionLedger } from './CommissionLedger.js';
 import { DashboardStats, type ViewerCount } from './DashboardStats.js';
 import { HoldSweeper } from './HoldSweeper.js';
 import { PaymentAvailability } from './PaymentAvailability.js';
-import { CommerceApi } from './CommerceApi.js';
 import { SettlementQueue } from './SettlementQueue.js';
 import { OutboxMover, type OutboxMoverOptions } from './OutboxMover.js';
 import { logger } from '../../common/logger.js';
@@ -51,7 +49,7 @@ export type BanLookup = (roomId: string, userId: string) => Promise<boolean>;
 
 /**
  * The commerce part of the gateway process: catalog, affiliate plans, flash deals, checkout,
- * refunds, commissions, dashboard and their HTTP routes. The gateway calls
+ * refunds, commissions and dashboard (their HTTP routes are CommerceApi's). The gateway calls
  * `checkout.reserve(principal, input)` for socket `Buy` frames (after the policy allowed
  * checkout.buy), builds pin cards with `pinCard`, and forwards `dashboard` `stats` events to
  * the room's host and ops.
@@ -149,11 +147,6 @@ export class CommerceService {
     const deal = dealId ? await this.deals.get(dealId).catch(() => undefined) : undefined;
     const live = deal && deal.status === 'active' && deal.roomId === roomId && deal.productId === productId ? deal : undefined;
     return this.catalog.pinCard(roomId, productId, locale, live ? { id: live.id, price: live.price } : undefined);
-  }
-
-  /** Registers the commerce HTTP routes. */
-  registerRoutes(router: HttpRouter): void {
-    new CommerceApi(this).register(router);
   }
 
   /** Stops timers, workers and queues. Idempotent; every step runs. */

@@ -11,6 +11,7 @@ import { Currency } from './Currency.js';
 import { flashcast } from '../../protocol/index.js';
 import { EnhancedEventEmitter } from '../../common/EnhancedEventEmitter.js';
 import { logger } from '../../common/logger.js';
+import { runCloseSteps } from '../../common/closeSteps.js';
 import { CommerceErrorCode, CommerceNotFoundError, StateError } from './errors.js';
 
 const log = logger('FlashDeals');
@@ -86,13 +87,7 @@ export function staleReason(row: Pick<DealLedgerRow, 'total_stock' | 'sold_units
   return null;
 }
 
-export type FlashDealsEvents = {
-  dealcreated: [Deal];
-  phase: [Deal, flashcast.DealPhase];
-  /** A deal's Redis state was rebuilt from PostgreSQL (reason: missing, epoch, behind, phase). */
-  rebuilt: [dealId: string, reason: string];
-  close: [];
-};
+export type FlashDealsEvents = { close: [] };
 
 type PhaseJob = { dealId: string; phase: 'live' | 'end' | 'close' };
 
@@ -247,7 +242,6 @@ export class FlashDeals extends EnhancedEventEmitter<FlashDealsEvents> {
     await this.#schedulePhases(deal);
     this.#cache.set(deal.id, { deal, at: Date.now() });
     await this.#publishPhase(deal, flashcast.DealPhase.DEAL_SCHEDULED, opened);
-    this.safeEmit('dealcreated', deal);
     log.info({ dealId: deal.id, roomId, productId: deal.productId }, 'deal created');
     return deal;
   }
@@ -326,7 +320,6 @@ export class FlashDeals extends EnhancedEventEmitter<FlashDealsEvents> {
       room: deal.roomId, ts: Date.now(),
       inventory: { productId: deal.productId, dealId: deal.id, available: stock.available, total: deal.totalStock, phase, phaseEndsAt, version: stock.version },
     });
-    this.safeEmit('phase', deal, phase);
   }
 
   /**
@@ -460,7 +453,6 @@ export class FlashDeals extends EnhancedEventEmitter<FlashDealsEvents> {
     const deal = await this.get(dealId);
     await this.#schedulePhases(deal);
     await this.announceStock(deal, rebuilt.stock);
-    this.safeEmit('rebuilt', dealId, rebuilt.reason);
     return true;
   }
 
@@ -501,13 +493,10 @@ export class FlashDeals extends EnhancedEventEmitter<FlashDealsEvents> {
       if (this.#reconcileTimer) clearInterval(this.#reconcileTimer);
       await this.#reconciling;
       await Promise.allSettled([...this.#recovering.values()]);
-      for (const step of [() => this.#worker.close(), () => this.#queue.close()]) {
-        try {
-          await step();
-        } catch (err) {
-          log.warn({ err }, 'close step failed');
-        }
-      }
+      await runCloseSteps(log, [
+        ['phase worker', () => this.#worker.close()],
+        ['phase queue', () => this.#queue.close()],
+      ]);
       this.#cache.clear();
       this.#roomCache.clear();
       this.safeEmit('close');

@@ -8,7 +8,7 @@ import { logger } from '../../common/logger.js';
 
 const log = logger('HoldSweeper');
 
-export type HoldSweeperEvents = { released: [dealId: string, orderIds: string[], available: number]; close: [] };
+export type HoldSweeperEvents = { close: [] };
 
 /**
  * Gives lapsed holds back to stock for every active deal, on an interval, and shows the
@@ -45,7 +45,6 @@ export class HoldSweeper extends EnhancedEventEmitter<HoldSweeperEvents> {
       units += r.units;
       const [roomId, productId, total] = info.split('|');
       this.#broadcaster.publishInventory(roomId, stockUpdate({ productId, dealId, total: Number(total) }, r));
-      this.safeEmit('released', dealId, r.orderIds, r.available);
     }
     return units;
   }

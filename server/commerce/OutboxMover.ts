@@ -4,6 +4,7 @@ import type { Reservation } from './Reservation.js';
 import type { SettleJob, SettlementQueue } from './SettlementQueue.js';
 import { EnhancedEventEmitter } from '../../common/EnhancedEventEmitter.js';
 import { logger } from '../../common/logger.js';
+import { runCloseSteps } from '../../common/closeSteps.js';
 
 const log = logger('OutboxMover');
 
@@ -16,7 +17,7 @@ export interface OutboxMoverOptions {
   chunk: number;
 }
 
-export type OutboxMoverEvents = { moved: [count: number]; close: [] };
+export type OutboxMoverEvents = { close: [] };
 
 /**
  * Moves settle jobs from the deals' outboxes (recorded by the reserve script together with
@@ -99,7 +100,6 @@ export class OutboxMover extends EnhancedEventEmitter<OutboxMoverEvents> {
       else byDeal.set(j.dealId, [j.orderId]);
     }
     await Promise.all([...byDeal].map(([dealId, ids]) => this.#reservation.clearOutbox(dealId, ids)));
-    this.safeEmit('moved', jobs.length);
   }
 
   /**
@@ -145,13 +145,10 @@ export class OutboxMover extends EnhancedEventEmitter<OutboxMoverEvents> {
   close(): Promise<void> {
     this.#closing ??= (async () => {
       if (this.#timer) clearInterval(this.#timer);
-      for (const step of [() => this.drain(), async () => void (await this.#sweeping)]) {
-        try {
-          await step();
-        } catch (err) {
-          log.warn({ err }, 'close step failed');
-        }
-      }
+      await runCloseSteps(log, [
+        ['drain', () => this.drain()],
+        ['sweep', () => this.#sweeping],
+      ]);
       this.safeEmit('close');
     })();
     return this.#closing;

@@ -11,27 +11,6 @@ export class CommerceError extends FlashcastError {
   }
 }
 
-/** No units left in the deal. */
-export class SoldOutError extends CommerceError {
-  constructor(message = 'sold out') {
-    super(CommerceErrorCode.SoldOut, message, 409);
-  }
-}
-
-/** The buyer would go over the deal's per-buyer limit. */
-export class PurchaseLimitError extends CommerceError {
-  constructor(limit: number) {
-    super(CommerceErrorCode.LimitReached, `at most ${limit} per buyer`, 409);
-  }
-}
-
-/** Quantity is not a positive integer within the allowed range. */
-export class InvalidQuantityError extends CommerceError {
-  constructor(message = 'quantity must be an integer from 1 to 100') {
-    super(CommerceErrorCode.InvalidQuantity, message, 400);
-  }
-}
-
 /** Not an ISO 4217 currency this server knows. */
 export class InvalidCurrencyError extends CommerceError {
   constructor(currency: unknown) {
@@ -50,13 +29,6 @@ export class InvalidAmountError extends CommerceError {
 export class CommerceNotFoundError extends CommerceError {
   constructor(code: string, what: string) {
     super(code, `${what} not found`, 404);
-  }
-}
-
-/** The same idempotency key was used for a different request. */
-export class IdempotencyConflictError extends CommerceError {
-  constructor() {
-    super(CommerceErrorCode.IdempotencyConflict, 'idempotency key already used for a different request', 409);
   }
 }
 

@@ -3,9 +3,15 @@ import type { Redis } from 'ioredis';
 import { flashcast } from '../../protocol/index.js';
 import { assetPath } from '../../common/paths.js';
 import { RedisKeys } from '../../common/keys.js';
-import { RedisScripts } from '../redis/RedisScripts.js';
+import { RedisScript } from '../../common/RedisScript.js';
 
-const scripts = new RedisScripts(assetPath(import.meta.url, '../redis/scripts'));
+const SCRIPT_DIR = assetPath(import.meta.url, '../redis/scripts');
+const scripts = {
+  publish: RedisScript.fromFile('publish-3.lua', SCRIPT_DIR),
+  chat: RedisScript.fromFile('chat-2.lua', SCRIPT_DIR),
+  recover: RedisScript.fromFile('recover-3.lua', SCRIPT_DIR),
+  stats: RedisScript.fromFile('stats-2.lua', SCRIPT_DIR),
+};
 
 /** Class byte in front of every message on a room's pub/sub channel. */
 export const MessageClass = {
@@ -66,7 +72,6 @@ export class RoomStore {
     this.#redis = redis;
     this.#options = { maxRecover: 1000, ...options };
     this.keys = new RedisKeys(options.prefix);
-    scripts.install(redis);
   }
 
   /**
@@ -77,7 +82,7 @@ export class RoomStore {
   async publishCritical(roomId: string, event: Uint8Array, snapshot?: SnapshotOp, version = 0): Promise<StreamPosition> {
     const op = snapshot?.set ? 'set' : snapshot?.del ? 'del' : '';
     const field = snapshot?.set ?? snapshot?.del ?? '';
-    const [offset, epoch] = await scripts.run<[number, string]>(this.#redis, 'publish', this.#streamKeys(roomId), [
+    const [offset, epoch] = await scripts.publish.run<[number, string]>(this.#redis, this.#streamKeys(roomId), [
       this.keys.roomChannel(roomId),
       Buffer.from(event.buffer, event.byteOffset, event.byteLength),
       this.#options.historySize,
@@ -98,7 +103,7 @@ export class RoomStore {
   ): Promise<ChatAdmission> {
     const dedupKey = this.keys.room(roomId, `cm:${opts.userId}:${opts.clientMsgId}`);
     const slowKey = this.keys.room(roomId, `slow:${opts.userId}`);
-    const reply = await scripts.run<[string, string | number]>(this.#redis, 'chat', [dedupKey, slowKey], [
+    const reply = await scripts.chat.run<[string, string | number]>(this.#redis, [dedupKey, slowKey], [
       this.keys.roomChannel(roomId),
       payload,
       opts.clientMsgId ? 300 : 0,
@@ -115,9 +120,8 @@ export class RoomStore {
    * Read-only: a room with no stream answers epoch '' at offset 0 and creates nothing.
    */
   async recover(roomId: string, position: StreamPosition | null): Promise<RecoverResult> {
-    const reply = await scripts.runBuffer<[number, Buffer, number, Buffer[]]>(
+    const reply = await scripts.recover.runBuffer<[number, Buffer, number, Buffer[]]>(
       this.#redis,
-      'recover',
       this.#streamKeys(roomId),
       [position?.epoch ?? '', position?.offset ?? 0, position ? '1' : '0', this.#options.maxRecover],
     );
@@ -142,9 +146,8 @@ export class RoomStore {
   ): Promise<{ viewers: number; reactions: Map<number, number> }> {
     const args: (string | number)[] = [nodeId, localViewers, Date.now(), 5_000, 3_600];
     for (const [kind, delta] of reactionDeltas) args.push(kind, delta);
-    const [viewers, totals] = await scripts.run<[number, string[]]>(
+    const [viewers, totals] = await scripts.stats.run<[number, string[]]>(
       this.#redis,
-      'stats',
       [this.keys.room(roomId, 'presence'), this.keys.room(roomId, 'reactions')],
       args,
     );

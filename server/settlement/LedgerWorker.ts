@@ -7,6 +7,7 @@ import { CommissionLedger } from '../commerce/CommissionLedger.js';
 import { InstalmentPlan } from '../commerce/InstalmentPlan.js';
 import { EnhancedEventEmitter } from '../../common/EnhancedEventEmitter.js';
 import { logger } from '../../common/logger.js';
+import { runCloseSteps } from '../../common/closeSteps.js';
 
 const log = logger('LedgerWorker');
 
@@ -18,7 +19,6 @@ type RefundCheck =
 
 export type LedgerWorkerEvents = {
   credited: [orderId: string];
-  refunded: [orderId: string];
   /** A refund that would exceed what is left on the payment, or that the provider refused: no money moved. */
   rejected: [orderId: string, reason: string];
   close: [];
@@ -109,7 +109,6 @@ export class LedgerWorker extends EnhancedEventEmitter<LedgerWorkerEvents> {
       await CommissionLedger.clawBack(tx, orderId);
       await LedgerWorker.#refundInstalments(tx, orderId, checked.total);
     });
-    this.safeEmit('refunded', orderId);
     return 'refunded';
   }
 
@@ -139,13 +138,10 @@ export class LedgerWorker extends EnhancedEventEmitter<LedgerWorkerEvents> {
   /** Stops both workers. Idempotent. */
   close(): Promise<void> {
     this.#closing ??= (async () => {
-      for (const w of [this.#commission, this.#refund]) {
-        try {
-          await w.close();
-        } catch (err) {
-          log.warn({ err }, 'worker close failed');
-        }
-      }
+      await runCloseSteps(log, [
+        ['commission worker', () => this.#commission.close()],
+        ['refund worker', () => this.#refund.close()],
+      ]);
       this.safeEmit('close');
     })();
     return this.#closing;

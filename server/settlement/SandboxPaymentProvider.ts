@@ -97,22 +97,6 @@ export class SandboxPaymentProvider implements PaymentProvider {
     this.#options = { ...this.#options, ...options };
   }
 
-  /** Reads knobs from SANDBOX_* environment variables. */
-  static optionsFromEnv(env: NodeJS.ProcessEnv = process.env): Partial<SandboxOptions> {
-    const o: Partial<SandboxOptions> = {};
-    const num = (k: string) => (env[k] !== undefined && env[k] !== '' ? Number(env[k]) : undefined);
-    if (env.SANDBOX_OUTAGE) o.outage = env.SANDBOX_OUTAGE === '1';
-    const map: [keyof SandboxOptions, string][] = [
-      ['outageRate', 'SANDBOX_OUTAGE_RATE'], ['timeoutRate', 'SANDBOX_TIMEOUT_RATE'], ['declineRate', 'SANDBOX_DECLINE_RATE'],
-      ['latencyMs', 'SANDBOX_LATENCY_MS'], ['answerDelayMs', 'SANDBOX_ANSWER_DELAY_MS'], ['bnplLimit', 'SANDBOX_BNPL_LIMIT'],
-    ];
-    for (const [key, name] of map) {
-      const v = num(name);
-      if (v !== undefined && Number.isFinite(v)) (o as Record<string, number>)[key] = v;
-    }
-    return o;
-  }
-
   async capture(req: CaptureRequest): Promise<CaptureResult> {
     const o = this.#options;
     await sleep(o.latencyMs);

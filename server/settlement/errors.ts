@@ -27,6 +27,13 @@ export class ProviderUnavailableError extends SettlementError {
   }
 }
 
+/** Ops asked for a failed job that is not in the queue's failed set (gone, or never failed). */
+export class JobNotFoundError extends FlashcastError {
+  constructor(queue: string, jobId: string) {
+    super(SettlementErrorCode.JobNotFound, `no failed job ${jobId} in ${queue}`, 404);
+  }
+}
+
 /** The same idempotency key was sent with a different amount or method. */
 export class IdempotencyMismatchError extends SettlementError {
   constructor() {

@@ -4,11 +4,12 @@
  * FLASHCAST_DATA_DIR otherwise), DATABASE_SCHEMA, FLASHCAST_REDIS_PREFIX, FLASHCAST_JWT_SECRET
  * (or FLASHCAST_DEV=1), FLASHCAST_HISTORY_SIZE / _TTL_S (the rooms it publishes to), and
  * SETTLEMENT_CONCURRENCY, SETTLEMENT_DB_POOL, SETTLEMENT_LOCK_MS, SETTLEMENT_STALLED_MS,
- * SETTLEMENT_RETURN_WINDOW_MS; SANDBOX_* (see SandboxPaymentProvider.optionsFromEnv).
+ * SETTLEMENT_RETURN_WINDOW_MS, SANDBOX_* (the sandbox payment provider's knobs).
  */
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { ConfigError, devSecretBanner, loadConfig, type Config } from '../../common/config.js';
+import { GracefulShutdown } from '../../common/GracefulShutdown.js';
 import { RedisKeys } from '../../common/keys.js';
 import { openDatabase } from '../db/openDatabase.js';
 import { RoomPublisher } from '../realtime/RoomPublisher.js';
@@ -20,68 +21,56 @@ import { logger } from '../../common/logger.js';
 
 const log = logger('settlement-main');
 
-/** Starts the settlement workers of one process and its SIGINT/SIGTERM shutdown. */
-export async function runSettlementWorker(config: Config): Promise<void> {
+/**
+ * Starts the settlement workers of one process; each part is added to the process's shutdown
+ * (SIGINT/SIGTERM: jobs finish, then their broadcasts, then the database pool and Redis).
+ */
+export async function runSettlementWorker(config: Config, shutdown: GracefulShutdown): Promise<void> {
   const redisUrl = config.redisUrl ?? 'redis://127.0.0.1:6379';
-  const redis = new Redis(redisUrl, { maxRetriesPerRequest: null, enableAutoPipelining: true });
-  const keys = new RedisKeys(config.redisPrefix);
-  // Jobs do not hold a connection each: their SQL is batched (status lookups, captures, order writes, at most
-  // two batches of each in flight), so a small pool serves hundreds of concurrent jobs.
-  const db = await openDatabase({
-    databaseUrl: config.databaseUrl, dataDir: config.dataDir, schema: config.databaseSchema, max: config.settlementDbPool,
-  });
-  const provider = new SandboxPaymentProvider(db, SandboxPaymentProvider.optionsFromEnv(process.env));
-  // The same room stream settings as the gateways: a worker's publish trims a room's history too.
-  const publisher = new RoomPublisher(new RoomStore(redis, {
-    prefix: config.redisPrefix, historySize: config.historySize, historyTtlSeconds: config.historyTtlSeconds,
-  }));
-  const service = await SettlementService.create({
-    redis, connection: { url: redisUrl, maxRetriesPerRequest: null }, keys, db, provider, broadcaster: publisher,
-    // Buyers hear "paid" / "declined" on their own sockets, on whichever gateway they are.
-    notifier: new RedisOrderNotifier(redis, keys),
-    worker: {
-      concurrency: config.settlementConcurrency,
-      lockDurationMs: config.settlementLockMs,
-      stalledIntervalMs: config.settlementStalledMs,
-      returnWindowMs: config.settlementReturnWindowMs,
-    },
-  });
-  log.info({ prefix: keys.prefix, db: db.kind }, 'settlement worker ready');
-  process.send?.('ready');
-
-  let shuttingDown: Promise<void> | null = null;
-  const shutdown = (signal: string) => {
-    shuttingDown ??= (async () => {
-      log.info({ signal }, 'shutting down');
-      // Every step runs even if one fails: jobs finish, then their broadcasts, then the connections.
-      const steps: [string, () => Promise<void>][] = [
-        ['settlement', () => service.close()],
-        ['publisher', () => publisher.close()],
-        ['database', () => db.close()],
-      ];
-      let failed = false;
-      for (const [step, run] of steps) {
-        try {
-          await run();
-        } catch (err) {
-          failed = true;
-          log.error({ err, step }, 'shutdown step failed');
-        }
-      }
-      redis.disconnect();
-      process.exit(failed ? 1 : 0);
-    })();
-  };
-  process.on('SIGINT', () => shutdown('SIGINT'));
-  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  try {
+    const redis = new Redis(redisUrl, { maxRetriesPerRequest: null, enableAutoPipelining: true });
+    shutdown.add('redis', () => redis.disconnect());
+    const keys = new RedisKeys(config.redisPrefix);
+    // Jobs do not hold a connection each: their SQL is batched (status lookups, captures, order writes, at most
+    // two batches of each in flight), so a small pool serves hundreds of concurrent jobs.
+    const db = await openDatabase({
+      databaseUrl: config.databaseUrl, dataDir: config.dataDir, schema: config.databaseSchema, max: config.settlementDbPool,
+    });
+    shutdown.add('database', () => db.close());
+    const provider = new SandboxPaymentProvider(db, config.sandbox);
+    // The same room stream settings as the gateways: a worker's publish trims a room's history too.
+    const publisher = new RoomPublisher(new RoomStore(redis, {
+      prefix: config.redisPrefix, historySize: config.historySize, historyTtlSeconds: config.historyTtlSeconds,
+    }));
+    shutdown.add('publisher', () => publisher.close());
+    const service = await SettlementService.create({
+      redis, connection: { url: redisUrl, maxRetriesPerRequest: null }, keys, db, provider, broadcaster: publisher,
+      // Buyers hear "paid" / "declined" on their own sockets, on whichever gateway they are.
+      notifier: new RedisOrderNotifier(redis, keys),
+      worker: {
+        concurrency: config.settlementConcurrency,
+        lockDurationMs: config.settlementLockMs,
+        stalledIntervalMs: config.settlementStalledMs,
+        returnWindowMs: config.settlementReturnWindowMs,
+      },
+    });
+    shutdown.add('settlement', () => service.close());
+    log.info({ prefix: keys.prefix, db: db.kind }, 'settlement worker ready');
+    process.send?.('ready');
+  } catch (error) {
+    // Stop what was started (Redis, the pool) before the process exits.
+    await shutdown.close();
+    throw error;
+  }
 }
 
 // Run directly (`node dist/server/settlement/main.js`, tests through tsx), not when `flashcast worker` imports it.
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   (async () => {
+    const shutdown = GracefulShutdown.install(log);
     const config = loadConfig();
     if (config.usingDevSecret) process.stderr.write(devSecretBanner());
-    await runSettlementWorker(config);
+    await runSettlementWorker(config, shutdown);
   })().catch((err: unknown) => {
     if (err instanceof ConfigError) process.stderr.write(`flashcast worker: ${err.message}\n`);
     else log.fatal({ err }, 'settlement worker failed to start');

@@ -1,7 +1,6 @@
 import { Queue, type ConnectionOptions } from 'bullmq';
 import { QUEUES } from '../commerce/SettlementQueue.js';
-import { FlashcastError } from '../../common/errors.js';
-import { SettlementErrorCode } from './errors.js';
+import { JobNotFoundError } from './errors.js';
 
 /** A job in a failed set, for ops to inspect. */
 export interface FailedJobInfo {
@@ -41,7 +40,7 @@ export async function listFailedJobs(connection: ConnectionOptions, prefix: stri
 export async function replayFailedJob(connection: ConnectionOptions, prefix: string, jobId: string, name: QueueName = 'settle'): Promise<void> {
   await withQueue(connection, prefix, name, async (q) => {
     const job = await q.getJob(jobId);
-    if (!job || !(await job.isFailed())) throw new FlashcastError(SettlementErrorCode.JobNotFound, `no failed job ${jobId} in ${name}`, 404);
+    if (!job || !(await job.isFailed())) throw new JobNotFoundError(name, jobId);
     await job.retry('failed');
   });
 }

@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { CommerceApi } from '../../server/commerce/CommerceApi.js';
 import { CommerceService } from '../../server/commerce/CommerceService.js';
 import { SettlementService } from '../../server/settlement/SettlementService.js';
 import { SandboxPaymentProvider, type SandboxOptions } from '../../server/settlement/SandboxPaymentProvider.js';
@@ -59,7 +60,7 @@ export async function startStack(opts: {
     worker: { returnWindowMs: opts.returnWindowMs ?? 14 * 86_400_000, concurrency: opts.concurrency ?? 32 },
   });
   const router = new HttpRouter();
-  commerce.registerRoutes(router);
+  new CommerceApi(commerce).register(router);
   // The room routes (pin, moderation...) as the gateway mounts them, publishing to the recorder.
   const control = new RoomControl(rooms, broadcaster);
   control.setCardSource({ card: (roomId, productId, locale) => commerce.pinCard(roomId, productId, locale) });

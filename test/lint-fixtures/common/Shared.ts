@@ -1,0 +1,2 @@
+/** Fixture: a shared helper. */
+export const shared = 'shared';

@@ -1,0 +1,2 @@
+/** Fixture: the wire schema (imports nothing). */
+export const WIRE_VERSION = 1;

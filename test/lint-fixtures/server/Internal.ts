@@ -1,0 +1,2 @@
+/** Fixture: a server internal. */
+export const serverSecret = 'internal';

@@ -1,0 +1,2 @@
+/** Fixture: a commerce module. */
+export const catalogName = 'catalog';

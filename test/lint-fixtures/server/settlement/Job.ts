@@ -1,0 +1,2 @@
+/** Fixture: a settlement module. */
+export const jobName = 'settle';

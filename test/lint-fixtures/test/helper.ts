@@ -1,0 +1,2 @@
+/** Fixture: a test helper. */
+export const fakeClock = () => 0;
