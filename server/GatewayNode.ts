@@ -101,7 +101,7 @@ export class GatewayNode {
           db,
           broadcaster: g.publisher,
           bans: (roomId, userId) => g.store.isBanned(roomId, userId),
-          viewerCount: (roomId) => g.hub.get(roomId)?.stats.viewers ?? 0,
+          viewerCount: (roomId) => g.hub.viewers(roomId),
         });
         wireCommerce(g, commerce);
         commerce.registerRoutes(router);

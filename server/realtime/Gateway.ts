@@ -29,7 +29,8 @@ import { frameAction, frameRoom } from './framePolicy.js';
 import { RoomControl, cleanText } from './RoomControl.js';
 import { RoomHub } from './RoomHub.js';
 import { RoomPublisher } from './RoomPublisher.js';
-import { MessageClass, RoomStore, type RecoverResult, type StreamPosition } from './RoomStore.js';
+import { MessageClass, RoomStore } from './RoomStore.js';
+import { StreamCursor } from '../../protocol/StreamCursor.js';
 import type { Membership, SocketData } from './SocketData.js';
 import { UserChannels } from './UserChannels.js';
 import { TokenBucket } from '../../common/TokenBucket.js';
@@ -353,8 +354,7 @@ export class Gateway extends EnhancedEventEmitter<GatewayEvents> {
     this.metrics.connections.set(this.#sockets.size);
     if (data.lagging) this.metrics.laggingConnections.dec();
     for (const roomId of data.rooms.keys()) {
-      const room = this.hub.get(roomId);
-      if (room) this.hub.removeMember(room, ws, userId);
+      this.hub.get(roomId)?.removeMember(ws, userId);
       this.safeEmit('memberleft', roomId, data.principal!);
     }
     data.rooms.clear();
@@ -520,54 +520,47 @@ export class Gateway extends EnhancedEventEmitter<GatewayEvents> {
         const position = recover ? { epoch: join.epoch ?? '', offset: Number(join.offset) } : null;
         // Served from this node's memory when it can (no Redis round trip: a
         // reconnect storm of a whole room costs the room's node nothing but CPU).
-        const result = this.#recoverLocally(room, position) ?? (await this.store.recover(roomId, position));
+        let answer = room.answer(position) ?? (await this.store.recover(roomId, position));
+        // Where the client stands after the answer: at its own position with the missed
+        // frames following (recovered), or at the answer's snapshot (resync).
+        const client = new StreamCursor(position);
+        const recovered = client.recover(answer);
+        if (!recovered && answer.recovered) answer = await this.store.snapshot(roomId); // (a store bug: no snapshot came)
         if (data.closed) return;
         if (this.hub.get(roomId) !== room) {
           if (attempt < 3) continue; // the room was closed meanwhile; open it again
           throw new FlashcastError(ErrorCode.Unavailable, 'room is reopening, retry', 503);
         }
         const membership: Membership = { lite: join.lite === true, bucket: randomBucket() };
+        const result = answer;
         ws.cork(() => {
           const joined: flashcast.IJoined = {
             room: roomId,
             epoch: result.epoch,
-            recovered: result.recovered,
-            offset: result.recovered ? Number(join.offset) : result.offset,
+            recovered,
+            offset: client.offset,
             role: ROLE_BY_NAME[principal.role],
             stats: room.stats,
           };
           if (!result.recovered) joined.snapshot = result.snapshot;
           this.#send(ws, { rid, joined });
           if (result.recovered) for (const frame of result.frames) ws.send(frame, true);
-          // Events this node delivered after Redis answered are in the ring; later
-          // ones reach the socket through the topic it subscribes to now. An answer
-          // of "no stream yet" ('' at 0) continues with the stream's first events.
-          if (result.epoch === room.epoch || (result.epoch === '' && result.offset === 0)) {
+          // Events this node delivered after the answer are in the ring; later ones reach
+          // the socket through the topic it subscribes to now. An answer of "no stream
+          // yet" ('' at 0) continues with the stream's first events.
+          if (StreamCursor.continues(result, room.epoch)) {
             for (const frame of room.framesAfter(result.offset) ?? []) ws.send(frame, true);
           }
           data.rooms.set(roomId, membership);
           this.#subscribe(ws, room, membership);
         });
-        this.hub.addMember(room, ws, principal.userId);
+        room.addMember(ws, principal.userId);
         this.safeEmit('memberjoined', roomId, principal);
         return;
       }
     } finally {
       data.joining.delete(roomId);
     }
-  }
-
-  /** A join answered from the node's ring and snapshot mirror, or null when Redis must answer. */
-  #recoverLocally(room: LocalRoom, position: StreamPosition | null): RecoverResult | null {
-    if (room.fillQueue) return null; // catching up: only Redis knows
-    // (An epoch of '' means the room has no stream yet: a fresh join gets an empty snapshot at 0.)
-    if (!position) return { recovered: false, snapshot: room.snapshot(), fields: room.snapshotFields, offset: room.offset, epoch: room.epoch };
-    if (position.epoch !== room.epoch) return null;
-    const frames = room.framesAfter(position.offset);
-    if (!frames) return null;
-    // Frames after the client's position up to room.offset; a client ahead of this
-    // node gets none and drops the duplicates that follow.
-    return { recovered: true, frames: frames as Buffer[], offset: Math.max(room.offset, position.offset), epoch: room.epoch };
   }
 
   #leave(ws: WebSocket<SocketData>, rid: number, roomId: string): void {
@@ -617,7 +610,7 @@ export class Gateway extends EnhancedEventEmitter<GatewayEvents> {
       this.#send(ws, { rid, chatAccepted: { room: roomId, message: { ...message, id: previous } } });
       return;
     }
-    if (!privileged && !room.chatIngress.take()) {
+    if (!privileged && !room.admitChat()) {
       // The room's chat already outruns what any viewer can read: the sender sees
       // its message, nobody else would have been shown it.
       this.metrics.dropped.inc({ reason: 'ingress' });
@@ -632,7 +625,7 @@ export class Gateway extends EnhancedEventEmitter<GatewayEvents> {
       userId: principal.userId,
       clientMsgId,
       messageId: message.id!,
-      slowModeMs: privileged ? 0 : room.moderation.slowModeSeconds * 1000,
+      slowModeMs: privileged ? 0 : room.slowModeSeconds * 1000,
     });
     if (admission.result === 'slow') {
       throw new FlashcastError(ErrorCode.SlowMode, 'slow mode is on', 429, admission.retryAfterMs);
@@ -653,7 +646,7 @@ export class Gateway extends EnhancedEventEmitter<GatewayEvents> {
     if (!Number.isInteger(count) || count < 1 || count > 50) throw new InvalidArgumentError('count must be 1-50');
     if (!(kind in flashcast.ReactionKind) || kind === 0) throw new InvalidArgumentError('unknown reaction kind');
     if (!data.reactions.take()) throw new FlashcastError(ErrorCode.RateLimited, 'reacting too fast', 429, data.reactions.retryAfterMs());
-    room.pendingReactions.set(kind, (room.pendingReactions.get(kind) ?? 0) + count);
+    room.addReactions(kind, count);
     if (rid) this.#send(ws, { rid, ok: {} });
   }
 
@@ -691,7 +684,7 @@ export class Gateway extends EnhancedEventEmitter<GatewayEvents> {
     data.rooms.delete(roomId);
     const room = this.hub.get(roomId);
     if (!room || !membership) return;
-    this.hub.removeMember(room, ws, data.principal!.userId);
+    room.removeMember(ws, data.principal!.userId);
     this.safeEmit('memberleft', roomId, data.principal!);
     if (data.closed) return;
     ws.unsubscribe(room.topic);

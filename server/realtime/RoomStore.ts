@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { flashcast } from '../../protocol/index.js';
+import type { StreamPosition } from '../../protocol/StreamCursor.js';
 import { assetPath } from '../../common/paths.js';
 import { RedisKeys } from '../../common/keys.js';
 import { RedisScripts } from '../redis/RedisScripts.js';
@@ -23,12 +24,6 @@ export interface SnapshotOp {
   del?: string;
 }
 
-export interface StreamPosition {
-  offset: number;
-  epoch: string;
-}
-
-/** Result of a recovery attempt: missed frames, or the snapshot when they are gone. */
 /** The room's state at a position: the latest event of each kind. */
 export type SnapshotResult = {
   recovered: false;
@@ -36,6 +31,7 @@ export type SnapshotResult = {
   fields: Map<string, flashcast.IRoomEvent>;
 } & StreamPosition;
 
+/** Result of a recovery attempt: missed frames, or the snapshot when they are gone. */
 export type RecoverResult = ({ recovered: true; frames: Buffer[] } & StreamPosition) | SnapshotResult;
 
 export interface RoomStoreOptions {
