@@ -66,3 +66,52 @@ export class UnavailableError extends FlashcastError {
     super(ErrorCode.Unavailable, message, 503);
   }
 }
+
+/** A room frame from a socket that has not joined the room. */
+export class NotJoinedError extends FlashcastError {
+  constructor(message = 'join the room first') {
+    super(ErrorCode.NotJoined, message, 403);
+  }
+}
+
+/** The connection already holds FLASHCAST_MAX_ROOMS_PER_CONN rooms. */
+export class TooManyRoomsError extends FlashcastError {
+  constructor(limit: number) {
+    super(ErrorCode.TooManyRooms, `at most ${limit} rooms per connection`, 400);
+  }
+}
+
+/** The room's slow mode: the viewer's next chat line is allowed after `retryAfterMs`. */
+export class SlowModeError extends FlashcastError {
+  constructor(retryAfterMs: number) {
+    super(ErrorCode.SlowMode, 'slow mode is on', 429, retryAfterMs);
+  }
+}
+
+/** The live has ended: viewers can no longer chat. */
+export class RoomEndedError extends FlashcastError {
+  constructor(message = 'the live has ended') {
+    super(ErrorCode.RoomEnded, message, 400);
+  }
+}
+
+/** The user is muted in the room. */
+export class MutedError extends FlashcastError {
+  constructor(message = 'you are muted in this room') {
+    super(ErrorCode.Muted, message, 403);
+  }
+}
+
+/** The chat line contains one of the room's blocked words. */
+export class BlockedWordError extends FlashcastError {
+  constructor(message = 'message contains a blocked word') {
+    super(ErrorCode.BlockedWord, message, 400);
+  }
+}
+
+/** A request body over the limit (HTTP 413, code FRAME_TOO_LARGE). */
+export class PayloadTooLargeError extends FlashcastError {
+  constructor(limitBytes: number) {
+    super(ErrorCode.FrameTooLarge, `body over ${limitBytes} bytes`, 413);
+  }
+}

@@ -71,6 +71,11 @@ export class LocalRoom {
   readonly #chatIngress: TokenBucket;
   readonly #liteSampler: ChatSampler;
 
+  /** The topic of a room's privileged members on a node (host and ops: the live dashboard). */
+  static hostTopic(roomId: string): string {
+    return `h/${roomId}`;
+  }
+
   /** A room without a position yet: critical frames queue until `open`. */
   constructor(app: TemplatedApp, id: string, options: LocalRoomOptions, now = Date.now()) {
     this.#app = app;

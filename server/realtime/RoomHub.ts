@@ -1,7 +1,13 @@
+/**
+ * The rooms this gateway node serves: subscribes to a room's Redis channel while it has
+ * members here, delivers its critical stream in order (gaps filled from history), fans
+ * chat out, reports presence and reactions, and closes idle rooms.
+ */
 import type { Redis } from 'ioredis';
 import type { TemplatedApp, WebSocket } from 'uWebSockets.js';
 import { flashcast, encodeServerFrame, LeftReason, ModerationAction } from '../../protocol/index.js';
 import { EnhancedEventEmitter } from '../../common/EnhancedEventEmitter.js';
+import type { RedisKeys } from '../../common/keys.js';
 import { logger } from '../../common/logger.js';
 import type { GatewayMetrics } from '../metrics/GatewayMetrics.js';
 import { StreamDecision, type StreamPosition } from '../../protocol/StreamCursor.js';
@@ -12,6 +18,12 @@ import type { SocketData } from './SocketData.js';
 const log = logger('RoomHub');
 
 export interface RoomHubOptions {
+  app: TemplatedApp;
+  /** The dedicated pub/sub connection (the hub subscribes and unsubscribes room channels on it). */
+  subscriber: Redis;
+  store: RoomStore;
+  keys: RedisKeys;
+  metrics: GatewayMetrics;
   nodeId: string;
   chatPerViewerPerSecond: number;
   liteChatPerSecond: number;
@@ -27,7 +39,6 @@ export interface RoomHubOptions {
 export type RoomHubEvents = {
   /** A member was removed by moderation (ban); the gateway updates its socket. */
   memberremoved: [WebSocket<SocketData>, string, flashcast.LeftReason];
-  close: [];
 };
 
 /**
@@ -40,8 +51,9 @@ export class RoomHub extends EnhancedEventEmitter<RoomHubEvents> {
   readonly #app: TemplatedApp;
   readonly #subscriber: Redis;
   readonly #store: RoomStore;
+  readonly #keys: RedisKeys;
   readonly #metrics: GatewayMetrics;
-  readonly #options: Required<RoomHubOptions>;
+  readonly #options: Required<Omit<RoomHubOptions, 'app' | 'subscriber' | 'store' | 'keys' | 'metrics'>>;
   readonly #rooms = new Map<string, LocalRoom>();
   readonly #byChannel = new Map<string, LocalRoom>();
   readonly #opening = new Map<string, Promise<LocalRoom>>();
@@ -50,13 +62,15 @@ export class RoomHub extends EnhancedEventEmitter<RoomHubEvents> {
   #closed = false;
   #readyOnce = false;
 
-  constructor(app: TemplatedApp, subscriber: Redis, store: RoomStore, metrics: GatewayMetrics, options: RoomHubOptions) {
+  constructor(options: RoomHubOptions) {
     super();
+    const { app, subscriber, store, keys, metrics, ...settings } = options;
     this.#app = app;
     this.#subscriber = subscriber;
     this.#store = store;
+    this.#keys = keys;
     this.#metrics = metrics;
-    this.#options = { statsIntervalMs: 500, lingerMs: 30_000, ringSize: 1024, chatIngressPerSecond: 200, ...options };
+    this.#options = { statsIntervalMs: 500, lingerMs: 30_000, ringSize: 1024, chatIngressPerSecond: 200, ...settings };
     subscriber.on('smessageBuffer', (channel: Buffer, message: Buffer) => this.#onMessage(channel, message));
     subscriber.on('ready', () => {
       // After a reconnect ioredis resubscribes; anything published meanwhile is
@@ -74,6 +88,7 @@ export class RoomHub extends EnhancedEventEmitter<RoomHubEvents> {
     return this.#rooms.size;
   }
 
+  /** The room if this node serves it now. */
   get(roomId: string): LocalRoom | undefined {
     return this.#rooms.get(roomId);
   }
@@ -95,6 +110,16 @@ export class RoomHub extends EnhancedEventEmitter<RoomHubEvents> {
     return this.#rooms.get(roomId)?.stats.viewers ?? 0;
   }
 
+  /** True if the user is banned in a room this node serves (false when it does not serve it). */
+  isBanned(roomId: string, userId: string): boolean {
+    return this.#rooms.get(roomId)?.isBanned(userId) ?? false;
+  }
+
+  /** Publishes a frame to the privileged members (host, ops) of a room on this node. */
+  publishToHosts(roomId: string, frame: Uint8Array): void {
+    this.#app.publish(LocalRoom.hostTopic(roomId), frame, true);
+  }
+
   /** Stops timers and subscriptions. The Redis connections belong to the caller. */
   async close(): Promise<void> {
     if (this.#closed) return;
@@ -106,7 +131,6 @@ export class RoomHub extends EnhancedEventEmitter<RoomHubEvents> {
     if (channels.length > 0 && this.#subscriber.status === 'ready') {
       await this.#subscriber.sunsubscribe(...channels).catch(() => undefined);
     }
-    this.safeEmit('close');
   }
 
   async #open(roomId: string): Promise<LocalRoom> {
@@ -117,7 +141,7 @@ export class RoomHub extends EnhancedEventEmitter<RoomHubEvents> {
       ringSize: this.#options.ringSize,
       chatIngressPerSecond: this.#options.chatIngressPerSecond,
     });
-    const channel = this.#store.keys.roomChannel(roomId);
+    const channel = this.#keys.roomChannel(roomId);
     // Subscribe first, then read the position: nothing published in between is missed.
     this.#byChannel.set(channel, room);
     try {
@@ -288,7 +312,7 @@ export class RoomHub extends EnhancedEventEmitter<RoomHubEvents> {
   }
 
   async #closeRoom(room: LocalRoom): Promise<void> {
-    const channel = this.#store.keys.roomChannel(room.id);
+    const channel = this.#keys.roomChannel(room.id);
     this.#rooms.delete(room.id);
     this.#byChannel.delete(channel);
     this.#metrics.rooms.set(this.#rooms.size);

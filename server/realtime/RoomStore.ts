@@ -54,14 +54,14 @@ export interface ChatAdmission {
  * that must be atomic is one Lua script over keys of the room's slot.
  */
 export class RoomStore {
-  readonly keys: RedisKeys;
+  readonly #keys: RedisKeys;
   readonly #redis: Redis;
   readonly #options: Required<RoomStoreOptions>;
 
   constructor(redis: Redis, options: RoomStoreOptions) {
     this.#redis = redis;
     this.#options = { maxRecover: 1000, ...options };
-    this.keys = new RedisKeys(options.prefix);
+    this.#keys = new RedisKeys(options.prefix);
     scripts.install(redis);
   }
 
@@ -74,7 +74,7 @@ export class RoomStore {
     const op = snapshot?.set ? 'set' : snapshot?.del ? 'del' : '';
     const field = snapshot?.set ?? snapshot?.del ?? '';
     const [offset, epoch] = await scripts.run<[number, string]>(this.#redis, 'publish', this.#streamKeys(roomId), [
-      this.keys.roomChannel(roomId),
+      this.#keys.roomChannel(roomId),
       Buffer.from(event.buffer, event.byteOffset, event.byteLength),
       this.#options.historySize,
       this.#options.historyTtlSeconds,
@@ -92,10 +92,10 @@ export class RoomStore {
     payload: Buffer,
     opts: { userId: string; clientMsgId: string; messageId: string; slowModeMs: number },
   ): Promise<ChatAdmission> {
-    const dedupKey = this.keys.room(roomId, `cm:${opts.userId}:${opts.clientMsgId}`);
-    const slowKey = this.keys.room(roomId, `slow:${opts.userId}`);
+    const dedupKey = this.#keys.room(roomId, `cm:${opts.userId}:${opts.clientMsgId}`);
+    const slowKey = this.#keys.room(roomId, `slow:${opts.userId}`);
     const reply = await scripts.run<[string, string | number]>(this.#redis, 'chat', [dedupKey, slowKey], [
-      this.keys.roomChannel(roomId),
+      this.#keys.roomChannel(roomId),
       payload,
       opts.clientMsgId ? 300 : 0,
       opts.slowModeMs,
@@ -141,7 +141,7 @@ export class RoomStore {
     const [viewers, totals] = await scripts.run<[number, string[]]>(
       this.#redis,
       'stats',
-      [this.keys.room(roomId, 'presence'), this.keys.room(roomId, 'reactions')],
+      [this.#keys.room(roomId, 'presence'), this.#keys.room(roomId, 'reactions')],
       args,
     );
     const reactions = new Map<number, number>();
@@ -153,8 +153,8 @@ export class RoomStore {
   async loadModeration(roomId: string): Promise<ModerationState> {
     const [[, hash], [, words]] = (await this.#redis
       .multi()
-      .hgetall(this.keys.room(roomId, 'mod'))
-      .smembers(this.keys.room(roomId, 'words'))
+      .hgetall(this.#keys.room(roomId, 'mod'))
+      .smembers(this.#keys.room(roomId, 'words'))
       .exec()) as [[null, Record<string, string>], [null, string[]]];
     const state: ModerationState = { mutes: new Map(), bans: new Map(), slowModeSeconds: 0, words: words ?? [] };
     for (const [field, value] of Object.entries(hash ?? {})) {
@@ -167,7 +167,7 @@ export class RoomStore {
 
   /** Writes one moderation change (before its event is published). */
   async saveModeration(roomId: string, change: ModerationChange): Promise<void> {
-    const key = this.keys.room(roomId, 'mod');
+    const key = this.#keys.room(roomId, 'mod');
     const ttl = 7 * 24 * 3600;
     const until = change.seconds ? Date.now() + change.seconds * 1000 : 0;
     const multi = this.#redis.multi();
@@ -188,7 +188,7 @@ export class RoomStore {
         multi.hset(key, 'slow', change.seconds ?? 0);
         break;
       case 'words': {
-        const wordsKey = this.keys.room(roomId, 'words');
+        const wordsKey = this.#keys.room(roomId, 'words');
         multi.del(wordsKey);
         if (change.words && change.words.length > 0) multi.sadd(wordsKey, ...change.words);
         multi.expire(wordsKey, ttl);
@@ -204,14 +204,14 @@ export class RoomStore {
    * without the room's LocalRoom, e.g. `POST /v1/checkout`).
    */
   async isBanned(roomId: string, userId: string, now = Date.now()): Promise<boolean> {
-    const until = await this.#redis.hget(this.keys.room(roomId, 'mod'), `ban:${userId}`);
+    const until = await this.#redis.hget(this.#keys.room(roomId, 'mod'), `ban:${userId}`);
     if (until === null) return false;
     const ms = Number(until);
     return ms === 0 || ms > now;
   }
 
   #streamKeys(roomId: string): string[] {
-    return [this.keys.room(roomId, 'meta'), this.keys.room(roomId, 'hist'), this.keys.room(roomId, 'snap')];
+    return [this.#keys.room(roomId, 'meta'), this.#keys.room(roomId, 'hist'), this.#keys.room(roomId, 'snap')];
   }
 }
 
