@@ -29,7 +29,7 @@ export interface FloodGuardOptions {
   metrics: GatewayMetrics;
 }
 
-/** What a socket may do in a short time; the one writer of `SocketData.limits`. */
+/** The rate-limited kinds besides the frame rate itself. */
 export type RateLimitedKind = 'chat' | 'react' | 'join';
 
 const TOO_FAST: Record<RateLimitedKind, string> = {
@@ -38,7 +38,7 @@ const TOO_FAST: Record<RateLimitedKind, string> = {
   join: 'joining too fast',
 };
 
-/** Keeps each socket within its rates and closes the ones that flood or speak garbage. */
+/** Keeps each socket within its rates and closes the ones that flood or speak garbage; the one writer of `SocketData.limits`. */
 export class FloodGuard {
   readonly #options: FloodGuardOptions;
 

@@ -1,3 +1,7 @@
+/**
+ * One room as one gateway node sees it: its members here, its position in the room's
+ * critical stream with a ring of recent frames, its cached state, and its chat fan-out.
+ */
 import type { TemplatedApp, WebSocket } from 'uWebSockets.js';
 import { flashcast, ModerationAction, RoomPhase } from '../../protocol/index.js';
 import { StreamCursor, StreamDecision, type RecoveryAnswer, type StreamPosition } from '../../protocol/StreamCursor.js';
@@ -303,12 +307,7 @@ export class LocalRoom {
     return CHAT_BUCKETS - buckets.length;
   }
 
-  /** Host / moderator chat: every member, Lite included. */
-  deliverPriority(frame: Uint8Array): void {
-    this.#app.publish(this.topic, frame, true);
-  }
-
-  /** Publishes a frame to this node's members only (not through Redis). */
+  /** Publishes a frame to every member on this node, Lite included (host chat, stats, resync); not through Redis. */
   publishLocal(frame: Uint8Array): void {
     this.#app.publish(this.topic, frame, true);
   }

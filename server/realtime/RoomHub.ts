@@ -83,11 +83,6 @@ export class RoomHub extends EnhancedEventEmitter<RoomHubEvents> {
     this.#statsTimer.unref();
   }
 
-  /** Rooms with a live subscription on this node. */
-  get size(): number {
-    return this.#rooms.size;
-  }
-
   /** The room if this node serves it now. */
   get(roomId: string): LocalRoom | undefined {
     return this.#rooms.get(roomId);
@@ -178,7 +173,7 @@ export class RoomHub extends EnhancedEventEmitter<RoomHubEvents> {
       }
       this.#metrics.framesOut.inc({ kind: 'chat' }, room.members.size);
     } else if (cls === MessageClass.PriorityChat) {
-      room.deliverPriority(frame);
+      room.publishLocal(frame); // host / moderator chat: every member, Lite included
       this.#metrics.framesOut.inc({ kind: 'chat' }, room.members.size);
     }
   }

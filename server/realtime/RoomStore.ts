@@ -1,3 +1,7 @@
+/**
+ * A room's state in Redis: its critical stream (offsets, epoch, history, snapshot), chat
+ * admission, presence and reaction totals, and moderation settings, through Lua scripts.
+ */
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { flashcast } from '../../protocol/index.js';
