@@ -1,3 +1,4 @@
+/** Unit tests of LocalRoom: its stream position, held frames, joins answered from memory, cached state. */
 import uWS from 'uWebSockets.js';
 import { describe, expect, it } from 'vitest';
 import { ModerationAction, RoomPhase, encodeServerFrame, flashcast } from '../../protocol/index.js';

@@ -1,3 +1,4 @@
+/** RoomPublisher against a real Redis: inventory coalescing, pruning, versions, close. */
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { flashcast } from '../../protocol/index.js';

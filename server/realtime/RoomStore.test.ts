@@ -1,3 +1,4 @@
+/** RoomStore against a real Redis: the stream scripts (publish, recover), chat admission, stats, moderation. */
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { flashcast } from '../../protocol/index.js';
