@@ -71,4 +71,18 @@ describe('loadConfig', () => {
       expect(() => loadConfig({ FLASHCAST_JWT_SECRET: SECRET, [name]: bad }), name).toThrow(new RegExp(name));
     }
   });
+
+  it('reads the realtime limits, token buckets as "rate/burst"', () => {
+    const defaults = loadConfig({ FLASHCAST_JWT_SECRET: SECRET });
+    expect(defaults).toMatchObject({
+      frameRate: { perSecond: 50, burst: 100 }, chatRate: { perSecond: 3, burst: 6 }, staffChatRate: { perSecond: 20, burst: 40 },
+      reactRate: { perSecond: 20, burst: 40 }, joinRate: { perSecond: 5, burst: 10 }, roomChatIngressPerSecond: 200,
+      badFramesBeforeClose: 5, floodViolations: 50, floodWindowMs: 10_000, sweepMs: 200, maxBodyBytes: 65_536,
+    });
+    const set = loadConfig({ FLASHCAST_JWT_SECRET: SECRET, FLASHCAST_CHAT_RATE: '0.5/2', FLASHCAST_JOIN_RATE: '', FLASHCAST_SWEEP_MS: '50' });
+    expect(set).toMatchObject({ chatRate: { perSecond: 0.5, burst: 2 }, joinRate: { perSecond: 5, burst: 10 }, sweepMs: 50 });
+    for (const bad of ['3', '3/0', '0/6', '-1/6', 'fast', '3/6/9']) {
+      expect(() => loadConfig({ FLASHCAST_JWT_SECRET: SECRET, FLASHCAST_CHAT_RATE: bad }), bad).toThrow(/FLASHCAST_CHAT_RATE[^\n]*rate\/burst/);
+    }
+  });
 });

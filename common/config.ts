@@ -20,7 +20,25 @@ const optional = <T extends z.ZodTypeAny>(type: T) => z.preprocess(unsetIfEmpty,
 /** An optional integer in a range: unset leaves the part's own default (e.g. SfuConfig's). */
 const optionalInt = (min: number, max = Number.MAX_SAFE_INTEGER) => optional(z.coerce.number().int().min(min).max(max));
 
-const rate = optional(z.coerce.number().min(0).max(1));
+/** An optional fraction from 0 to 1 (a sandbox failure rate). */
+const fraction = optional(z.coerce.number().min(0).max(1));
+
+/** A token bucket as "rate/burst": `rate` tokens a second, at most `burst` saved (e.g. "3/6"). */
+const rate = (def: string) =>
+  z.preprocess(
+    unsetIfEmpty,
+    z
+      .string()
+      .default(def)
+      .transform((v, ctx) => {
+        const m = /^(\d+(?:\.\d+)?)\/(\d+)$/.exec(v);
+        if (!m || !(Number(m[1]) > 0) || !(Number(m[2]) >= 1)) {
+          ctx.addIssue({ code: z.ZodIssueCode.custom, message: 'must be "rate/burst" (per second / most saved), e.g. "3/6"' });
+          return z.NEVER;
+        }
+        return { perSecond: Number(m[1]), burst: Number(m[2]) };
+      }),
+  );
 
 const flag = z.preprocess(unsetIfEmpty, z.enum(['0', '1'], { message: 'must be 1 or 0' }).optional());
 
@@ -49,6 +67,18 @@ const schema = z.object({
   FLASHCAST_MAX_ROOMS_PER_CONN: int(8, 1, 100),
   FLASHCAST_MAX_CONNS_PER_USER: int(10, 1, 10_000),
   FLASHCAST_DRAIN_MS: int(2_000, 0, 120_000),
+  /** Realtime limits (README "Configuration"): per-socket token buckets as "rate/burst". */
+  FLASHCAST_FRAME_RATE: rate('50/100'),
+  FLASHCAST_CHAT_RATE: rate('3/6'),
+  FLASHCAST_STAFF_CHAT_RATE: rate('20/40'),
+  FLASHCAST_REACT_RATE: rate('20/40'),
+  FLASHCAST_JOIN_RATE: rate('5/10'),
+  FLASHCAST_ROOM_CHAT_INGRESS_PER_S: int(200, 1, 1_000_000),
+  FLASHCAST_BAD_FRAMES_BEFORE_CLOSE: int(5, 0, 10_000),
+  FLASHCAST_FLOOD_VIOLATIONS: int(50, 1, 1_000_000),
+  FLASHCAST_FLOOD_WINDOW_MS: int(10_000, 100, 3_600_000),
+  FLASHCAST_SWEEP_MS: int(200, 10, 60_000),
+  FLASHCAST_MAX_BODY_BYTES: int(64 * 1024, 1024, 64 * 1024 * 1024),
   /** `flashcast gateway`: "0" turns the commerce API off even with a database. */
   FLASHCAST_COMMERCE: flag,
   /** `flashcast gateway`: where live video runs. */
@@ -78,9 +108,9 @@ const schema = z.object({
   SETTLEMENT_RETURN_WINDOW_MS: int(14 * 86_400_000, 0),
   /** The sandbox payment provider's knobs (docs/settlement.md); unset: its defaults (all off). */
   SANDBOX_OUTAGE: flag,
-  SANDBOX_OUTAGE_RATE: rate,
-  SANDBOX_TIMEOUT_RATE: rate,
-  SANDBOX_DECLINE_RATE: rate,
+  SANDBOX_OUTAGE_RATE: fraction,
+  SANDBOX_TIMEOUT_RATE: fraction,
+  SANDBOX_DECLINE_RATE: fraction,
   SANDBOX_LATENCY_MS: optionalInt(0),
   SANDBOX_ANSWER_DELAY_MS: optionalInt(0),
   SANDBOX_BNPL_LIMIT: optionalInt(0),
@@ -120,6 +150,12 @@ function defined<T extends object>(o: T): T {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
 }
 
+/** A token bucket's settings: `perSecond` tokens a second, at most `burst` saved. */
+export interface TokenRate {
+  perSecond: number;
+  burst: number;
+}
+
 /** Validated runtime configuration (from the environment). See README "Configuration". */
 export interface Config {
   host: string;
@@ -147,6 +183,27 @@ export interface Config {
   /** Sockets one user may hold on one gateway node; the next is refused (4505). */
   maxConnectionsPerUser: number;
   drainMs: number;
+  /** Client frames per socket (any kind); over it: RATE_LIMITED, and sustained, close 4004. */
+  frameRate: TokenRate;
+  /** Chat lines per viewer socket. */
+  chatRate: TokenRate;
+  /** Chat lines per socket of a host, moderator or ops. */
+  staffChatRate: TokenRate;
+  /** Reaction frames per socket. */
+  reactRate: TokenRate;
+  /** Joins per socket. */
+  joinRate: TokenRate;
+  /** Viewer chat one node admits per room per second (the rest is acknowledged to its sender only). */
+  roomChatIngressPerSecond: number;
+  /** Undecodable frames a socket may send; the next closes it (4503). */
+  badFramesBeforeClose: number;
+  /** Frame rate-limit violations within `floodWindowMs` that close a socket (4004). */
+  floodViolations: number;
+  floodWindowMs: number;
+  /** How often the slow-consumer policy looks at send buffers. */
+  sweepMs: number;
+  /** Largest HTTP request body. */
+  maxBodyBytes: number;
   /** `flashcast gateway` serves the commerce API (when a database is configured). */
   commerce: boolean;
   /** `flashcast gateway`: live video here, on remote SFU processes, or none. */
@@ -223,6 +280,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     maxRoomsPerConnection: e.FLASHCAST_MAX_ROOMS_PER_CONN,
     maxConnectionsPerUser: e.FLASHCAST_MAX_CONNS_PER_USER,
     drainMs: e.FLASHCAST_DRAIN_MS,
+    frameRate: e.FLASHCAST_FRAME_RATE,
+    chatRate: e.FLASHCAST_CHAT_RATE,
+    staffChatRate: e.FLASHCAST_STAFF_CHAT_RATE,
+    reactRate: e.FLASHCAST_REACT_RATE,
+    joinRate: e.FLASHCAST_JOIN_RATE,
+    roomChatIngressPerSecond: e.FLASHCAST_ROOM_CHAT_INGRESS_PER_S,
+    badFramesBeforeClose: e.FLASHCAST_BAD_FRAMES_BEFORE_CLOSE,
+    floodViolations: e.FLASHCAST_FLOOD_VIOLATIONS,
+    floodWindowMs: e.FLASHCAST_FLOOD_WINDOW_MS,
+    sweepMs: e.FLASHCAST_SWEEP_MS,
+    maxBodyBytes: e.FLASHCAST_MAX_BODY_BYTES,
     commerce: e.FLASHCAST_COMMERCE !== '0',
     sfu: e.FLASHCAST_SFU === 'off' ? false : e.FLASHCAST_SFU,
     sfuNodeId: e.FLASHCAST_SFU_NODE_ID ?? `sfu-${pid}`,

@@ -76,9 +76,58 @@ export class UnsupportedMediaTypeError extends FlashcastError {
   }
 }
 
-/** A request body over the size limit (413). */
+/** A request body over the size limit (413, code FRAME_TOO_LARGE). */
 export class PayloadTooLargeError extends FlashcastError {
-  constructor(message = 'body too large') {
-    super(ErrorCode.FrameTooLarge, message, 413);
+  constructor(limitBytes: number | string) {
+    super(ErrorCode.FrameTooLarge, typeof limitBytes === 'number' ? `body over ${limitBytes} bytes` : limitBytes, 413);
+  }
+}
+
+/** A room frame from a socket that has not joined the room. */
+export class NotJoinedError extends FlashcastError {
+  constructor(message = 'join the room first') {
+    super(ErrorCode.NotJoined, message, 403);
+  }
+}
+
+/** The connection already holds FLASHCAST_MAX_ROOMS_PER_CONN rooms. */
+export class TooManyRoomsError extends FlashcastError {
+  constructor(limit: number) {
+    super(ErrorCode.TooManyRooms, `at most ${limit} rooms per connection`, 400);
+  }
+}
+
+/** The room's slow mode: the viewer's next chat line is allowed after `retryAfterMs`. */
+export class SlowModeError extends FlashcastError {
+  constructor(retryAfterMs: number) {
+    super(ErrorCode.SlowMode, 'slow mode is on', 429, retryAfterMs);
+  }
+}
+
+/** The live has ended: viewers can no longer chat. */
+export class RoomEndedError extends FlashcastError {
+  constructor(message = 'the live has ended') {
+    super(ErrorCode.RoomEnded, message, 400);
+  }
+}
+
+/** The user is muted in the room. */
+export class MutedError extends FlashcastError {
+  constructor(message = 'you are muted in this room') {
+    super(ErrorCode.Muted, message, 403);
+  }
+}
+
+/** The chat line contains one of the room's blocked words. */
+export class BlockedWordError extends FlashcastError {
+  constructor(message = 'message contains a blocked word') {
+    super(ErrorCode.BlockedWord, message, 400);
+  }
+}
+
+/** Too many requests or frames: retry after `retryAfterMs` (429, code RATE_LIMITED unless given). */
+export class RateLimitedError extends FlashcastError {
+  constructor(retryAfterMs: number, code: string = ErrorCode.RateLimited, message = 'too many requests') {
+    super(code, message, 429, retryAfterMs);
   }
 }

@@ -24,8 +24,8 @@ export const CloseCode = {
   Unauthorized: 4500,
   /** The token expired; reconnect only with a fresh token. */
   TokenExpired: 4501,
-  /** The user is banned. */
-  Banned: 4502,
+  // 4502 is not used: a ban is per room (the member gets `left` LEFT_BANNED, a join gets
+  // error BANNED) and the connection stays up for the user's other rooms.
   /** Repeated undecodable frames: the client speaks something else. */
   ProtocolViolation: 4503,
   /** The client speaks a protocol version this server does not. */

@@ -92,7 +92,7 @@ describe('protocol schema', () => {
     for (const code of [CloseCode.Draining, CloseCode.SlowConsumer, CloseCode.IdleTimeout, CloseCode.Flood, 1006, 1001, 1011]) {
       expect(isReconnectCode(code), String(code)).toBe(true);
     }
-    for (const code of [CloseCode.Unauthorized, CloseCode.TokenExpired, CloseCode.Banned, CloseCode.ProtocolViolation, CloseCode.UnsupportedVersion, CloseCode.TooManyConnections, 1000, 1009]) {
+    for (const code of [CloseCode.Unauthorized, CloseCode.TokenExpired, 4502, CloseCode.ProtocolViolation, CloseCode.UnsupportedVersion, CloseCode.TooManyConnections, 1000, 1009]) {
       expect(isReconnectCode(code), String(code)).toBe(false);
     }
   });

@@ -79,7 +79,7 @@ async function main(argv: string[]): Promise<number> {
       const host = await new TokenService(config.jwtSecret).mint({ sub: 'host1', role: 'host', rooms: ['demo'], name: 'Host' });
       const more = config.usingDevSecret ? 'FLASHCAST_DEV=1 npx flashcast token' : 'npx flashcast token';
       process.stdout.write(
-        `\nFlashcast is running.\n  WebSocket: ws://127.0.0.1:${node.gateway.port}/ws?token=<jwt>\n  HTTP API:  http://127.0.0.1:${node.gateway.port}/v1/...\n  Health:    http://127.0.0.1:${node.gateway.port}/readyz\n  A host token for room "demo": ${host}\n  More tokens: ${more} --user u1 --role viewer\n\n`,
+        `\nFlashcast is running.\n  WebSocket: ws://127.0.0.1:${node.port}/ws?token=<jwt>\n  HTTP API:  http://127.0.0.1:${node.port}/v1/...\n  Health:    http://127.0.0.1:${node.port}/readyz\n  A host token for room "demo": ${host}\n  More tokens: ${more} --user u1 --role viewer\n\n`,
       );
       return -1;
     }
@@ -89,7 +89,7 @@ async function main(argv: string[]): Promise<number> {
       warnIfDevSecret(config);
       const commerce = Boolean(config.databaseUrl) && config.commerce;
       const node = await startGateway(config, shutdown, { commerce, sfu: config.sfu });
-      process.stdout.write(`${JSON.stringify({ event: 'listening', port: node.gateway.port, nodeId: node.gateway.nodeId })}\n`);
+      process.stdout.write(`${JSON.stringify({ event: 'listening', port: node.port, nodeId: node.nodeId })}\n`);
       return -1;
     }
     case 'sfu': {

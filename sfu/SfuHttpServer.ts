@@ -98,7 +98,7 @@ function readBody(req: IncomingMessage): Promise<string> {
     req.on('data', (c: Buffer) => {
       size += c.length;
       if (size > MAX_BODY) {
-        reject(new PayloadTooLargeError());
+        reject(new PayloadTooLargeError(MAX_BODY));
         req.destroy();
         return;
       }

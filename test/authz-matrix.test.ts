@@ -9,7 +9,6 @@ import { ACTIONS, type Action } from '../common/auth/Policy.js';
 import type { Principal } from '../common/auth/TokenService.js';
 import type { HttpMethod } from '../common/http/HttpRouter.js';
 import { FRAME_ACTIONS, type ClientFrameKind } from '../server/realtime/framePolicy.js';
-import { attachSfu } from '../server/attachSfu.js';
 import { SfuService } from '../sfu/SfuService.js';
 import { JWT_SECRET, waitFor } from './helpers/env.js';
 import { startGateway } from './helpers/InProcessGateway.js';
@@ -170,7 +169,7 @@ async function ask(c: RawClient, frame: flashcast.IClientFrame): Promise<string>
 beforeAll(async () => {
   gw = await startGateway({ databaseUrl: PG_URL, databaseSchema: schema }, { commerce: true, settlement: true });
   sfu = await SfuService.create({ workers: 1, rtcMinPort: 46000, rtcMaxPort: 46999 });
-  attachSfu(gw.node.gateway, gw.node.router, sfu);
+  gw.node.attachSfu(sfu);
   for (const c of CALLERS) if (c !== 'anon') tokens[c] = await mint({ ...IDENTITY[c], name: c, region: 'US' });
   const commerce = gw.node.commerce!;
   const shopA = await commerce.catalog.createShop({ ownerUserId: IDENTITY.sellerA.sub, name: 'Shop A', currency: 'USD', country: 'US' });
@@ -199,7 +198,8 @@ beforeAll(async () => {
   f.orderId = bought.orderId!;
   await waitFor(async () => (await commerce.db.query("SELECT 1 FROM orders WHERE id = $1 AND status = 'paid'", [f.orderId])).rows.length === 1, 15_000, 'paid order');
   // The banned viewer, banned in R by its host.
-  await gw.node.gateway.control.moderate(gw.node.tokens.verifySync(tokens.hostR), R, { action: flashcast.ModerationAction.BAN, userId: IDENTITY.banned.sub });
+  const ban = await http('POST', `/v1/rooms/${R}/moderation`, tokens.hostR, { action: 'BAN', userId: IDENTITY.banned.sub });
+  expect(ban.status, JSON.stringify(ban.body)).toBe(200);
   // Someone stays in R throughout, so R's ban list is cached on this node.
   const keeper = await RawClient.open(gw.url, await mint({ sub: 'mx-keeper', role: 'viewer' }));
   keepers.push(keeper);

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ClientEvent, RoomEvent, type FlashcastClient, type WebSocketConstructor } from '../client-sdk/index.js';
 import { sleep, waitFor } from './helpers/env.js';
 import { startGateway } from './helpers/InProcessGateway.js';
+import { metricValue } from './helpers/metrics.js';
 import { mint, sdkClient } from './helpers/clients.js';
 
 let gw: Awaited<ReturnType<typeof startGateway>>;
@@ -59,16 +60,16 @@ describe('slow consumers', () => {
     const total = 3000;
     const title = 'T'.repeat(200);
     const imageUrl = `https://cdn.example.com/${'i'.repeat(1900)}`;
-    const started = Date.now();
     for (let i = 1; i <= total; i++) {
-      void gw.node.gateway.publisher.publish(roomId, { pin: { product: { productId: `p${i}`, title, imageUrl } } });
+      void gw.node.publisher.publish(roomId, { pin: { product: { productId: `p${i}`, title, imageUrl } } });
       if (i % 100 === 0) await sleep(5);
     }
+    // The room does not wait for the viewer that stopped reading: the others get everything
+    // while it is still paused, far behind.
     await waitFor(() => fastCounts.every((n) => n === total), 20_000, 'fast viewers got everything');
-    const fastDone = Date.now() - started;
-    const closes = async () => (await gw.node.gateway.metrics.backpressureCloses.get()).values[0]?.value ?? 0;
-    await waitFor(async () => (await closes()) >= 1, 5000, 'the slow viewer closed as a slow consumer');
     expect(slowCount).toBeLessThan(total);
+    const closes = () => metricValue(gw.http, 'flashcast_backpressure_closes_total');
+    await waitFor(async () => (await closes()) >= 1, 5000, 'the slow viewer closed as a slow consumer');
 
     slowSocket._socket.resume();
     await waitFor(() => slowCount === total, 20_000, 'slow viewer resumed and caught up');
@@ -77,6 +78,5 @@ describe('slow consumers', () => {
     // TCP window is still full the close frame cannot reach it and it sees 1006. Either
     // way the client reconnects and resumes.
     expect([4001, 1006]).toContain(disconnects[0]);
-    expect(fastDone).toBeLessThan(20_000);
   });
 });

@@ -58,7 +58,7 @@ afterAll(async () => {
 describe('SDK in Chromium', () => {
   it('joins with a snapshot, receives events and chats, and resumes on another node after a drain', async () => {
     const roomId = 'browser-room';
-    const publisher = a.node.gateway.publisher;
+    const publisher = a.node.publisher;
     await publisher.publish(roomId, { announcement: { text: 'welcome' } });
     const token = await mint({ sub: 'browser-viewer', role: 'viewer', name: 'Bea' });
     const started = await page.evaluate(([urls, t, r]) => (window as any).start(urls, t, r), [[a.url, b.url], token, roomId] as const);
@@ -71,7 +71,7 @@ describe('SDK in Chromium', () => {
     expect(await page.evaluate(() => (window as any).log.chats)).toEqual(['hello from chromium*']);
 
     // Node A drains; events keep coming while the browser moves to node B.
-    const draining = a.node.gateway.drain();
+    const draining = a.node.drain();
     for (let i = 0; i < 30; i++) await publisher.publish(roomId, { announcement: { text: `n${i}` } });
     await draining;
     await waitFor(async () => (await page.evaluate(() => (window as any).log.offsets.length)) === 31, 15_000, 'browser resumed');

@@ -9,6 +9,7 @@ import { RoomStore } from '../server/realtime/RoomStore.js';
 import { JWT_SECRET, REDIS_URL, deletePrefix, uniquePrefix, waitFor } from './helpers/env.js';
 import { GatewayProcess } from './helpers/GatewayProcess.js';
 import { startGateway } from './helpers/InProcessGateway.js';
+import { metricValue } from './helpers/metrics.js';
 import { RawClient, mint, sdkClient } from './helpers/clients.js';
 import { seedDeal, startStack } from './commerce/stack.js';
 import { PG_URL, principal } from './commerce/helpers.js';
@@ -160,7 +161,7 @@ describe('room reads', () => {
   });
 
   it('GET /v1/rooms/<room> answers a room with a stream, to tokens that may join it', async () => {
-    await gw.node.gateway.publisher.publish('open-room', { announcement: { text: 'hello' } });
+    await gw.node.publisher.publish('open-room', { announcement: { text: 'hello' } });
     const ok = await get('open-room', await mint({ sub: 'reader2', role: 'viewer' }));
     expect(ok.status).toBe(200);
     expect(ok.body.offset).toBe(1);
@@ -196,9 +197,9 @@ describe('room reads', () => {
     room.on(RoomEvent.Snapshot, () => snapshots++);
     const texts: string[] = [];
     room.on(RoomEvent.Announcement, (a) => texts.push(`${a.text}@${room.offset}`));
-    await gw.node.gateway.publisher.publish('opens-later', { announcement: { text: 'first' } });
+    await gw.node.publisher.publish('opens-later', { announcement: { text: 'first' } });
     await waitFor(() => texts.length === 1, 5000, 'the first event');
-    await gw.node.gateway.publisher.publish('opens-later', { announcement: { text: 'second' } });
+    await gw.node.publisher.publish('opens-later', { announcement: { text: 'second' } });
     await waitFor(() => texts.length === 2, 5000, 'the second event');
     expect(texts).toEqual(['first@1', 'second@2']);
     expect(room.epoch).not.toBe('');
@@ -253,7 +254,7 @@ describe('connections and viewers per user', () => {
 
     // A closed tab frees its slot.
     tabs.shift()!.close();
-    await waitFor(() => gw.node.gateway.connections === 10, 5000, 'the server to see the close');
+    await waitFor(async () => (await metricValue(gw.http, 'flashcast_connections')) === 10, 5000, 'the server to see the close');
     const again = await RawClient.open(gw.url, token);
     raws.push(again);
     expect((await again.next((f) => f.msg === 'connected' || f.msg === 'error')).msg).toBe('connected');
@@ -285,16 +286,16 @@ describe('one config for the settlement worker', () => {
       // A room whose stream already holds 30 events, written with a longer history.
       const store = new RoomStore(s.redis, { prefix: s.prefix, historySize: 100, historyTtlSeconds: 3600 });
       for (let i = 1; i <= 30; i++) await store.publishCritical('room1', new Uint8Array(0));
-      expect(await s.redis.llen(store.keys.room('room1', 'hist'))).toBe(30);
+      expect(await s.redis.llen(s.keys.room('room1', 'hist'))).toBe(30);
 
       // One declined payment: the worker releases the hold and publishes the stock to room1.
       const { product } = await seedDeal(s, { dealStock: 5 });
       await s.commerce.methods.save('buyer-x', { type: 'card', token: 'tok_decline' });
       const r = await s.commerce.checkout.reserve(principal('buyer-x'), { roomId: 'room1', productId: product.id, quantity: 1, idempotencyKey: 'k1' });
       expect(r.code).toBe('');
-      await waitFor(async () => Number(await s.redis.hget(store.keys.room('room1', 'meta'), 'o')) > 30, 20_000, 'the worker to publish');
-      expect(await s.redis.llen(store.keys.room('room1', 'hist'))).toBe(10);
-      const ttl = await s.redis.ttl(store.keys.room('room1', 'hist'));
+      await waitFor(async () => Number(await s.redis.hget(s.keys.room('room1', 'meta'), 'o')) > 30, 20_000, 'the worker to publish');
+      expect(await s.redis.llen(s.keys.room('room1', 'hist'))).toBe(10);
+      const ttl = await s.redis.ttl(s.keys.room('room1', 'hist'));
       expect(ttl).toBeGreaterThan(0);
       expect(ttl).toBeLessThanOrEqual(120);
     } finally {

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RoomEvent, type FlashcastClient } from '../client-sdk/index.js';
 import { REDIS_URL, sleep, waitFor } from './helpers/env.js';
 import { startGateway } from './helpers/InProcessGateway.js';
+import { metricValue } from './helpers/metrics.js';
 import { mint, sdkClient } from './helpers/clients.js';
 
 let gw: Awaited<ReturnType<typeof startGateway>>;
@@ -29,13 +30,13 @@ describe('Redis connection loss on a gateway', () => {
     const room = await client.join(roomId);
     const offsets: number[] = [];
     room.on(RoomEvent.Announcement, () => offsets.push(room.offset));
-    const publisher = gw.node.gateway.publisher;
+    const publisher = gw.node.publisher;
     for (let i = 1; i <= 10; i++) await publisher.publish(roomId, { announcement: { text: `before ${i}` } });
     await waitFor(() => offsets.length === 10);
 
     // Kill only this node's subscriber connection (found by its connection name).
     const list = await admin.client('LIST', 'TYPE', 'pubsub');
-    const name = `fc-gw-sub-${gw.node.gateway.nodeId}`;
+    const name = `fc-gw-sub-${gw.node.nodeId}`;
     const id = String(list)
       .split('\n')
       .find((line) => line.includes(`name=${name}`))
@@ -48,6 +49,6 @@ describe('Redis connection loss on a gateway', () => {
     }
     await waitFor(() => offsets.length === 60, 15_000, 'all 60 events after the reconnect');
     expect(offsets).toEqual(Array.from({ length: 60 }, (_, i) => i + 1));
-    expect((await gw.node.gateway.metrics.gapFills.get()).values[0]?.value).toBeGreaterThanOrEqual(1);
+    expect(await metricValue(gw.http, 'flashcast_gap_fills_total')).toBeGreaterThanOrEqual(1);
   });
 });

@@ -1,3 +1,4 @@
+/** Unit tests of ChatSampler: which chat buckets a busy room sends each message to. */
 import { describe, expect, it } from 'vitest';
 import { ChatSampler } from './ChatSampler.js';
 

@@ -1,3 +1,5 @@
+/** The contract for telling a buyer about an order after the tap (implemented by RedisOrderNotifier). */
+
 /** What a buyer is told about an order after the tap (settled, declined, lapsed, failed). */
 export interface OrderUpdate {
   orderId: string;

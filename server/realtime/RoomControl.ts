@@ -1,3 +1,7 @@
+/**
+ * What hosts, moderators and ops do to a room (pin, unpin, announce, phase, moderation),
+ * validated and authorized once for the socket frames and the HTTP room routes.
+ */
 import { flashcast, ModerationAction, RoomPhase } from '../../protocol/index.js';
 import { Policy } from '../../common/auth/Policy.js';
 import type { Principal } from '../../common/auth/TokenService.js';
@@ -8,9 +12,9 @@ import type { RoomPublisher } from './RoomPublisher.js';
 import type { ModerationChange, RoomStore } from './RoomStore.js';
 
 /** Longest chat message or announcement, in characters. */
-export const MAX_TEXT = 500;
+const MAX_TEXT = 500;
 /** Longest room title, in characters. */
-export const MAX_TITLE = 200;
+const MAX_TITLE = 200;
 const MAX_WORDS = 200;
 const MAX_WORD = 50;
 

@@ -1,9 +1,16 @@
+/**
+ * The rooms this gateway node serves: subscribes to a room's Redis channel while it has
+ * members here, delivers its critical stream in order (gaps filled from history), fans
+ * chat out, reports presence and reactions, and closes idle rooms.
+ */
 import type { Redis } from 'ioredis';
 import type { TemplatedApp, WebSocket } from 'uWebSockets.js';
 import { flashcast, encodeServerFrame, LeftReason, ModerationAction } from '../../protocol/index.js';
 import { EnhancedEventEmitter } from '../../common/EnhancedEventEmitter.js';
+import type { RedisKeys } from '../../common/keys.js';
 import { logger } from '../../common/logger.js';
 import type { GatewayMetrics } from '../metrics/GatewayMetrics.js';
+import { StreamDecision, type StreamPosition } from '../../protocol/StreamCursor.js';
 import { LocalRoom, CHAT_BUCKETS } from './LocalRoom.js';
 import { MessageClass, type RoomStore } from './RoomStore.js';
 import type { SocketData } from './SocketData.js';
@@ -11,6 +18,12 @@ import type { SocketData } from './SocketData.js';
 const log = logger('RoomHub');
 
 export interface RoomHubOptions {
+  app: TemplatedApp;
+  /** The dedicated pub/sub connection (the hub subscribes and unsubscribes room channels on it). */
+  subscriber: Redis;
+  store: RoomStore;
+  keys: RedisKeys;
+  metrics: GatewayMetrics;
   nodeId: string;
   chatPerViewerPerSecond: number;
   liteChatPerSecond: number;
@@ -26,7 +39,6 @@ export interface RoomHubOptions {
 export type RoomHubEvents = {
   /** A member was removed by moderation (ban); the gateway updates its socket. */
   memberremoved: [WebSocket<SocketData>, string, flashcast.LeftReason];
-  close: [];
 };
 
 /**
@@ -39,8 +51,9 @@ export class RoomHub extends EnhancedEventEmitter<RoomHubEvents> {
   readonly #app: TemplatedApp;
   readonly #subscriber: Redis;
   readonly #store: RoomStore;
+  readonly #keys: RedisKeys;
   readonly #metrics: GatewayMetrics;
-  readonly #options: Required<RoomHubOptions>;
+  readonly #options: Required<Omit<RoomHubOptions, 'app' | 'subscriber' | 'store' | 'keys' | 'metrics'>>;
   readonly #rooms = new Map<string, LocalRoom>();
   readonly #byChannel = new Map<string, LocalRoom>();
   readonly #opening = new Map<string, Promise<LocalRoom>>();
@@ -49,13 +62,15 @@ export class RoomHub extends EnhancedEventEmitter<RoomHubEvents> {
   #closed = false;
   #readyOnce = false;
 
-  constructor(app: TemplatedApp, subscriber: Redis, store: RoomStore, metrics: GatewayMetrics, options: RoomHubOptions) {
+  constructor(options: RoomHubOptions) {
     super();
+    const { app, subscriber, store, keys, metrics, ...settings } = options;
     this.#app = app;
     this.#subscriber = subscriber;
     this.#store = store;
+    this.#keys = keys;
     this.#metrics = metrics;
-    this.#options = { statsIntervalMs: 500, lingerMs: 30_000, ringSize: 1024, chatIngressPerSecond: 200, ...options };
+    this.#options = { statsIntervalMs: 500, lingerMs: 30_000, ringSize: 1024, chatIngressPerSecond: 200, ...settings };
     subscriber.on('smessageBuffer', (channel: Buffer, message: Buffer) => this.#onMessage(channel, message));
     subscriber.on('ready', () => {
       // After a reconnect ioredis resubscribes; anything published meanwhile is
@@ -68,11 +83,7 @@ export class RoomHub extends EnhancedEventEmitter<RoomHubEvents> {
     this.#statsTimer.unref();
   }
 
-  /** Rooms with a live subscription on this node. */
-  get size(): number {
-    return this.#rooms.size;
-  }
-
+  /** The room if this node serves it now. */
   get(roomId: string): LocalRoom | undefined {
     return this.#rooms.get(roomId);
   }
@@ -89,21 +100,19 @@ export class RoomHub extends EnhancedEventEmitter<RoomHubEvents> {
     return opening;
   }
 
-  /** Adds a user's socket to the room's members (after its join reply was sent). */
-  addMember(room: LocalRoom, ws: WebSocket<SocketData>, userId: string): void {
-    room.addMember(ws, userId);
-    room.emptySince = 0;
+  /** Viewers of a room as last reported (0 when this node has no subscription to it). */
+  viewers(roomId: string): number {
+    return this.#rooms.get(roomId)?.stats.viewers ?? 0;
   }
 
-  /** Removes a user's socket from a room (leave, close, ban). Safe on a closed socket. */
-  removeMember(room: LocalRoom, ws: WebSocket<SocketData>, userId: string): void {
-    room.removeMember(ws, userId);
-    if (room.members.size === 0) room.emptySince = Date.now();
+  /** True if the user is banned in a room this node serves (false when it does not serve it). */
+  isBanned(roomId: string, userId: string): boolean {
+    return this.#rooms.get(roomId)?.isBanned(userId) ?? false;
   }
 
-  /** Publishes a frame to this node's members of a room only (not through Redis). */
-  publishLocal(room: LocalRoom, frame: Uint8Array): void {
-    this.#app.publish(room.topic, frame, true);
+  /** Publishes a frame to the privileged members (host, ops) of a room on this node. */
+  publishToHosts(roomId: string, frame: Uint8Array): void {
+    this.#app.publish(LocalRoom.hostTopic(roomId), frame, true);
   }
 
   /** Stops timers and subscriptions. The Redis connections belong to the caller. */
@@ -117,38 +126,36 @@ export class RoomHub extends EnhancedEventEmitter<RoomHubEvents> {
     if (channels.length > 0 && this.#subscriber.status === 'ready') {
       await this.#subscriber.sunsubscribe(...channels).catch(() => undefined);
     }
-    this.safeEmit('close');
   }
 
   async #open(roomId: string): Promise<LocalRoom> {
+    // The room holds critical frames until it is positioned (see #drainHeld).
     const room = new LocalRoom(this.#app, roomId, {
       chatPerViewerPerSecond: this.#options.chatPerViewerPerSecond,
       liteChatPerSecond: this.#options.liteChatPerSecond,
       ringSize: this.#options.ringSize,
       chatIngressPerSecond: this.#options.chatIngressPerSecond,
     });
-    const channel = this.#store.keys.roomChannel(roomId);
+    const channel = this.#keys.roomChannel(roomId);
     // Subscribe first, then read the position: nothing published in between is missed.
     this.#byChannel.set(channel, room);
     try {
       await this.#subscriber.ssubscribe(channel);
-      const [position, moderation, stats] = await Promise.all([
+      const [snapshot, moderation, stats] = await Promise.all([
         this.#store.snapshot(roomId),
         this.#store.loadModeration(roomId),
         this.#store.reportStats(roomId, this.#options.nodeId, 0, new Map()),
       ]);
-      for (const [kind, total] of stats.reactions) room.reactionTotals.set(kind, total);
-      room.stats = { viewers: stats.viewers, reactions: [] };
-      room.reset(position.epoch, position.offset, position.fields);
-      room.moderation = moderation;
+      room.open(snapshot, moderation, stats);
     } catch (error) {
       this.#byChannel.delete(channel);
       throw error;
     }
-    room.emptySince = Date.now();
     this.#rooms.set(roomId, room);
     this.#metrics.rooms.set(this.#rooms.size);
     log.debug({ roomId, epoch: room.epoch, offset: room.offset }, 'room opened');
+    // Frames published between the subscription and the snapshot: duplicates of it, or the next ones.
+    if (!this.#drainHeld(room)) void this.#fill(room);
     return room;
   }
 
@@ -158,8 +165,7 @@ export class RoomHub extends EnhancedEventEmitter<RoomHubEvents> {
     const cls = message[0];
     const frame = message.subarray(1);
     if (cls === MessageClass.Critical) {
-      if (room.fillQueue) room.fillQueue.push(frame);
-      else this.#onCritical(room, frame);
+      if (!room.hold(frame)) this.#onCritical(room, frame);
     } else if (cls === MessageClass.Chat) {
       const skipped = room.deliverChat(frame, Date.now());
       if (skipped > 0) {
@@ -167,40 +173,51 @@ export class RoomHub extends EnhancedEventEmitter<RoomHubEvents> {
       }
       this.#metrics.framesOut.inc({ kind: 'chat' }, room.members.size);
     } else if (cls === MessageClass.PriorityChat) {
-      room.deliverPriority(frame);
+      room.publishLocal(frame); // host / moderator chat: every member, Lite included
       this.#metrics.framesOut.inc({ kind: 'chat' }, room.members.size);
     }
   }
 
   /** Delivers one critical frame in offset order; starts a gap fill when one is missing. */
   #onCritical(room: LocalRoom, frame: Buffer): void {
-    let event: flashcast.IRoomEvent | null | undefined;
-    try {
-      event = flashcast.ServerFrame.decode(frame).event;
-    } catch (error) {
-      log.error({ err: error, roomId: room.id }, 'undecodable critical frame');
-      return;
-    }
-    if (!event) return;
-    const offset = Number(event.offset);
-    // The room had no stream ('' at 0): the first event of the new stream continues it.
-    if (room.epoch === '' && room.offset === 0 && offset === 1) room.epoch = event.epoch ?? '';
-    if (event.epoch === room.epoch && offset <= room.offset) return; // already delivered
-    if (event.epoch !== room.epoch || offset !== room.offset + 1) {
-      room.fillQueue = [frame];
+    const decision = this.#offer(room, frame);
+    if (decision === StreamDecision.Gap || decision === StreamDecision.Resync) {
+      room.startCatchUp([frame]);
       void this.#fill(room);
-      return;
     }
-    this.#deliver(room, event, offset, frame);
   }
 
-  #deliver(room: LocalRoom, event: flashcast.IRoomEvent, offset: number, frame: Uint8Array): void {
-    room.applyEvent(event);
-    room.deliverCritical(offset, frame);
+  /** Offers a critical frame to the room (its StreamCursor decides); on delivery, its side effects here. */
+  #offer(room: LocalRoom, frame: Buffer, decoded?: flashcast.IRoomEvent | null): StreamDecision | null {
+    const event = decoded === undefined ? decodeEvent(room.id, frame) : decoded;
+    const position = event && positionOf(event);
+    if (!event || !position) {
+      log.error({ roomId: room.id }, 'critical frame without a stream position; dropped');
+      return null;
+    }
+    const decision = room.offer(event, position, frame);
+    if (decision !== StreamDecision.Deliver) return decision;
     this.#metrics.framesOut.inc({ kind: 'critical' }, room.members.size);
     this.#metrics.fanoutLatency.observe({ class: 'critical' }, Math.max(0, Date.now() - Number(event.ts)) / 1000);
     if (event.moderation?.action === ModerationAction.BAN) this.#kick(room, event.moderation.userId ?? '');
     else if (event.moderation?.action === ModerationAction.SET_BLOCKED_WORDS) void this.#reloadModeration(room);
+    return decision;
+  }
+
+  /**
+   * Offers the frames held while catching up. Returns true when the room is live again,
+   * false when they left a gap (the rest is held again and a fill must follow).
+   */
+  #drainHeld(room: LocalRoom): boolean {
+    const held = room.endCatchUp();
+    for (let i = 0; i < held.length; i++) {
+      const decision = this.#offer(room, held[i]);
+      if (decision === StreamDecision.Gap || decision === StreamDecision.Resync) {
+        room.startCatchUp(held.slice(i));
+        return false;
+      }
+    }
+    return true;
   }
 
   /** Brings a room up to date from history after a gap or an epoch change. */
@@ -208,37 +225,20 @@ export class RoomHub extends EnhancedEventEmitter<RoomHubEvents> {
     this.#metrics.gapFills.inc();
     try {
       for (;;) {
-        const result = await this.#store.recover(room.id, { epoch: room.epoch, offset: room.offset });
-        if (result.recovered) {
+        const answer = await this.#store.recover(room.id, room.position);
+        const events = answer.recovered ? answer.frames.map((frame) => decodeEvent(room.id, frame)) : [];
+        const offsets = events.map((event) => Number(event?.offset ?? 0));
+        if (answer.recovered && room.recovers({ ...answer, offsets })) {
           // Same epoch, or the stream was created after this node saw "no stream" ('' at 0).
-          room.epoch = result.epoch;
-          for (const frame of result.frames) {
-            const event = flashcast.ServerFrame.decode(frame).event;
-            if (event && Number(event.offset) === room.offset + 1) this.#deliver(room, event, Number(event.offset), frame);
-          }
+          for (let i = 0; i < events.length; i++) this.#offer(room, answer.frames[i], events[i]);
         } else {
           // The stream was reset or trimmed past us: members must resync from a snapshot.
-          log.warn({ roomId: room.id, epoch: result.epoch, from: room.epoch }, 'stream reset; members resync');
-          room.reset(result.epoch, result.offset, result.fields);
-          room.moderation = await this.#store.loadModeration(room.id);
-          this.publishLocal(room, encodeServerFrame({ resync: { room: room.id, epoch: result.epoch } }));
+          const snapshot = answer.recovered ? await this.#store.snapshot(room.id) : answer;
+          log.warn({ roomId: room.id, epoch: snapshot.epoch, from: room.epoch }, 'stream reset; members resync');
+          room.resync(snapshot, await this.#store.loadModeration(room.id));
+          room.publishLocal(encodeServerFrame({ resync: { room: room.id, epoch: snapshot.epoch } }));
         }
-        const queue = room.fillQueue ?? [];
-        room.fillQueue = null;
-        let gap = false;
-        for (let i = 0; i < queue.length; i++) {
-          const event = flashcast.ServerFrame.decode(queue[i]).event;
-          if (!event) continue;
-          const offset = Number(event.offset);
-          if (event.epoch === room.epoch && offset <= room.offset) continue;
-          if (event.epoch !== room.epoch || offset !== room.offset + 1) {
-            room.fillQueue = queue.slice(i);
-            gap = true;
-            break;
-          }
-          this.#deliver(room, event, offset, queue[i]);
-        }
-        if (!gap) return;
+        if (this.#drainHeld(room)) return;
       }
     } catch (error) {
       log.error({ err: error, roomId: room.id }, 'gap fill failed; retrying');
@@ -250,15 +250,15 @@ export class RoomHub extends EnhancedEventEmitter<RoomHubEvents> {
 
   async #catchUpAll(): Promise<void> {
     for (const room of this.#rooms.values()) {
-      if (room.fillQueue) continue;
-      room.fillQueue = [];
+      if (room.catchingUp) continue;
+      room.startCatchUp([]);
       void this.#fill(room);
     }
   }
 
   async #reloadModeration(room: LocalRoom): Promise<void> {
     try {
-      room.moderation = await this.#store.loadModeration(room.id);
+      room.setModeration(await this.#store.loadModeration(room.id));
     } catch (error) {
       log.warn({ err: error, roomId: room.id }, 'could not reload moderation');
     }
@@ -280,32 +280,22 @@ export class RoomHub extends EnhancedEventEmitter<RoomHubEvents> {
       const now = Date.now();
       await Promise.all(
         [...this.#rooms.values()].map(async (room) => {
-          if (room.members.size === 0 && room.emptySince && now - room.emptySince > this.#options.lingerMs) {
+          if (room.idleLongerThan(this.#options.lingerMs, now)) {
             await this.#closeRoom(room);
             return;
           }
-          const deltas = new Map(room.pendingReactions);
-          room.pendingReactions.clear();
+          const deltas = room.takeReactions();
           let totals;
           try {
             // Viewers are distinct users on this node, not sockets (several tabs count once).
             totals = await this.#store.reportStats(room.id, this.#options.nodeId, room.users, deltas);
           } catch (error) {
-            for (const [k, v] of deltas) room.pendingReactions.set(k, (room.pendingReactions.get(k) ?? 0) + v);
+            room.returnReactions(deltas);
             throw error;
           }
-          const reactions: flashcast.IReactionCount[] = [];
-          for (const [kind, total] of totals.reactions) {
-            const before = room.reactionTotals.get(kind) ?? total;
-            reactions.push({ kind, total, delta: Math.max(0, total - before) });
-            room.reactionTotals.set(kind, total);
-          }
-          reactions.sort((a, b) => Number(a.kind) - Number(b.kind));
-          room.stats = { viewers: totals.viewers, reactions };
-          const signature = `${totals.viewers}|${reactions.map((r) => `${r.kind}:${r.total}`).join(',')}`;
-          if (signature === room.lastStatsSent || room.members.size === 0) return;
-          room.lastStatsSent = signature;
-          this.publishLocal(room, encodeServerFrame({ event: { room: room.id, ts: now, stats: room.stats } }));
+          const stats = room.updateStats(totals);
+          if (!stats) return;
+          room.publishLocal(encodeServerFrame({ event: { room: room.id, ts: now, stats } }));
           this.#metrics.framesOut.inc({ kind: 'stats' }, room.members.size);
         }),
       );
@@ -317,11 +307,26 @@ export class RoomHub extends EnhancedEventEmitter<RoomHubEvents> {
   }
 
   async #closeRoom(room: LocalRoom): Promise<void> {
-    const channel = this.#store.keys.roomChannel(room.id);
+    const channel = this.#keys.roomChannel(room.id);
     this.#rooms.delete(room.id);
     this.#byChannel.delete(channel);
     this.#metrics.rooms.set(this.#rooms.size);
     await this.#store.reportStats(room.id, this.#options.nodeId, 0, new Map()).catch(() => undefined);
     await this.#subscriber.sunsubscribe(channel).catch(() => undefined);
   }
+}
+
+function decodeEvent(roomId: string, frame: Uint8Array): flashcast.IRoomEvent | null {
+  try {
+    return flashcast.ServerFrame.decode(frame).event ?? null;
+  } catch (error) {
+    log.error({ err: error, roomId }, 'undecodable critical frame');
+    return null;
+  }
+}
+
+/** A critical event's stream position, or null when it has none (a bug upstream). */
+function positionOf(event: flashcast.IRoomEvent): StreamPosition | null {
+  const offset = Number(event.offset);
+  return event.epoch && Number.isSafeInteger(offset) && offset >= 1 ? { epoch: event.epoch, offset } : null;
 }

@@ -1,13 +1,21 @@
+/**
+ * Publishing critical events to rooms from any process: encode once, append to the room's
+ * stream in Redis, and coalesce inventory updates per product.
+ */
 import { flashcast } from '../../protocol/index.js';
 import { logger } from '../../common/logger.js';
 import { snapshotOpFor, type RoomStore } from './RoomStore.js';
 
 const log = logger('RoomPublisher');
 
+/** One product's inventory while it is being rate-limited: from a send until `minInterval` after the last one. */
 interface PendingInventory {
+  /** The latest update (sent, or waiting when `dirty`). */
   update: flashcast.IInventoryUpdate;
+  /** `update` arrived after the last send and waits for the interval's end. */
+  dirty: boolean;
+  /** The interval since the last send; at its end a dirty update is sent, else the entry goes. */
   timer: NodeJS.Timeout | null;
-  lastSentAt: number;
 }
 
 /**
@@ -51,29 +59,25 @@ export class RoomPublisher {
   publishInventory(roomId: string, update: flashcast.IInventoryUpdate): void {
     if (this.#closed) return;
     const key = `${roomId}\n${update.dealId || update.productId}`;
-    let pending = this.#inventory.get(key);
+    const pending = this.#inventory.get(key);
     if (!pending) {
-      pending = { update, timer: null, lastSentAt: 0 };
-      this.#inventory.set(key, pending);
+      // Nothing sent for this product within the interval: send now.
+      const fresh: PendingInventory = { update, dirty: false, timer: null };
+      this.#inventory.set(key, fresh);
+      this.#send(roomId, key, fresh);
+      return;
     }
     if (Number(update.version ?? 0) < Number(pending.update.version ?? 0)) return; // older than what we hold
     pending.update = update;
-    if (pending.timer) return;
-    const wait = pending.lastSentAt + this.#minInterval - Date.now();
-    if (wait <= 0) {
-      this.#flushInventory(roomId, key, pending);
-    } else {
-      pending.timer = setTimeout(() => this.#flushInventory(roomId, key, pending!), wait);
-    }
+    pending.dirty = true;
   }
 
   /** Sends pending inventory now and waits for every publication in flight. */
   async flush(): Promise<void> {
     for (const [key, pending] of this.#inventory) {
-      if (pending.timer) {
-        clearTimeout(pending.timer);
-        this.#flushInventory(key.slice(0, key.indexOf('\n')), key, pending);
-      }
+      if (!pending.dirty) continue;
+      if (pending.timer) clearTimeout(pending.timer);
+      this.#send(key.slice(0, key.indexOf('\n')), key, pending);
     }
     await Promise.allSettled([...this.#inflight]);
   }
@@ -83,16 +87,28 @@ export class RoomPublisher {
     if (this.#closed) return;
     await this.flush();
     this.#closed = true;
+    for (const pending of this.#inventory.values()) if (pending.timer) clearTimeout(pending.timer);
     this.#inventory.clear();
   }
 
-  #flushInventory(roomId: string, key: string, pending: PendingInventory): void {
-    pending.timer = null;
-    pending.lastSentAt = Date.now();
+  /** Products whose inventory is within its rate interval (entries go when it ends with nothing new). */
+  get pendingInventory(): number {
+    return this.#inventory.size;
+  }
+
+  /** Publishes the entry's update and starts its interval. */
+  #send(roomId: string, key: string, pending: PendingInventory): void {
+    pending.dirty = false;
     const update = pending.update;
     this.publish(roomId, { inventory: update }).catch((error) => {
       log.error({ err: error, roomId, productId: update.productId }, 'inventory publish failed');
     });
+    pending.timer = setTimeout(() => {
+      pending.timer = null;
+      if (this.#closed) return;
+      if (pending.dirty) this.#send(roomId, key, pending);
+      else this.#inventory.delete(key);
+    }, this.#minInterval);
   }
 
   #track<T>(promise: Promise<T>): Promise<T> {

@@ -1,17 +1,20 @@
+/** RoomStore against a real Redis: the stream scripts (publish, recover), chat admission, stats, moderation. */
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { flashcast } from '../../protocol/index.js';
 import { REDIS_URL, deletePrefix, uniquePrefix, waitFor } from '../../test/helpers/env.js';
+import { RedisKeys } from '../../common/keys.js';
 import { MessageClass, RoomStore } from './RoomStore.js';
 
 let redis: Redis;
 let subscriber: Redis;
 const prefixes: string[] = [];
 
-function store(historySize = 100): RoomStore {
+/** A store on its own prefix, with that prefix's keys for the test to look at Redis directly. */
+function store(historySize = 100): RoomStore & { keys: RedisKeys } {
   const prefix = uniquePrefix('rs');
   prefixes.push(prefix);
-  return new RoomStore(redis, { prefix, historySize, historyTtlSeconds: 600, maxRecover: 50 });
+  return Object.assign(new RoomStore(redis, { prefix, historySize, historyTtlSeconds: 600, maxRecover: 50 }), { keys: new RedisKeys(prefix) });
 }
 
 const eventBytes = (e: flashcast.IRoomEvent) => flashcast.RoomEvent.encode(e).finish();

@@ -1,6 +1,11 @@
+/**
+ * A room's state in Redis: its critical stream (offsets, epoch, history, snapshot), chat
+ * admission, presence and reaction totals, and moderation settings, through Lua scripts.
+ */
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { flashcast } from '../../protocol/index.js';
+import type { StreamPosition } from '../../protocol/StreamCursor.js';
 import { assetPath } from '../../common/paths.js';
 import { RedisKeys } from '../../common/keys.js';
 import { RedisScript } from '../../common/RedisScript.js';
@@ -29,12 +34,6 @@ export interface SnapshotOp {
   del?: string;
 }
 
-export interface StreamPosition {
-  offset: number;
-  epoch: string;
-}
-
-/** Result of a recovery attempt: missed frames, or the snapshot when they are gone. */
 /** The room's state at a position: the latest event of each kind. */
 export type SnapshotResult = {
   recovered: false;
@@ -42,6 +41,7 @@ export type SnapshotResult = {
   fields: Map<string, flashcast.IRoomEvent>;
 } & StreamPosition;
 
+/** Result of a recovery attempt: missed frames, or the snapshot when they are gone. */
 export type RecoverResult = ({ recovered: true; frames: Buffer[] } & StreamPosition) | SnapshotResult;
 
 export interface RoomStoreOptions {
@@ -64,14 +64,14 @@ export interface ChatAdmission {
  * that must be atomic is one Lua script over keys of the room's slot.
  */
 export class RoomStore {
-  readonly keys: RedisKeys;
+  readonly #keys: RedisKeys;
   readonly #redis: Redis;
   readonly #options: Required<RoomStoreOptions>;
 
   constructor(redis: Redis, options: RoomStoreOptions) {
     this.#redis = redis;
     this.#options = { maxRecover: 1000, ...options };
-    this.keys = new RedisKeys(options.prefix);
+    this.#keys = new RedisKeys(options.prefix);
   }
 
   /**
@@ -83,7 +83,7 @@ export class RoomStore {
     const op = snapshot?.set ? 'set' : snapshot?.del ? 'del' : '';
     const field = snapshot?.set ?? snapshot?.del ?? '';
     const [offset, epoch] = await scripts.publish.run<[number, string]>(this.#redis, this.#streamKeys(roomId), [
-      this.keys.roomChannel(roomId),
+      this.#keys.roomChannel(roomId),
       Buffer.from(event.buffer, event.byteOffset, event.byteLength),
       this.#options.historySize,
       this.#options.historyTtlSeconds,
@@ -101,10 +101,10 @@ export class RoomStore {
     payload: Buffer,
     opts: { userId: string; clientMsgId: string; messageId: string; slowModeMs: number },
   ): Promise<ChatAdmission> {
-    const dedupKey = this.keys.room(roomId, `cm:${opts.userId}:${opts.clientMsgId}`);
-    const slowKey = this.keys.room(roomId, `slow:${opts.userId}`);
+    const dedupKey = this.#keys.room(roomId, `cm:${opts.userId}:${opts.clientMsgId}`);
+    const slowKey = this.#keys.room(roomId, `slow:${opts.userId}`);
     const reply = await scripts.chat.run<[string, string | number]>(this.#redis, [dedupKey, slowKey], [
-      this.keys.roomChannel(roomId),
+      this.#keys.roomChannel(roomId),
       payload,
       opts.clientMsgId ? 300 : 0,
       opts.slowModeMs,
@@ -148,7 +148,7 @@ export class RoomStore {
     for (const [kind, delta] of reactionDeltas) args.push(kind, delta);
     const [viewers, totals] = await scripts.stats.run<[number, string[]]>(
       this.#redis,
-      [this.keys.room(roomId, 'presence'), this.keys.room(roomId, 'reactions')],
+      [this.#keys.room(roomId, 'presence'), this.#keys.room(roomId, 'reactions')],
       args,
     );
     const reactions = new Map<number, number>();
@@ -160,8 +160,8 @@ export class RoomStore {
   async loadModeration(roomId: string): Promise<ModerationState> {
     const [[, hash], [, words]] = (await this.#redis
       .multi()
-      .hgetall(this.keys.room(roomId, 'mod'))
-      .smembers(this.keys.room(roomId, 'words'))
+      .hgetall(this.#keys.room(roomId, 'mod'))
+      .smembers(this.#keys.room(roomId, 'words'))
       .exec()) as [[null, Record<string, string>], [null, string[]]];
     const state: ModerationState = { mutes: new Map(), bans: new Map(), slowModeSeconds: 0, words: words ?? [] };
     for (const [field, value] of Object.entries(hash ?? {})) {
@@ -174,7 +174,7 @@ export class RoomStore {
 
   /** Writes one moderation change (before its event is published). */
   async saveModeration(roomId: string, change: ModerationChange): Promise<void> {
-    const key = this.keys.room(roomId, 'mod');
+    const key = this.#keys.room(roomId, 'mod');
     const ttl = 7 * 24 * 3600;
     const until = change.seconds ? Date.now() + change.seconds * 1000 : 0;
     const multi = this.#redis.multi();
@@ -195,7 +195,7 @@ export class RoomStore {
         multi.hset(key, 'slow', change.seconds ?? 0);
         break;
       case 'words': {
-        const wordsKey = this.keys.room(roomId, 'words');
+        const wordsKey = this.#keys.room(roomId, 'words');
         multi.del(wordsKey);
         if (change.words && change.words.length > 0) multi.sadd(wordsKey, ...change.words);
         multi.expire(wordsKey, ttl);
@@ -211,14 +211,14 @@ export class RoomStore {
    * without the room's LocalRoom, e.g. `POST /v1/checkout`).
    */
   async isBanned(roomId: string, userId: string, now = Date.now()): Promise<boolean> {
-    const until = await this.#redis.hget(this.keys.room(roomId, 'mod'), `ban:${userId}`);
+    const until = await this.#redis.hget(this.#keys.room(roomId, 'mod'), `ban:${userId}`);
     if (until === null) return false;
     const ms = Number(until);
     return ms === 0 || ms > now;
   }
 
   #streamKeys(roomId: string): string[] {
-    return [this.keys.room(roomId, 'meta'), this.keys.room(roomId, 'hist'), this.keys.room(roomId, 'snap')];
+    return [this.#keys.room(roomId, 'meta'), this.#keys.room(roomId, 'hist'), this.#keys.room(roomId, 'snap')];
   }
 }
 

@@ -1,19 +1,14 @@
+/**
+ * Private channels of users: delivers a user's private messages (order updates) to that
+ * user's following sockets on this node, subscribing the user's Redis channel while any follows.
+ */
 import type { Redis } from 'ioredis';
 import type { TemplatedApp, WebSocket } from 'uWebSockets.js';
-import { flashcast, encodeServerFrame } from '../../protocol/index.js';
 import { logger } from '../../common/logger.js';
 import type { RedisKeys } from '../../common/keys.js';
-import type { OrderNotifier, OrderUpdate } from './OrderNotifier.js';
 import type { SocketData } from './SocketData.js';
 
 const log = logger('UserChannels');
-
-const STATUS: Record<OrderUpdate['status'], flashcast.CheckoutStatus> = {
-  paid: flashcast.CheckoutStatus.CHECKOUT_PAID,
-  declined: flashcast.CheckoutStatus.CHECKOUT_FAILED,
-  expired: flashcast.CheckoutStatus.CHECKOUT_FAILED,
-  failed: flashcast.CheckoutStatus.CHECKOUT_FAILED,
-};
 
 /** The sharded channel of a user's private messages (same slot as the user's keys). */
 export function userChannel(keys: RedisKeys, userId: string): string {
@@ -48,16 +43,18 @@ export class UserChannels {
   async follow(ws: WebSocket<SocketData>): Promise<void> {
     const data = ws.getUserData();
     const userId = data.principal?.userId;
-    if (!userId || data.closed || data.followsUser) return;
-    data.followsUser = true;
-    ws.subscribe(`u/${userId}`);
+    if (!userId || data.closed) return;
     let set = this.#followers.get(userId);
+    if (set?.has(ws)) return;
+    ws.subscribe(`u/${userId}`);
     if (!set) {
       set = new Set();
       this.#followers.set(userId, set);
       const channel = userChannel(this.#keys, userId);
       this.#topics.set(channel, `u/${userId}`);
+      set.add(ws);
       await this.#subscriber.ssubscribe(channel).catch((err) => log.warn({ err, userId }, 'ssubscribe failed'));
+      return;
     }
     set.add(ws);
   }
@@ -71,28 +68,5 @@ export class UserChannels {
     const channel = userChannel(this.#keys, userId!);
     this.#topics.delete(channel);
     this.#subscriber.sunsubscribe(channel).catch(() => undefined);
-  }
-}
-
-/** Publishes order updates to the buyer's channel; used by settlement workers in any process. */
-export class RedisOrderNotifier implements OrderNotifier {
-  constructor(
-    private readonly redis: Redis,
-    private readonly keys: RedisKeys,
-  ) {}
-
-  async notify(userId: string, update: OrderUpdate): Promise<void> {
-    const frame = encodeServerFrame({
-      orderUpdate: {
-        orderId: update.orderId,
-        dealId: update.dealId,
-        room: update.roomId,
-        status: STATUS[update.status] ?? flashcast.CheckoutStatus.CHECKOUT_STATUS_UNSPECIFIED,
-        code: update.code ?? '',
-        message: update.message ?? '',
-        retryAfterMs: update.retryAfterMs ?? 0,
-      },
-    });
-    await this.redis.spublish(userChannel(this.keys, userId), Buffer.from(frame));
   }
 }

@@ -1,3 +1,4 @@
+/** The policy action of each client frame kind, which the frame dispatcher asks for before any handler runs. */
 import type { flashcast } from '../../protocol/index.js';
 import type { Action } from '../../common/auth/Policy.js';
 

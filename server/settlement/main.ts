@@ -13,7 +13,7 @@ import { GracefulShutdown } from '../../common/GracefulShutdown.js';
 import { RedisKeys } from '../../common/keys.js';
 import { openDatabase } from '../db/openDatabase.js';
 import { RoomPublisher } from '../realtime/RoomPublisher.js';
-import { RedisOrderNotifier } from '../realtime/UserChannels.js';
+import { RedisOrderNotifier } from '../realtime/RedisOrderNotifier.js';
 import { RoomStore } from '../realtime/RoomStore.js';
 import { SandboxPaymentProvider } from './SandboxPaymentProvider.js';
 import { SettlementService } from './SettlementService.js';

@@ -10,7 +10,7 @@ export async function startGateway(overrides: Partial<Config> = {}, options: Gat
     { redisPrefix: prefix, drainMs: 0, ...overrides },
   );
   const node = await GatewayNode.create(config, REDIS_URL, options);
-  const port = node.gateway.port;
+  const port = node.port;
   return {
     node,
     prefix,

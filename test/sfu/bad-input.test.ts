@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { flashcast } from '../../protocol/index.js';
-import { attachSfu } from '../../server/attachSfu.js';
 import { SfuHttpServer } from '../../sfu/SfuHttpServer.js';
 import { SfuService } from '../../sfu/SfuService.js';
 import { RawClient, mint, tokens } from '../helpers/clients.js';
@@ -22,7 +21,7 @@ const GOOD_DTLS = JSON.stringify({
 beforeAll(async () => {
   gw = await startGateway();
   sfu = await SfuService.create({ workers: 2, rtcMinPort: 43000, rtcMaxPort: 43999, maxTransportsPerSession: 4, transportsPerSecond: 4 });
-  attachSfu(gw.node.gateway, gw.node.router, sfu);
+  gw.node.attachSfu(sfu);
   sfuHttp = await SfuHttpServer.create(sfu, tokens, '127.0.0.1', 0);
 });
 

@@ -1,6 +1,5 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { attachSfu } from '../../server/attachSfu.js';
 import { SfuService } from '../../sfu/SfuService.js';
 import { bundleForBrowser, launchChromium, serveStatic } from '../helpers/browser.js';
 import { mint } from '../helpers/clients.js';
@@ -62,7 +61,7 @@ const PAGE = `<!doctype html><meta charset="utf-8"><title>Flashcast media</title
 beforeAll(async () => {
   gw = await startGateway();
   sfu = await SfuService.create({ workers: 2, consumersPerRouter: 4, rtcMinPort: 42000, rtcMaxPort: 42999 });
-  attachSfu(gw.node.gateway, gw.node.router, sfu);
+  gw.node.attachSfu(sfu);
   site = await serveStatic({
     '/': ['text/html', PAGE],
     '/sdk.js': ['text/javascript', await bundleForBrowser('../../client-sdk/index.ts')],

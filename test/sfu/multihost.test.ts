@@ -1,7 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { attachSfu } from '../../server/attachSfu.js';
 import { RemoteSfu } from '../../sfu/RemoteSfu.js';
 import { bundleForBrowser, launchChromium, serveStatic } from '../helpers/browser.js';
 import { mint } from '../helpers/clients.js';
@@ -85,7 +84,7 @@ beforeAll(async () => {
   sfuProcs = await Promise.all([startSfu('sfu-a', 46000), startSfu('sfu-b', 47000)]);
   gw = await startGateway({ redisPrefix: prefix });
   remote = await RemoteSfu.create({ redisUrl: REDIS_URL, prefix, nodeConsumerBudget: 0 });
-  attachSfu(gw.node.gateway, gw.node.router, remote);
+  gw.node.attachSfu(remote);
   site = await serveStatic({
     '/': ['text/html', PAGE],
     '/sdk.js': ['text/javascript', await bundleForBrowser('../../client-sdk/index.ts')],

@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { flashcast } from '../../protocol/index.js';
-import { attachSfu } from '../../server/attachSfu.js';
 import { GstRtpSource } from '../../sfu/GstRtpSource.js';
 import { RtpEgress } from '../../sfu/RtpEgress.js';
 import { RtpIngest } from '../../sfu/RtpIngest.js';
@@ -18,7 +17,7 @@ const ROOM = 'resilient';
 beforeAll(async () => {
   gw = await startGateway();
   sfu = await SfuService.create({ workers: 2, consumersPerRouter: 2, rtcMinPort: 44000, rtcMaxPort: 44999 });
-  attachSfu(gw.node.gateway, gw.node.router, sfu);
+  gw.node.attachSfu(sfu);
 });
 
 afterAll(async () => {

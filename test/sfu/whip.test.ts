@@ -55,12 +55,11 @@ afterAll(async () => {
 });
 
 import { startGateway } from '../helpers/InProcessGateway.js';
-import { attachSfu } from '../../server/attachSfu.js';
 describe('WHIP via the gateway route', () => {
   it('POST /whip/:room on the gateway answers 201 with SDP', async () => {
     const gw = await startGateway();
     const sfu2 = await SfuService.create({ workers: 1, rtcMinPort: 48000, rtcMaxPort: 48999 });
-    attachSfu(gw.node.gateway, gw.node.router, sfu2);
+    gw.node.attachSfu(sfu2);
     try {
       const host = await mint({ sub: 'obs2', role: 'host', rooms: ['gwroom'] });
       const offer = await page.evaluate(async () => {
