@@ -164,7 +164,6 @@ describe('close codes', () => {
     { code: 1001, reconnect: true },
     { code: 1011, reconnect: true },
     { code: CloseCode.Unauthorized, reconnect: false },
-    { code: CloseCode.Banned, reconnect: false },
     { code: CloseCode.ProtocolViolation, reconnect: false },
     { code: CloseCode.UnsupportedVersion, reconnect: false },
     { code: CloseCode.TooManyConnections, reconnect: false },
