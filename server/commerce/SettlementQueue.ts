@@ -1,3 +1,4 @@
+import { runCloseSteps } from '../../common/closeSteps.js';
 import { Queue, type ConnectionOptions, type JobsOptions } from 'bullmq';
 import type { PaymentMethodType } from './PaymentProvider.js';
 import { logger } from '../../common/logger.js';
@@ -151,13 +152,7 @@ export class SettlementQueue {
     this.#closing ??= (async () => {
       await this.#flush();
       await Promise.allSettled([...this.#adding]);
-      for (const q of [this.settle, this.commission, this.refund]) {
-        try {
-          await q.close();
-        } catch (err) {
-          log.warn({ err }, 'queue close failed');
-        }
-      }
+      await runCloseSteps(log, [['settle', () => this.settle.close()], ['commission', () => this.commission.close()], ['refund', () => this.refund.close()]]);
     })();
     return this.#closing;
   }

@@ -1,3 +1,4 @@
+import { runCloseSteps } from '../../common/closeSteps.js';
 import { UnrecoverableError, Worker, type ConnectionOptions, type Job } from 'bullmq';
 import type { Redis, Cluster } from 'ioredis';
 import type { Database } from '../db/Database.js';
@@ -322,13 +323,7 @@ export class SettlementWorker extends EnhancedEventEmitter<SettlementWorkerEvent
   /** Finishes in-flight jobs and stops. Idempotent. */
   close(): Promise<void> {
     this.#closing ??= (async () => {
-      for (const [name, step] of [['worker', () => this.#worker.close()], ['orders', () => this.#orders.close()]] as const) {
-        try {
-          await step();
-        } catch (err) {
-          log.warn({ err, step: name }, 'close step failed');
-        }
-      }
+      await runCloseSteps(log, [['worker', () => this.#worker.close()], ['orders', () => this.#orders.close()]]);
       this.#dealCache.clear();
       this.safeEmit('close');
     })();
