@@ -3,8 +3,9 @@
  * rules. No style rules: formatting is not linted.
  *
  * Dependencies point one way: protocol <- common <- server/realtime <- server/commerce <-
- * server/settlement, with the composition roots (server/GatewayNode.ts, server/cli.ts,
- * server/attachSfu.ts, server/settlement/main.ts, sfu/main.ts) on top; sfu/ sees only common/
+ * server/settlement (server/webhooks sits below commerce: it sees only common/ and server/db), with
+ * the composition roots (server/GatewayNode.ts, server/cli.ts, server/attachSfu.ts,
+ * server/settlement/main.ts, sfu/main.ts) on top; sfu/ sees only common/
  * and protocol/; client-sdk/ only protocol/; production code never imports test/ or load-tests/.
  * `npm run lint` runs it; `npm test` runs `npm run lint` first. test/lint.test.ts proves the
  * rules fire on the fixtures in test/lint-fixtures/.
@@ -53,8 +54,13 @@ export const zones = [
     message: 'Settlement may use commerce, never the reverse.',
   },
   {
+    target: './server/webhooks',
+    from: ['./server/realtime', './server/commerce', './server/settlement'],
+    message: 'server/webhooks/ sits below commerce and settlement (they record events through it): it sees common/ and server/db only.',
+  },
+  {
     // Only the composition roots (server/GatewayNode.ts, server/cli.ts, server/attachSfu.ts) build the SFU.
-    target: ['./server/realtime', './server/commerce', './server/settlement', './server/http', './server/db', './server/redis', './server/metrics'],
+    target: ['./server/realtime', './server/commerce', './server/settlement', './server/webhooks', './server/http', './server/db', './server/redis', './server/metrics'],
     from: './sfu',
     message: 'Only the composition roots (GatewayNode, cli, attachSfu) import sfu/.',
   },

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import * as sdk from './index.js';
-import { ErrorCode } from '../protocol/codes.js';
+import { ErrorCode, WebhookErrorCode } from '../protocol/codes.js';
 import { CommerceErrorCode } from '../server/commerce/errors.js';
 import { SettlementErrorCode } from '../server/settlement/errors.js';
 import { SfuErrorCode } from '../sfu/errors.js';
@@ -12,7 +12,7 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 
 /** Every code value the SDK exports. */
 const exported = new Set<string>(
-  [sdk.ErrorCode, sdk.CommerceErrorCode, sdk.BuyResultCode, sdk.SettlementErrorCode, sdk.SfuErrorCode].flatMap((o) => Object.values(o)),
+  [sdk.ErrorCode, sdk.CommerceErrorCode, sdk.BuyResultCode, sdk.SettlementErrorCode, sdk.SfuErrorCode, sdk.WebhookErrorCode].flatMap((o) => Object.values(o)),
 );
 
 function sources(dir: string): string[] {
@@ -25,7 +25,7 @@ function sources(dir: string): string[] {
 
 describe('the SDK exports every code a client can receive', () => {
   it('covers the code tables of every server part', () => {
-    for (const table of [ErrorCode, CommerceErrorCode, SettlementErrorCode, SfuErrorCode]) {
+    for (const table of [ErrorCode, CommerceErrorCode, SettlementErrorCode, SfuErrorCode, WebhookErrorCode]) {
       for (const code of Object.values(table)) expect(exported, code).toContain(code);
     }
   });

@@ -25,6 +25,7 @@ export {
   BuyResultCode,
   SettlementErrorCode,
   SfuErrorCode,
+  WebhookErrorCode,
   isReconnectCode,
 } from '../protocol/codes.js';
 // Media classes load on first room.publish / room.watch (mediasoup-client stays out of Node bundles).

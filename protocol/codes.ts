@@ -166,6 +166,21 @@ export const SettlementErrorCode = {
 
 export type SettlementErrorCode = (typeof SettlementErrorCode)[keyof typeof SettlementErrorCode];
 
+/** Stable codes of merchant webhooks (endpoints per shop, deliveries for ops; docs/webhooks.md). */
+export const WebhookErrorCode = {
+  /** No such endpoint in this shop (or it was deleted). */
+  EndpointNotFound: 'WEBHOOK_ENDPOINT_NOT_FOUND',
+  /** The shop already has the most endpoints allowed. */
+  EndpointLimit: 'WEBHOOK_ENDPOINT_LIMIT',
+  /** The URL is not one deliveries may go to (credentials in it, or a private address). */
+  UrlRefused: 'WEBHOOK_URL_REFUSED',
+  DeliveryNotFound: 'WEBHOOK_DELIVERY_NOT_FOUND',
+  /** The delivery is still being attempted: replay it once it has succeeded or failed. */
+  DeliveryActive: 'WEBHOOK_DELIVERY_ACTIVE',
+} as const;
+
+export type WebhookErrorCode = (typeof WebhookErrorCode)[keyof typeof WebhookErrorCode];
+
 /** Stable codes of the media plane (in addition to ErrorCode). */
 export const SfuErrorCode = {
   /** The role may not do this: viewers never produce; hosts produce only in their rooms. */
