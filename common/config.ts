@@ -114,6 +114,13 @@ const schema = z.object({
   SANDBOX_LATENCY_MS: optionalInt(0),
   SANDBOX_ANSWER_DELAY_MS: optionalInt(0),
   SANDBOX_BNPL_LIMIT: optionalInt(0),
+  /** Merchant webhook delivery (docs/webhooks.md), in settlement worker processes. */
+  FLASHCAST_WEBHOOK_ATTEMPTS: int(12, 1, 50),
+  FLASHCAST_WEBHOOK_BACKOFF_MS: int(10_000, 10, 3_600_000),
+  FLASHCAST_WEBHOOK_TIMEOUT_MS: int(10_000, 100, 120_000),
+  FLASHCAST_WEBHOOK_CONCURRENCY: int(16, 1, 1_000),
+  /** "1": endpoints may be on loopback and private networks (development, tests); never where merchants are untrusted. */
+  FLASHCAST_WEBHOOK_ALLOW_PRIVATE: flag,
 });
 
 /**
@@ -143,6 +150,15 @@ export interface SandboxSettings {
   latencyMs?: number;
   answerDelayMs?: number;
   bnplLimit?: number;
+}
+
+/** Merchant webhook delivery settings (FLASHCAST_WEBHOOK_*), named as WebhookService's options. */
+export interface WebhookSettings {
+  attempts: number;
+  backoffMs: number;
+  timeoutMs: number;
+  concurrency: number;
+  allowPrivate: boolean;
 }
 
 /** The object without its undefined fields (so that spreading it over defaults keeps them). */
@@ -221,6 +237,8 @@ export interface Config {
   settlementReturnWindowMs: number;
   /** The sandbox payment provider's knobs (gateway with in-process settlement, and workers). */
   sandbox: SandboxSettings;
+  /** Merchant webhooks: delivery (worker processes) and which endpoint URLs are accepted (gateways). */
+  webhooks: WebhookSettings;
 }
 
 /** A configuration no process may run with; the message says what to set. */
@@ -324,6 +342,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
       answerDelayMs: e.SANDBOX_ANSWER_DELAY_MS,
       bnplLimit: e.SANDBOX_BNPL_LIMIT,
     }),
+    webhooks: {
+      attempts: e.FLASHCAST_WEBHOOK_ATTEMPTS,
+      backoffMs: e.FLASHCAST_WEBHOOK_BACKOFF_MS,
+      timeoutMs: e.FLASHCAST_WEBHOOK_TIMEOUT_MS,
+      concurrency: e.FLASHCAST_WEBHOOK_CONCURRENCY,
+      allowPrivate: e.FLASHCAST_WEBHOOK_ALLOW_PRIVATE === '1',
+    },
     ...overrides,
   };
 }

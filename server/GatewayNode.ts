@@ -32,6 +32,7 @@ import { UserChannels } from './realtime/UserChannels.js';
 import { SandboxPaymentProvider } from './settlement/SandboxPaymentProvider.js';
 import { SettlementApi } from './settlement/SettlementApi.js';
 import { SettlementService } from './settlement/SettlementService.js';
+import { WebhookApi } from './webhooks/WebhookApi.js';
 import { attachSfu } from './attachSfu.js';
 import { RemoteSfu } from '../sfu/RemoteSfu.js';
 import { sfuConfigFrom } from '../sfu/SfuConfig.js';
@@ -151,6 +152,8 @@ export class GatewayNode {
         wireCommerce(rt, commerce);
         new CommerceApi(commerce).register(router);
         new SettlementApi({ connection, keys }).register(router);
+        const shops = commerce.catalog;
+        new WebhookApi({ db, shopOwner: async (id) => (await shops.getShop(id)).ownerUserId, allowPrivate: config.webhooks.allowPrivate }).register(router);
         if (options.settlement) {
           settlement = await SettlementService.create({
             redis,
@@ -161,6 +164,7 @@ export class GatewayNode {
             broadcaster: rt.publisher,
             notifier: new RedisOrderNotifier(redis, keys),
             sweepHolds: false,
+            webhooks: config.webhooks,
           });
         }
       }

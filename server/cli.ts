@@ -24,7 +24,7 @@ commands:
   start      run the whole system on this machine (embedded Redis when REDIS_URL is unset)
   gateway    run one gateway node (REDIS_URL, or an embedded Redis when unset); with
              DATABASE_URL set it also serves the commerce API (catalog, deals, checkout)
-  worker     run settlement workers (payments, orders, commissions, refunds)
+  worker     run settlement workers (payments, orders, commissions, refunds, merchant webhooks)
   settlement failed [queue]           list poison jobs (queues: settle, commission, refund)
   settlement replay <jobId> [queue]   move a failed job back to the queue (idempotent)
   token      mint a token:  flashcast token --user u1 --role host --room r1 [--name Ana] [--region US] [--ttl 3600]

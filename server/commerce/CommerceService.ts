@@ -20,6 +20,8 @@ import { HoldSweeper } from './HoldSweeper.js';
 import { PaymentAvailability } from './PaymentAvailability.js';
 import { SettlementQueue } from './SettlementQueue.js';
 import { OutboxMover, type OutboxMoverOptions } from './OutboxMover.js';
+import { DealEvents } from './DealEvents.js';
+import { WebhookOutbox } from '../webhooks/WebhookOutbox.js';
 import { logger } from '../../common/logger.js';
 import { runCloseSteps } from '../../common/closeSteps.js';
 
@@ -72,12 +74,15 @@ export class CommerceService {
   readonly params: CommerceServiceParams;
   #fx: FxTable;
   readonly #sweeper: HoldSweeper | null;
+  /** Where deal events for merchant webhooks are recorded. */
+  readonly #webhooks: WebhookOutbox;
   readonly #fxTimer: NodeJS.Timeout;
   #closing: Promise<void> | null = null;
 
   private constructor(params: CommerceServiceParams, parts: {
     catalog: Catalog; plans: AffiliatePlans; deals: FlashDeals; checkout: Checkout; methods: PaymentMethods; refunds: RefundService; shippingRates: ReturnShippingRates;
     ledger: CommissionLedger; dashboard: DashboardStats; queue: SettlementQueue; outbox: OutboxMover; fx: FxTable; sweeper: HoldSweeper | null;
+    webhooks: WebhookOutbox;
   }) {
     this.params = params;
     this.db = params.db;
@@ -94,6 +99,7 @@ export class CommerceService {
     this.outbox = parts.outbox;
     this.#fx = parts.fx;
     this.#sweeper = parts.sweeper;
+    this.#webhooks = parts.webhooks;
     this.#fxTimer = setInterval(() => void this.reloadFx().catch((err) => log.warn({ err }, 'fx reload failed')), 60_000);
     this.#fxTimer.unref();
   }
@@ -101,9 +107,10 @@ export class CommerceService {
   static async create(p: CommerceServiceParams): Promise<CommerceService> {
     const reservation = await Reservation.create(p.redis, p.keys);
     const queue = await SettlementQueue.create(p.connection, `${p.keys.prefix}:bull`);
+    const webhooks = new WebhookOutbox(p.db);
     const deals = await FlashDeals.create({
       db: p.db, redis: p.redis, connection: p.connection, keys: p.keys, reservation, broadcaster: p.broadcaster,
-      options: p.deals, runWorker: p.runWorkers !== false,
+      options: p.deals, runWorker: p.runWorkers !== false, events: new DealEvents(webhooks),
     });
     const fx = await FxTable.load(p.db);
     let self: CommerceService | null = null;
@@ -118,7 +125,7 @@ export class CommerceService {
     const sweeper = p.runWorkers === false ? null : new HoldSweeper(p.redis, p.keys, reservation, p.broadcaster);
     self = new CommerceService(p, {
       catalog: new Catalog(p.db), plans: new AffiliatePlans(p.db), deals, checkout, methods, refunds, shippingRates, ledger: new CommissionLedger(p.db),
-      dashboard, queue, outbox, fx, sweeper,
+      dashboard, queue, outbox, fx, sweeper, webhooks,
     });
     return self;
   }
@@ -157,6 +164,7 @@ export class CommerceService {
         ['sweeper', () => this.#sweeper?.close()],
         ['dashboard', () => this.dashboard.close()],
         ['deals', () => this.deals.close()],
+        ['webhook events', () => this.#webhooks.close()],
         ['outbox', () => this.outbox.close()],
         ['queue', () => this.queue.close()],
       ]);

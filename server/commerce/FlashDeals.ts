@@ -6,6 +6,7 @@ import type { RedisKeys } from '../../common/keys.js';
 import type { RoomBroadcaster } from './RoomBroadcaster.js';
 import { Reservation, type DealHealth, type StockLevel } from './Reservation.js';
 import { AffiliatePlans } from './AffiliatePlans.js';
+import type { DealEvents } from './DealEvents.js';
 import { newId } from './Catalog.js';
 import { Currency } from './Currency.js';
 import { flashcast } from '../../protocol/index.js';
@@ -112,6 +113,8 @@ export class FlashDeals extends EnhancedEventEmitter<FlashDealsEvents> {
   readonly #roomLoading = new Map<string, Promise<string | null>>();
   /** Rebuilds in flight on this node (concurrent taps on a lost deal share one). */
   readonly #recovering = new Map<string, Promise<boolean>>();
+  /** Records deal.started / deal.ended for merchant webhooks (none: not recorded). */
+  #events: DealEvents | null = null;
   #reconcileTimer: NodeJS.Timeout | null = null;
   #reconciling: Promise<void> | null = null;
   #closing: Promise<void> | null = null;
@@ -134,7 +137,7 @@ export class FlashDeals extends EnhancedEventEmitter<FlashDealsEvents> {
   /** Starts the phase queue and its worker. */
   static async create(params: {
     db: Database; redis: Redis | Cluster; connection: ConnectionOptions; keys: RedisKeys; reservation: Reservation;
-    broadcaster: RoomBroadcaster; options?: Partial<FlashDealsOptions>; runWorker?: boolean;
+    broadcaster: RoomBroadcaster; options?: Partial<FlashDealsOptions>; runWorker?: boolean; events?: DealEvents | null;
   }): Promise<FlashDeals> {
     const options: FlashDealsOptions = {
       crossBorderBans: [], closeAfterEndMs: 6 * 60_000, bullPrefix: `${params.keys.prefix}:bull`, reconcileIntervalMs: 1_000, ...params.options,
@@ -146,6 +149,7 @@ export class FlashDeals extends EnhancedEventEmitter<FlashDealsEvents> {
     });
     worker.on('error', (err) => log.warn({ err }, 'phase worker error'));
     self = new FlashDeals(params.db, params.redis, params.keys, params.reservation, params.broadcaster, options, queue, worker);
+    self.#events = params.events ?? null;
     if (params.runWorker !== false && options.reconcileIntervalMs > 0) self.#startReconciler();
     return self;
   }
@@ -242,6 +246,7 @@ export class FlashDeals extends EnhancedEventEmitter<FlashDealsEvents> {
     await this.#schedulePhases(deal);
     this.#cache.set(deal.id, { deal, at: Date.now() });
     await this.#publishPhase(deal, flashcast.DealPhase.DEAL_SCHEDULED, opened);
+    if (deal.startsAt <= Date.now()) await this.#events?.started(deal);
     log.info({ dealId: deal.id, roomId, productId: deal.productId }, 'deal created');
     return deal;
   }
@@ -339,15 +344,17 @@ export class FlashDeals extends EnhancedEventEmitter<FlashDealsEvents> {
       if (deal.status !== 'active') return;
       const stock = await this.#reservation.phaseChange(deal.id);
       await this.#publishPhase(deal, stock.available > 0 ? flashcast.DealPhase.DEAL_LIVE : flashcast.DealPhase.DEAL_SOLD_OUT, stock);
+      await this.#events?.started(deal);
     } else if (job.phase === 'end') {
       const stock = await this.#reservation.end(deal.id);
-      const r = await this.#db.query("UPDATE deals SET status = 'ended' WHERE id = $1 AND status = 'active'", [deal.id]);
+      const r = await this.#db.query<{ sold_units: number }>("UPDATE deals SET status = 'ended' WHERE id = $1 AND status = 'active' RETURNING sold_units", [deal.id]);
       this.#cache.delete(deal.id);
       const mappingKey = this.#keys.room(deal.roomId, `deal:${deal.productId}`);
       if ((await this.#redis.get(mappingKey)) === deal.id) await this.#redis.del(mappingKey);
       this.#roomCache.clear();
       if (r.rowCount > 0) {
         await this.#publishPhase({ ...deal, status: 'ended' }, flashcast.DealPhase.DEAL_ENDED, stock);
+        await this.#events?.ended(deal, Number(r.rows[0]?.sold_units ?? 0));
       }
     } else {
       // After every hold has lapsed or settled, unsold units go back to the catalog, once. PostgreSQL

@@ -8,6 +8,7 @@ import { InstalmentPlan } from '../commerce/InstalmentPlan.js';
 import { EnhancedEventEmitter } from '../../common/EnhancedEventEmitter.js';
 import { logger } from '../../common/logger.js';
 import { runCloseSteps } from '../../common/closeSteps.js';
+import type { OrderEvents } from './OrderEvents.js';
 
 const log = logger('LedgerWorker');
 
@@ -36,11 +37,13 @@ export class LedgerWorker extends EnhancedEventEmitter<LedgerWorkerEvents> {
   readonly #db: Database;
   readonly #ledger: CommissionLedger;
   readonly #provider: PaymentProvider;
+  readonly #events: OrderEvents | null;
   #closing: Promise<void> | null = null;
 
-  private constructor(connection: ConnectionOptions, prefix: string, db: Database, provider: PaymentProvider) {
+  private constructor(connection: ConnectionOptions, prefix: string, db: Database, provider: PaymentProvider, events: OrderEvents | null) {
     super();
     this.#db = db;
+    this.#events = events;
     this.#ledger = new CommissionLedger(db);
     this.#provider = provider;
     this.#commission = new Worker<CommissionJob>(QUEUES.commission, async (job) => {
@@ -54,9 +57,9 @@ export class LedgerWorker extends EnhancedEventEmitter<LedgerWorkerEvents> {
     for (const w of [this.#commission, this.#refund]) w.on('error', (err) => log.warn({ err }, 'worker error'));
   }
 
-  /** Starts both workers. */
-  static async create(connection: ConnectionOptions, prefix: string, db: Database, provider: PaymentProvider): Promise<LedgerWorker> {
-    const w = new LedgerWorker(connection, prefix, db, provider);
+  /** Starts both workers; `events` records order.refunded for merchant webhooks. */
+  static async create(connection: ConnectionOptions, prefix: string, db: Database, provider: PaymentProvider, events: OrderEvents | null = null): Promise<LedgerWorker> {
+    const w = new LedgerWorker(connection, prefix, db, provider, events);
     for (const worker of [w.#commission, w.#refund]) {
       void worker.run().catch((err) => log.error({ err }, 'worker stopped'));
       await worker.waitUntilReady();
@@ -102,13 +105,15 @@ export class LedgerWorker extends EnhancedEventEmitter<LedgerWorkerEvents> {
       this.safeEmit('rejected', orderId, result.reason);
       return 'rejected';
     }
-    await this.#db.transaction(async (tx) => {
+    const refundedNow = await this.#db.transaction(async (tx) => {
       const done = await tx.query("UPDATE refunds SET status = 'refunded', provider_ref = $2 WHERE order_id = $1 AND status = 'accepted'", [orderId, result.reference]);
-      if (done.rowCount === 0) return; // a re-run: everything below was done by the first
+      if (done.rowCount === 0) return false; // a re-run: everything below was done by the first
       await OrderStore.markRefunded(tx, orderId);
       await CommissionLedger.clawBack(tx, orderId);
       await LedgerWorker.#refundInstalments(tx, orderId, checked.total);
+      return true;
     });
+    if (refundedNow) await this.#events?.refunded(orderId, { amount: checked.total, currency: checked.currency });
     return 'refunded';
   }
 

@@ -15,6 +15,7 @@ import { OrderStore, RETRYABLE_FAIL_CODE, type FailedStatus } from '../commerce/
 import { CircuitBreaker, type CircuitBreakerOptions, type BreakerState } from './CircuitBreaker.js';
 import { stockUpdate } from '../commerce/StockUpdate.js';
 import type { PaymentAvailability } from '../commerce/PaymentAvailability.js';
+import type { OrderEvents } from './OrderEvents.js';
 import { EnhancedEventEmitter } from '../../common/EnhancedEventEmitter.js';
 import { logger } from '../../common/logger.js';
 import { ProviderUnavailableError, SettlementError, SettlementErrorCode } from './errors.js';
@@ -79,6 +80,7 @@ export class SettlementWorker extends EnhancedEventEmitter<SettlementWorkerEvent
   readonly #orders: OrderStore;
   readonly #breaker: CircuitBreaker;
   readonly #payments: PaymentAvailability | null;
+  readonly #events: OrderEvents | null;
   #breakerState: BreakerState = 'closed';
   #closing: Promise<void> | null = null;
 
@@ -98,6 +100,7 @@ export class SettlementWorker extends EnhancedEventEmitter<SettlementWorkerEvent
     this.#orders = new OrderStore(params.db);
     this.#breaker = new CircuitBreaker(options.breaker);
     this.#payments = params.payments ?? null;
+    this.#events = params.events ?? null;
     this.#worker = new Worker<SettleJob, SettleOutcome>(QUEUES.settle, (job) => this.#settle(job), {
       connection: params.connection,
       prefix: params.prefix,
@@ -165,6 +168,8 @@ export class SettlementWorker extends EnhancedEventEmitter<SettlementWorkerEvent
       return this.#failed(d, 'failed', code, claim === 'sold_out' ? 'sold out' : 'the deal has ended');
     }
     if (claim !== 'claimed' && claim !== 'pending') return this.#closed(d, claim);
+    // order.created, off the capture's path (a re-run of this job records it if a crash lost it).
+    if (claim === 'claimed' || job.attemptsMade > 0) void this.#events?.created(d);
 
     let capture;
     try {
@@ -242,6 +247,7 @@ export class SettlementWorker extends EnhancedEventEmitter<SettlementWorkerEvent
     if (r.released) await this.#showStock(d, r);
     const retryAfterMs = Math.max(1_000, this.#breaker.retryAfterMs());
     await this.#tell(d, { status: 'failed', code: SettlementErrorCode.PaymentUnavailable, message: 'payments are unavailable right now; nothing was charged, tap again shortly', retryAfterMs });
+    await this.#events?.failed(d, 'failed', SettlementErrorCode.PaymentUnavailable);
     this.safeEmit('orderfailed', d, SettlementErrorCode.PaymentUnavailable);
     return 'failed';
   }
@@ -256,6 +262,8 @@ export class SettlementWorker extends EnhancedEventEmitter<SettlementWorkerEvent
 
   async #failed(d: SettleJob, status: FailedStatus, code: string, message: string): Promise<SettleOutcome> {
     await this.#tell(d, { status, code, message });
+    // A retry of an order that had ended already is no new failure.
+    if (code !== SettlementErrorCode.OrderClosed) await this.#events?.failed(d, status, code);
     this.safeEmit('orderfailed', d, code);
     return status;
   }
@@ -291,6 +299,8 @@ export class SettlementWorker extends EnhancedEventEmitter<SettlementWorkerEvent
       // paid for is lost); the deal's reconciler sees Redis's stock above PostgreSQL's and rebuilds it.
       log.warn({ orderId: d.orderId, dealId: d.dealId, code: sold.code }, 'paid order without a live hold in Redis');
     }
+    // After the buyer is told; recorded once per order, so every run may ask (a crash cannot lose it).
+    await this.#events?.paid(d);
   }
 
   /** `stock`: the release script's answer (available and version of the same run). */
@@ -346,4 +356,6 @@ export interface SettlementWorkerParams {
   keys: RedisKeys;
   /** Where the breaker's state is shared with checkout (none: not shared). */
   payments?: PaymentAvailability | null;
+  /** Records order events for merchant webhooks (none: not recorded). */
+  events?: OrderEvents | null;
 }

@@ -4,7 +4,8 @@
  * FLASHCAST_DATA_DIR otherwise), DATABASE_SCHEMA, FLASHCAST_REDIS_PREFIX, FLASHCAST_JWT_SECRET
  * (or FLASHCAST_DEV=1), FLASHCAST_HISTORY_SIZE / _TTL_S (the rooms it publishes to), and
  * SETTLEMENT_CONCURRENCY, SETTLEMENT_DB_POOL, SETTLEMENT_LOCK_MS, SETTLEMENT_STALLED_MS,
- * SETTLEMENT_RETURN_WINDOW_MS, SANDBOX_* (the sandbox payment provider's knobs).
+ * SETTLEMENT_RETURN_WINDOW_MS, SANDBOX_* (the sandbox payment provider's knobs), FLASHCAST_WEBHOOK_*
+ * (merchant webhook delivery, which runs here).
  */
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
@@ -53,6 +54,7 @@ export async function runSettlementWorker(config: Config, shutdown: GracefulShut
         stalledIntervalMs: config.settlementStalledMs,
         returnWindowMs: config.settlementReturnWindowMs,
       },
+      webhooks: config.webhooks,
     });
     shutdown.add('settlement', () => service.close());
     log.info({ prefix: keys.prefix, db: db.kind }, 'settlement worker ready');
