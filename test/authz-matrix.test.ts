@@ -122,7 +122,7 @@ let gw: Awaited<ReturnType<typeof startGateway>>;
 let sfu: SfuService;
 const tokens = {} as Record<Exclude<Caller, 'anon'>, string>;
 const f = {
-  shopA: '', shopB: '', pA: 'mx-pa', pA2: 'mx-pa2', pB: 'mx-pb', dealId: '', orderId: '', planX: '', planToClose: '', whipSession: '',
+  shopA: '', shopB: '', pA: 'mx-pa', pA2: 'mx-pa2', pB: 'mx-pb', dealId: '', orderId: '', planX: '', planToClose: '', whipSession: '', webhookId: '',
 };
 const keepers: RawClient[] = [];
 let rid = 1000;
@@ -209,6 +209,10 @@ beforeAll(async () => {
   const whip = await http('POST', `/whip/${R}`, tokens.hostR, SDP_OFFER, 'application/sdp');
   expect(whip.status, JSON.stringify(whip.body)).toBe(201);
   f.whipSession = whip.headers.get('location')!.split('/').pop()!;
+  // A webhook endpoint of shop A, for the DELETE route.
+  const hook = await http('POST', `/v1/shops/${f.shopA}/webhooks`, tokens.sellerA, { url: 'https://hooks.example/flashcast', events: ['order.paid'] });
+  expect(hook.status, JSON.stringify(hook.body)).toBe(201);
+  f.webhookId = hook.body.id;
 }, 60_000);
 
 afterAll(async () => {
@@ -272,6 +276,11 @@ const REQUESTS: Record<string, HttpCase> = {
   'GET /v1/rooms/:roomId/dashboard': { params: roomParams },
   'GET /v1/ops/settlement/failed': { params: () => ({}) },
   'POST /v1/ops/settlement/failed/:jobId/replay': { params: () => ({ jobId: 'mx-no-such-job' }) },
+  'POST /v1/shops/:shopId/webhooks': { params: () => ({ shopId: f.shopA }), body: () => ({ url: 'https://hooks.example/flashcast', events: ['order.paid'] }) },
+  'GET /v1/shops/:shopId/webhooks': { params: () => ({ shopId: f.shopA }) },
+  'DELETE /v1/shops/:shopId/webhooks/:webhookId': { params: () => ({ shopId: f.shopA, webhookId: f.webhookId }) },
+  'GET /v1/ops/webhooks/deliveries': { params: () => ({}) },
+  'POST /v1/ops/webhooks/deliveries/:deliveryId/replay': { params: () => ({ deliveryId: 'mx-no-such-delivery' }) },
   'POST /whip/:roomId': { params: roomParams, body: () => SDP_OFFER, contentType: 'application/sdp' },
   'DELETE /whip/:roomId/:resourceId': { params: () => ({ roomId: R, resourceId: f.whipSession }) },
 };

@@ -14,6 +14,8 @@ import type { RoomBroadcaster } from '../../server/commerce/RoomBroadcaster.js';
 import type { OutboxMoverOptions } from '../../server/commerce/OutboxMover.js';
 import type { OrderNotifier } from '../../server/realtime/OrderNotifier.js';
 import type { FlashDealsOptions } from '../../server/commerce/FlashDeals.js';
+import { WebhookApi } from '../../server/webhooks/WebhookApi.js';
+import type { WebhookServiceOptions } from '../../server/webhooks/WebhookService.js';
 import { RecordingBroadcaster, deletePrefix, newRedis, newSchemaDb, uniqueKeys, REDIS_URL } from './helpers.js';
 
 export interface Stack {
@@ -42,6 +44,8 @@ export async function startStack(opts: {
   /** Receives the settlement worker's order updates (default: none). */
   notifier?: OrderNotifier;
   deals?: Partial<FlashDealsOptions>;
+  /** Webhook delivery in the settlement worker (default: private addresses allowed, outbox polled every 100 ms). */
+  webhooks?: Partial<WebhookServiceOptions>;
 } = {}): Promise<Stack> {
   const redisUrl = opts.redisUrl ?? REDIS_URL;
   const redis = newRedis(redisUrl);
@@ -58,9 +62,11 @@ export async function startStack(opts: {
   const settlement = opts.settle === false ? null : await SettlementService.create({
     redis, connection, keys, db, provider, broadcaster, tickerWindowMs: 50, notifier: opts.notifier,
     worker: { returnWindowMs: opts.returnWindowMs ?? 14 * 86_400_000, concurrency: opts.concurrency ?? 32 },
+    webhooks: { allowPrivate: true, relay: { pollIntervalMs: 100 }, ...opts.webhooks },
   });
   const router = new HttpRouter();
   new CommerceApi(commerce).register(router);
+  new WebhookApi({ db, shopOwner: async (id) => (await commerce.catalog.getShop(id)).ownerUserId, allowPrivate: true }).register(router);
   // The room routes (pin, moderation...) as the gateway mounts them, publishing to the recorder.
   const control = new RoomControl(rooms, broadcaster);
   control.setCardSource({ card: (roomId, productId, locale) => commerce.pinCard(roomId, productId, locale) });
