@@ -53,6 +53,18 @@ describe('OrderStore (real PostgreSQL)', () => {
     await Promise.all([a.close(), b.close()]);
   });
 
+  it('two jobs of one order claimed at once by two stores (a retried tap): one claims, the other finds it pending, never sold out', async () => {
+    await newDeal('twice', 100);
+    const a = new OrderStore(db);
+    const b = new OrderStore(db);
+    const jobs = Array.from({ length: 40 }, (_, i) => job('twice', `t${i}`));
+    const outcomes = await Promise.all(jobs.flatMap((j) => [a.claim(j), b.claim({ ...j, attempt: 'a2' })]));
+    const pairs = jobs.map((_, i) => [outcomes[2 * i], outcomes[2 * i + 1]].sort());
+    expect(pairs).toEqual(jobs.map(() => ['claimed', 'pending']));
+    expect(await soldUnits('twice')).toBe(40);
+    await Promise.all([a.close(), b.close()]);
+  });
+
   it('a claim, a capture recorded twice, a re-claim: one paid order, one payment, told once', async () => {
     await newDeal('pay', 10);
     const s = new OrderStore(db);
