@@ -87,6 +87,31 @@ describe('OrderStore (real PostgreSQL)', () => {
     await s.close();
   });
 
+  it('a claim carries the shipping and a copy of the address; commission counts the items, not the shipping', async () => {
+    await newDeal('ship', 5);
+    const s = new OrderStore(db);
+    const address = { id: 'a_1', name: 'Siti', phone: '+6281234567890', line1: 'Jl. Merdeka 10', line2: null, district: null, city: 'Jakarta',
+      state: 'DKI Jakarta', postalCode: '10110', country: 'ID' };
+    const shipped = job('ship', 'si', 'k', { totalAmount: 1999 + 1500, shipping: { amount: 1500, address } });
+    expect(await s.claim(shipped)).toBe('claimed');
+    await s.markPaid({ job: shipped, provider: 'sandbox', providerRef: 'r-ship', creatorId: 'host', dealBps: 1000, creditAfter: Date.now(), instalments: [] });
+    const v = await OrderStore.view(db, shipped.orderId);
+    expect(v).toMatchObject({ status: 'paid', total_amount: 3499, shipping_amount: 1500, shipping_address: address });
+    expect(Number((await one<number>('SELECT amount FROM payments WHERE order_id = $1', [shipped.orderId])).amount)).toBe(3499);
+    expect(Number((await one<number>('SELECT amount FROM commissions WHERE order_id = $1', [shipped.orderId])).amount)).toBe(200); // 10% of 1999
+    // An order of a shop that does not ship: no address, nothing charged for shipping.
+    const plain = job('ship', 'pl');
+    expect(await s.claim(plain)).toBe('claimed');
+    expect(await OrderStore.view(db, plain.orderId)).toMatchObject({ total_amount: 1999, shipping_amount: 0, shipping_address: null });
+    // A failed order is recorded with what it would have shipped.
+    const lapsed = job('ship', 'la', 'k', { totalAmount: 2499, shipping: { amount: 500, address } });
+    await s.recordFailed(lapsed, 'expired', 'HOLD_EXPIRED');
+    expect(await OrderStore.view(db, lapsed.orderId)).toMatchObject({ status: 'expired', shipping_amount: 500, shipping_address: address });
+    // Shipping is part of the total, never more than it.
+    await expect(db.query('UPDATE orders SET shipping_amount = total_amount + 1 WHERE id = $1', [plain.orderId])).rejects.toThrow(/orders_shipping_within_total/);
+    await s.close();
+  });
+
   it('a failed order gives its units back once; a PAYMENT_UNAVAILABLE one may be claimed again with the same key', async () => {
     await newDeal('fail', 2);
     const s = new OrderStore(db);
@@ -132,7 +157,7 @@ describe('OrderStore (real PostgreSQL)', () => {
     const v = await OrderStore.view(db, j.orderId);
     expect(Object.keys(v!).sort()).toEqual(['buyer_id', 'created_at', 'currency', 'deal_id', 'display_amount', 'display_currency', 'fail_code',
       'fx_as_of', 'fx_rate', 'id', 'idempotency_key', 'instalment_count', 'instalments', 'lines', 'paid_at', 'payment_method', 'room_id',
-      'shop_id', 'status', 'total_amount'].sort());
+      'shipping_address', 'shipping_amount', 'shop_id', 'status', 'total_amount'].sort());
     expect(v).toMatchObject({ id: j.orderId, status: 'paid', total_amount: 1000, currency: 'USD', fail_code: null, payment_method: 'bnpl' });
     expect(v!.lines).toEqual([{ line_no: 1, product_id: 'p1', quantity: 1, unit_amount: 1999, currency: 'USD' }]);
     expect(v!.instalments.map((i) => i.amount)).toEqual([334, 333, 333]);
