@@ -1,6 +1,8 @@
 import { flashcast } from '../protocol/gen/flashcast.js';
 import { CloseCode, ErrorCode, PROTOCOL_VERSION, isReconnectCode } from '../protocol/codes.js';
+import { Addresses } from './Addresses.js';
 import { DefaultReconnectPolicy } from './DefaultReconnectPolicy.js';
+import { HttpChannel, httpBaseUrl, type FetchLike } from './HttpChannel.js';
 import { ConnectionClosedError, FlashcastRequestError, RequestTimeoutError } from './errors.js';
 import type { ReconnectPolicy } from './ReconnectPolicy.js';
 import { Room, type JoinOptions } from './Room.js';
@@ -79,6 +81,10 @@ export interface ClientOptions {
   backoff?: { baseMs?: number; maxMs?: number };
   /** Requests kept while disconnected (default 500); beyond that they fail at once. */
   maxQueue?: number;
+  /** The HTTP API's base URL (default: from the first gateway URL, `wss://host/ws` → `https://host`). */
+  httpUrl?: string;
+  /** `fetch` for the HTTP API (default: the global one). */
+  fetch?: FetchLike;
 }
 
 interface Pending {
@@ -128,6 +134,9 @@ export class FlashcastClient extends TypedEmitter<ClientEvents> {
   #lostAt = 0;
   /** What rooms and media see of this client. */
   readonly #channel: SessionChannel = this.#makeChannel();
+  /** The HTTP API, with the same token. */
+  readonly #http: HttpChannel;
+  #addresses: Addresses | null = null;
 
   constructor(options: ClientOptions) {
     super();
@@ -140,6 +149,19 @@ export class FlashcastClient extends TypedEmitter<ClientEvents> {
     this.#requestTimeoutMs = options.requestTimeoutMs ?? 10_000;
     this.#maxQueue = options.maxQueue ?? 500;
     this.#reconnectPolicy = options.reconnectPolicy ?? new DefaultReconnectPolicy(options.backoff);
+    const token = options.token;
+    this.#http = new HttpChannel({
+      baseUrl: options.httpUrl ?? httpBaseUrl(urls[0]),
+      token: () => (typeof token === 'function' ? token() : token),
+      fetch: options.fetch,
+      timeoutMs: this.#requestTimeoutMs,
+    });
+  }
+
+  /** The buyer's address book over HTTP (list, add, remove): where orders ship. Needs no connection. */
+  addresses(): Addresses {
+    this.#addresses ??= new Addresses(this.#http);
+    return this.#addresses;
   }
 
   get state(): ConnectionState {

@@ -60,6 +60,8 @@ export interface BuyRequest {
   dealId?: string;
   /** ISO 4217 currency the buyer sees totals in (converted from the seller's). */
   displayCurrency?: string;
+  /** Where to ship: an id from `client.addresses()`; the buyer's default address otherwise. */
+  addressId?: string;
 }
 
 export interface JoinOptions {
@@ -164,9 +166,14 @@ export class Room extends TypedEmitter<RoomEvents> {
    * One-tap buy. Resolves when the units are held for the buyer: `status` is
    * SETTLING when a saved payment method is being charged, or RESERVED with
    * `nextStep` (what to confirm, where, before `holdExpiresAt`) for a first-time
-   * buyer. The outcome arrives as ClientEvent.OrderUpdate. Rejects with a
-   * FlashcastRequestError whose code is SOLD_OUT, LIMIT_REACHED, NOT_STARTED,
-   * ENDED, REGION_BLOCKED, ... (the full answer is in `error.details`).
+   * buyer. The outcome arrives as ClientEvent.OrderUpdate. The answer shows
+   * `itemsTotal`, `shipping` and `total`, and where it ships (`addressId`,
+   * `shipToCountry`); `shippingCode` ADDRESS_REQUIRED means the units are held
+   * but the buyer must add an address (`client.addresses().add`) before
+   * confirming. Rejects with a FlashcastRequestError whose code is SOLD_OUT,
+   * LIMIT_REACHED, NOT_STARTED, ENDED, REGION_BLOCKED (also for a destination
+   * the sale may not ship to), SHIPPING_UNAVAILABLE, ADDRESS_NOT_FOUND, ...
+   * (the full answer is in `error.details`).
    */
   async buy(request: BuyRequest): Promise<flashcast.IBuyResult> {
     const idempotencyKey = request.idempotencyKey ?? randomId();
@@ -179,6 +186,7 @@ export class Room extends TypedEmitter<RoomEvents> {
           idempotencyKey,
           dealId: request.dealId ?? '',
           displayCurrency: request.displayCurrency ?? '',
+          addressId: request.addressId ?? '',
         },
       },
       { idempotent: true },

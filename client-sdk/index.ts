@@ -17,6 +17,12 @@ export { Room, RoomEvent } from './Room.js';
 export type { RoomState, RoomEvents, JoinOptions, BuyRequest } from './Room.js';
 export { FlashcastRequestError, RequestTimeoutError, ConnectionClosedError } from './errors.js';
 export { Backoff } from './Backoff.js';
+export { Addresses } from './Addresses.js';
+export type { Address, AddressInput, AddressList, SavedAddress } from './Addresses.js';
+export { HttpChannel, httpBaseUrl } from './HttpChannel.js';
+export type { FetchLike, HttpChannelOptions } from './HttpChannel.js';
+export { ADDRESS_FAULTS, ADDRESS_FIELDS } from '../protocol/shipping.js';
+export type { AddressFault, AddressFaultReason, AddressField } from '../protocol/shipping.js';
 export { flashcast } from '../protocol/gen/flashcast.js';
 export {
   CloseCode,

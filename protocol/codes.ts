@@ -114,6 +114,16 @@ export const CommerceErrorCode = {
   FxRateMissing: 'FX_RATE_MISSING',
   PaymentDeclined: 'PAYMENT_DECLINED',
   PaymentMethodRequired: 'PAYMENT_METHOD_REQUIRED',
+  /** An address field breaks its country's rules; `details` names the field and the fault (protocol/shipping.ts). */
+  AddressInvalid: 'ADDRESS_INVALID',
+  /** No such address in the buyer's address book. */
+  AddressNotFound: 'ADDRESS_NOT_FOUND',
+  /** The buyer's address book holds its maximum number of addresses. */
+  AddressBookFull: 'ADDRESS_BOOK_FULL',
+  /** The shop ships and the buyer has no address yet: add one (POST /v1/me/addresses), then confirm. */
+  AddressRequired: 'ADDRESS_REQUIRED',
+  /** The shop has no shipping rate for the destination country (neither its own nor '*'). */
+  ShippingUnavailable: 'SHIPPING_UNAVAILABLE',
 } as const;
 
 export type CommerceErrorCode = (typeof CommerceErrorCode)[keyof typeof CommerceErrorCode];
@@ -135,6 +145,9 @@ export const BuyResultCode = {
   HoldExpired: CommerceErrorCode.HoldExpired,
   OrderNotFound: CommerceErrorCode.OrderNotFound,
   PaymentDeclined: CommerceErrorCode.PaymentDeclined,
+  AddressNotFound: CommerceErrorCode.AddressNotFound,
+  AddressRequired: CommerceErrorCode.AddressRequired,
+  ShippingUnavailable: CommerceErrorCode.ShippingUnavailable,
   InvalidArgument: ErrorCode.InvalidArgument,
   Forbidden: ErrorCode.Forbidden,
   RoomNotAllowed: ErrorCode.RoomNotAllowed,

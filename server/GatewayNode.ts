@@ -348,6 +348,7 @@ function wireCommerce(rt: Realtime, commerce: CommerceService): void {
         idempotencyKey: buy.idempotencyKey ?? '',
         dealId: buy.dealId || undefined,
         displayCurrency: buy.displayCurrency || undefined,
+        addressId: buy.addressId || undefined,
       });
       return { buyResult };
     },

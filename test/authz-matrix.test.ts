@@ -100,6 +100,7 @@ const EXPECT: Record<Action, Record<Caller, Expect>> = {
   'order.read': row(F, { viewer: A, sellerA: A, ops: A, anon: U }),
   'order.refund': row(F, { viewer: A, ops: A, anon: U }),
   'order.returned': shopA,
+  'me.read': anyToken,
   'me.write': anyToken,
   'fx.read': everyone,
   'fx.write': opsOnly,
@@ -123,7 +124,10 @@ let sfu: SfuService;
 const tokens = {} as Record<Exclude<Caller, 'anon'>, string>;
 const f = {
   shopA: '', shopB: '', pA: 'mx-pa', pA2: 'mx-pa2', pB: 'mx-pb', dealId: '', orderId: '', planX: '', planToClose: '', whipSession: '', webhookId: '',
+  addressId: '',
 };
+/** A valid address (each caller allowed to adds one). */
+const ADDRESS = { name: 'Matrix Buyer', phone: '+14155550100', line1: '1 Market St', city: 'San Francisco', state: 'CA', postalCode: '94105', country: 'US' };
 const keepers: RawClient[] = [];
 let rid = 1000;
 
@@ -197,6 +201,8 @@ beforeAll(async () => {
   expect(bought.code).toBe('');
   f.orderId = bought.orderId!;
   await waitFor(async () => (await commerce.db.query("SELECT 1 FROM orders WHERE id = $1 AND status = 'paid'", [f.orderId])).rows.length === 1, 15_000, 'paid order');
+  // The viewer's address, for the DELETE route (only its owner finds it: others get 404, after the policy allowed them).
+  f.addressId = (await commerce.addresses.add(IDENTITY.viewer.sub, ADDRESS)).id;
   // The banned viewer, banned in R by its host.
   const ban = await http('POST', `/v1/rooms/${R}/moderation`, tokens.hostR, { action: 'BAN', userId: IDENTITY.banned.sub });
   expect(ban.status, JSON.stringify(ban.body)).toBe(200);
@@ -268,6 +274,12 @@ const REQUESTS: Record<string, HttpCase> = {
   'PUT /v1/me/payment-method': { params: () => ({}), body: () => ({ type: 'card', token: 'tok_visa' }) },
   'DELETE /v1/me/payment-method': { params: () => ({}) },
   'PUT /v1/me/preferences': { params: () => ({}), body: () => ({ hideInTicker: false }) },
+  'GET /v1/me/addresses': { params: () => ({}) },
+  'POST /v1/me/addresses': { params: () => ({}), body: () => ADDRESS },
+  'DELETE /v1/me/addresses/:addressId': { params: () => ({ addressId: f.addressId }) },
+  // An empty table: shop A keeps selling without shipping, as the other fixtures expect.
+  'PUT /v1/shops/:shopId/shipping-rates': { params: () => ({ shopId: f.shopA }), body: () => ({ rates: [] }) },
+  'GET /v1/shops/:shopId/shipping-rates': { params: () => ({ shopId: f.shopA }) },
   'POST /v1/orders/:orderId/refunds': { params: () => ({ orderId: f.orderId }), body: () => ({ reason: 'unwanted' }) },
   'POST /v1/orders/:orderId/returned': { params: () => ({ orderId: f.orderId }) },
   'GET /v1/fx': { params: () => ({}) },

@@ -173,7 +173,7 @@ describe('Policy', () => {
     const roles: RoleName[] = ['viewer', 'host', 'moderator', 'ops', 'seller'];
     for (const role of roles) {
       const p: PolicyPrincipal = { userId: 'me', role, rooms: role === 'host' || role === 'moderator' ? [R] : null };
-      for (const a of ['session', 'me.write', 'checkout.confirm'] as Action[]) expect(outcome(p, a, {}), `${role} ${a}`).toBe('allow');
+      for (const a of ['session', 'me.read', 'me.write', 'checkout.confirm'] as Action[]) expect(outcome(p, a, {}), `${role} ${a}`).toBe('allow');
       expect(outcome(p, 'affiliate.balance.read', { ownerUserId: 'me' }), role).toBe('allow');
       expect(outcome(p, 'whip.end', { ownerUserId: 'me' }), role).toBe('allow');
       if (role !== 'ops') {

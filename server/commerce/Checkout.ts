@@ -19,6 +19,7 @@ import { RandomPool } from '../../common/RandomPool.js';
 import { CommerceErrorCode } from './errors.js';
 import { logger } from '../../common/logger.js';
 import { PAYMENT_METHOD_TYPES, type PaymentMethodType } from './PaymentProvider.js';
+import { CheckoutShipping, type ShippingPlan } from './CheckoutShipping.js';
 
 const log = logger('Checkout');
 const { CheckoutStatus, DealPhase } = flashcast;
@@ -33,6 +34,8 @@ export interface BuyInput {
   displayCurrency?: string;
   /** Must be the caller when given: buying as someone else is refused. */
   buyerId?: string;
+  /** Where to ship: an id of the buyer's address book; the default address otherwise. */
+  addressId?: string;
 }
 
 /** A first-time buyer's confirmation. */
@@ -44,6 +47,8 @@ export interface ConfirmInput {
   instalments?: number | null;
   /** Save the method for one-tap buys next time. */
   save?: boolean;
+  /** Where to ship: an id of the buyer's address book; the default address otherwise. */
+  addressId?: string;
 }
 
 export interface CheckoutOptions {
@@ -84,10 +89,13 @@ export class Checkout {
   readonly #broadcaster: RoomBroadcaster;
   readonly #fx: () => FxTable;
   readonly #options: CheckoutOptions;
+  /** Address and shipping of each tap (null: nothing ships, as before shipping existed). */
+  readonly #shipping: CheckoutShipping | null;
 
   constructor(params: {
     deals: FlashDeals; reservation: Reservation; methods: PaymentMethods; queue: SettlementQueue; outbox: OutboxMover;
     payments?: PaymentAvailability | null; broadcaster: RoomBroadcaster; fx: () => FxTable; options?: Partial<CheckoutOptions>;
+    shipping?: CheckoutShipping | null;
   }) {
     this.#deals = params.deals;
     this.#reservation = params.reservation;
@@ -97,6 +105,7 @@ export class Checkout {
     this.#payments = params.payments ?? null;
     this.#broadcaster = params.broadcaster;
     this.#fx = params.fx;
+    this.#shipping = params.shipping ?? null;
     this.#options = { holdMs: 5 * 60_000, maxQuantity: 100, ...params.options };
   }
 
@@ -130,6 +139,7 @@ export class Checkout {
     }
     if (!inRoomScope(principal, roomId)) return fail(ErrorCode.RoomNotAllowed, 'not allowed in this room');
     if (input.dealId !== undefined && input.dealId !== '' && !isValidId(input.dealId)) return fail(ErrorCode.InvalidArgument, 'dealId is invalid');
+    if (input.addressId !== undefined && !isValidId(input.addressId)) return fail(ErrorCode.InvalidArgument, 'addressId is invalid');
 
     const dealId = input.dealId || (await this.#deals.currentDealId(roomId, productId));
     if (!dealId) return fail(CommerceErrorCode.NotOnSale, 'no flash deal on this product in this room');
@@ -157,10 +167,18 @@ export class Checkout {
     // the tap is answered at once; the OutboxMover moves the job to BullMQ. Once this node has seen
     // the deal sold out, losers are spared the lookup, and a tap that still wins (stock came back)
     // records its job in a second step before its answer.
-    const prefetched = this.#soldOut.has(dealId) ? undefined : await this.#methods.get(principal.userId);
+    // Shipping reads Redis only here (the buyer's cached address book, the shop's rates): a blocked
+    // or unserved destination is refused before any hold; a book Redis does not have is read after it.
+    const [prefetched, planned] = await Promise.all([
+      this.#soldOut.has(dealId) ? undefined : this.#methods.get(principal.userId),
+      this.#shipping ? this.#shipping.beforeHold(principal.userId, deal, total, input.addressId) : NO_SHIPPING,
+    ]);
+    let plan: ShippingPlan = planned;
+    if (plan.kind === 'refused') return fail(plan.code, plan.message);
     let job: SettleJob | null = null;
-    if (prefetched) {
-      job = this.#job(principal, deal, orderId, quantity, idempotencyKey, total, this.#display(total, deal, input.displayCurrency), prefetched);
+    if (prefetched && CheckoutShipping.payable(plan)) {
+      const grand = CheckoutShipping.total(plan, total);
+      job = this.#job(principal, deal, orderId, quantity, idempotencyKey, grand, this.#display(grand, deal, input.displayCurrency), prefetched, plan);
     }
     const tap = {
       dealId, userId: principal.userId, idempotencyKey, quantity, region: principal.region,
@@ -176,11 +194,21 @@ export class Checkout {
     if (reply.code !== 'NOT_FOUND') this.#noteStock(dealId, reply.available);
     if (reply.code === 'OK' && job) {
       this.#outbox.hand(job);
-      return this.#answer(principal, input, deal, reply, prefetched!, true);
+      return this.#answer(principal, input, deal, reply, prefetched!, true, plan);
+    }
+    // After the hold: the address book Redis did not have is read from PostgreSQL; a destination
+    // refused then gives the units back at once.
+    if (plan.kind === 'unknown' && reply.state === 'H' && this.#shipping) {
+      plan = await this.#shipping.afterHold(principal.userId, deal, total, input.addressId);
+      if (plan.kind === 'refused') {
+        const released = await this.#reservation.release(dealId, reply.orderId, 'H', true);
+        if (released.released) this.#broadcaster.publishInventory(deal.roomId, await this.#deals.inventory(deal, released));
+        return { ...fail(plan.code, plan.message), dealId: deal.id, productId: deal.productId, available: released.available };
+      }
     }
     // Only a held order needs the saved method: losers after the sell-out cost one round trip.
     const method = reply.state !== 'H' ? null : prefetched !== undefined ? prefetched : await this.#methods.get(principal.userId);
-    return this.#answer(principal, input, deal, reply, method, false);
+    return this.#answer(principal, input, deal, reply, method, false, plan);
   }
 
   /** Remembers whether a deal looked sold out to this node (bounded; a hint, never a decision). */
@@ -217,7 +245,8 @@ export class Checkout {
   }
 
   /** `recorded`: the settle job was recorded with the hold (and handed to the mover). */
-  async #answer(principal: Principal, input: BuyInput, deal: Deal, reply: ReserveReply, method: SavedPaymentMethod | null, recorded: boolean): Promise<flashcast.IBuyResult> {
+  async #answer(principal: Principal, input: BuyInput, deal: Deal, reply: ReserveReply, method: SavedPaymentMethod | null, recorded: boolean,
+    plan: ShippingPlan): Promise<flashcast.IBuyResult> {
     if (reply.code !== 'OK' && reply.code !== 'DUP') {
       const code = reply.code === 'NOT_FOUND' ? CommerceErrorCode.NotOnSale : reply.code;
       const r = fail(code, MESSAGES[reply.code] ?? reply.code);
@@ -227,11 +256,12 @@ export class Checkout {
       if (reply.code === 'NOT_STARTED') r.retryAfterMs = Math.max(0, Math.min(reply.at - Date.now(), 2 ** 31 - 1));
       return r;
     }
-    const total = Currency.multiply(deal.price.amount, reply.quantity);
+    const items = Currency.multiply(deal.price.amount, reply.quantity);
+    const total = CheckoutShipping.total(plan, items);
     const result: flashcast.IBuyResult = {
       code: '', message: '', orderId: reply.orderId, holdExpiresAt: reply.at, dealId: deal.id, productId: deal.productId,
       quantity: reply.quantity, unitPrice: { ...deal.price }, total: { amount: total, currency: deal.price.currency },
-      available: reply.available,
+      available: reply.available, ...CheckoutShipping.fields(plan, items, deal.price.currency),
     };
     const display = this.#display(total, deal, input.displayCurrency);
     if (display) {
@@ -239,10 +269,10 @@ export class Checkout {
       result.fxAsOf = display.asOf;
     }
     let state = reply.state;
-    if (state === 'H' && method) {
+    if (state === 'H' && method && CheckoutShipping.payable(plan)) {
       if (recorded) return { ...result, status: CheckoutStatus.CHECKOUT_SETTLING };
       // A hold made without its job (a retry, or the method looked up after the hold): record it now, if still held.
-      const job = this.#job(principal, deal, reply.orderId, reply.quantity, input.idempotencyKey, total, display, method);
+      const job = this.#job(principal, deal, reply.orderId, reply.quantity, input.idempotencyKey, total, display, method, plan);
       state = (await this.#reservation.recordSettleJob(deal.id, reply.orderId, JSON.stringify(job))) || 'R';
       if (state === 'H') {
         this.#outbox.hand(job);
@@ -272,8 +302,9 @@ export class Checkout {
   }
 
   #job(principal: Principal, deal: Deal, orderId: string, quantity: number, key: string, total: number, display: FxConversion | null,
-    method: SavedPaymentMethod, instalments: number | null = method.type === 'bnpl' ? 3 : null): SettleJob {
+    method: SavedPaymentMethod, plan: ShippingPlan, instalments: number | null = method.type === 'bnpl' ? 3 : null): SettleJob {
     return {
+      shipping: CheckoutShipping.charge(plan),
       orderId, paymentKey: OrderIds.paymentKey(orderId), attempt: randomIds.hex(6), dealId: deal.id, roomId: deal.roomId, productId: deal.productId, shopId: deal.shopId,
       buyerId: principal.userId, buyerName: principal.name, buyerRegion: principal.region ?? '', idempotencyKey: key,
       quantity, unitAmount: deal.price.amount, totalAmount: total, currency: deal.price.currency,
@@ -295,9 +326,16 @@ export class Checkout {
       if (instalments !== null && !(INSTALMENT_COUNTS as readonly number[]).includes(instalments)) {
         return fail(ErrorCode.InvalidArgument, 'instalments must be 3 or 6');
       }
+      if (input.addressId !== undefined && !isValidId(input.addressId)) return fail(ErrorCode.InvalidArgument, 'addressId is invalid');
       const hold = await this.#reservation.order(input.dealId, input.orderId);
       if (!hold || hold.userId !== principal.userId) return fail(CommerceErrorCode.OrderNotFound, 'no such order');
       const deal = await this.#deals.get(input.dealId);
+      const items = Currency.multiply(deal.price.amount, hold.quantity);
+      // Shipping is decided before the hold is committed: without an address (or to a refused one) it stays held.
+      const plan: ShippingPlan = hold.state === 'S' || hold.state === 'R' || !this.#shipping ? NO_SHIPPING
+        : await this.#shipping.afterHold(principal.userId, deal, items, input.addressId);
+      if (plan.kind === 'refused') return fail(plan.code, plan.message);
+      if (plan.kind === 'address_required') return fail(CommerceErrorCode.AddressRequired, 'add a shipping address, then confirm');
       if (hold.state === 'H') {
         const c = await this.#reservation.commit(input.dealId, input.orderId);
         if (c.code === 'EXPIRED') {
@@ -310,7 +348,7 @@ export class Checkout {
       }
       const method = { type: input.method, token: input.token };
       if (input.save) await this.#methods.save(principal.userId, method);
-      const total = Currency.multiply(deal.price.amount, hold.quantity);
+      const total = CheckoutShipping.total(plan, items);
       let display: FxConversion | null = null;
       if (input.displayCurrency && Currency.isKnown(input.displayCurrency) && input.displayCurrency !== deal.price.currency) {
         try {
@@ -320,7 +358,7 @@ export class Checkout {
         }
       }
       if (hold.state !== 'S') {
-        await this.#queue.enqueueSettle(this.#job(principal, deal, input.orderId, hold.quantity, hold.idempotencyKey, total, display, method, instalments));
+        await this.#queue.enqueueSettle(this.#job(principal, deal, input.orderId, hold.quantity, hold.idempotencyKey, total, display, method, plan, instalments));
       }
       return {
         code: '', message: '', orderId: input.orderId, dealId: deal.id, productId: deal.productId, quantity: hold.quantity,
@@ -328,6 +366,7 @@ export class Checkout {
         status: hold.state === 'S' ? CheckoutStatus.CHECKOUT_PAID : CheckoutStatus.CHECKOUT_SETTLING,
         displayTotal: display ? { amount: display.amount, currency: display.currency } : null,
         fxAsOf: display?.asOf ?? 0,
+        ...(hold.state === 'S' ? {} : CheckoutShipping.fields(plan, items, deal.price.currency)),
       };
     } catch (error) {
       if (error instanceof FlashcastError) return fail(error.code, error.message);
@@ -336,6 +375,9 @@ export class Checkout {
     }
   }
 }
+
+/** The plan when nothing ships (no shipping step wired), or when shipping no longer matters (an order sold or released). */
+const NO_SHIPPING: ShippingPlan = { kind: 'none' };
 
 function fail(code: string, message: string, retryAfterMs = 0): flashcast.IBuyResult {
   return { code, message, status: CheckoutStatus.CHECKOUT_FAILED, retryAfterMs };

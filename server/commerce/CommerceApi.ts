@@ -12,6 +12,7 @@ import { FxTable } from './FxTable.js';
 import { REFUND_REASONS } from './RefundPolicy.js';
 import { PAYMENT_METHOD_TYPES } from './PaymentProvider.js';
 import { CommerceErrorCode, CommerceNotFoundError } from './errors.js';
+import { ShippingApi } from './ShippingApi.js';
 
 const id = z.string().regex(ID_PATTERN, 'must be a valid id');
 const region = z.string().regex(/^[A-Z]{2}$/, 'must be an ISO 3166-1 alpha-2 code');
@@ -54,11 +55,12 @@ const schemas = {
   }).strict(),
   checkout: z.object({
     roomId: id, productId: id, quantity: z.unknown(), idempotencyKey: z.string().max(64), dealId: id.optional(),
-    displayCurrency: currency.optional(), buyerId: z.string().max(64).optional(),
+    displayCurrency: currency.optional(), buyerId: z.string().max(64).optional(), addressId: id.optional(),
   }).strict(),
   confirm: z.object({
     method: z.enum(PAYMENT_METHOD_TYPES as [string, ...string[]]), token: paymentToken,
     instalments: z.union([z.literal(3), z.literal(6)]).optional(), save: z.boolean().optional(), displayCurrency: currency.optional(),
+    addressId: id.optional(),
   }).strict(),
   paymentMethod: z.object({ type: z.enum(PAYMENT_METHOD_TYPES as [string, ...string[]]), token: paymentToken }).strict(),
   prefs: z.object({ hideInTicker: z.boolean() }).strict(),
@@ -74,6 +76,7 @@ const BUY_STATUS: Record<string, number> = {
   SOLD_OUT: 409, INSUFFICIENT_STOCK: 409, LIMIT_REACHED: 409, NOT_STARTED: 409, ENDED: 410, REGION_BLOCKED: 403,
   NOT_ON_SALE: 404, INVALID_QUANTITY: 400, INVALID_CURRENCY: 400, INVALID_ARGUMENT: 400, IDEMPOTENCY_CONFLICT: 409,
   FORBIDDEN: 403, ROOM_NOT_ALLOWED: 403, BANNED: 403, HOLD_EXPIRED: 410, ORDER_NOT_FOUND: 404, UNAVAILABLE: 503,
+  ADDRESS_NOT_FOUND: 404, ADDRESS_REQUIRED: 409, SHIPPING_UNAVAILABLE: 422,
 };
 
 /** A BuyResult: 200 with it on success; otherwise the one error shape, the BuyResult in `details`. */
@@ -278,6 +281,9 @@ export class CommerceApi {
       req.authorize({ ownerUserId: req.params.creatorId });
       return { status: 200, body: { balances: await s.ledger.balance(req.params.creatorId) } };
     });
+    // --- shipping: the buyers' address books, the shops' shipping rates ---
+    new ShippingApi(s).register(router);
+
     router.add('GET', '/v1/rooms/:roomId/dashboard', 'room.dashboard', async (req) => {
       req.authorize();
       const stats = await s.dashboard.snapshot(req.params.roomId);

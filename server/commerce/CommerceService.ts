@@ -14,6 +14,10 @@ import { FxTable } from './FxTable.js';
 import { RefundPolicy } from './RefundPolicy.js';
 import { RefundService } from './RefundService.js';
 import { ReturnShippingRates } from './ReturnShippingRates.js';
+import { AddressBook } from './AddressBook.js';
+import { CachedHash } from './CachedHash.js';
+import { CheckoutShipping } from './CheckoutShipping.js';
+import { ShippingRates, type ShippingRatesOptions } from './ShippingRates.js';
 import { CommissionLedger } from './CommissionLedger.js';
 import { DashboardStats, type ViewerCount } from './DashboardStats.js';
 import { HoldSweeper } from './HoldSweeper.js';
@@ -39,6 +43,8 @@ export interface CommerceServiceParams {
   viewerCount?: ViewerCount;
   deals?: Partial<FlashDealsOptions>;
   checkout?: Partial<CheckoutOptions>;
+  /** The shops' shipping rates as this node reuses them (memo). */
+  shipping?: Partial<ShippingRatesOptions>;
   /** Run the deal phase worker, the hold sweeper and the outbox sweep here (default true). */
   runWorkers?: boolean;
   /** The mover of settle jobs from the deals' outboxes to BullMQ (its sweep is off when `runWorkers` is false). */
@@ -65,6 +71,10 @@ export class CommerceService {
   readonly refunds: RefundService;
   /** The shops' return-shipping rates the refund policy reads (set by the shop owner). */
   readonly shippingRates: ReturnShippingRates;
+  /** The buyers' address books (checkout ships to them). */
+  readonly addresses: AddressBook;
+  /** The shops' shipping rates, per destination (checkout adds them to the total). */
+  readonly shipping: ShippingRates;
   readonly ledger: CommissionLedger;
   readonly dashboard: DashboardStats;
   readonly queue: SettlementQueue;
@@ -81,7 +91,7 @@ export class CommerceService {
 
   private constructor(params: CommerceServiceParams, parts: {
     catalog: Catalog; plans: AffiliatePlans; deals: FlashDeals; checkout: Checkout; methods: PaymentMethods; refunds: RefundService; shippingRates: ReturnShippingRates;
-    ledger: CommissionLedger; dashboard: DashboardStats; queue: SettlementQueue; outbox: OutboxMover; fx: FxTable; sweeper: HoldSweeper | null;
+    addresses: AddressBook; shipping: ShippingRates; ledger: CommissionLedger; dashboard: DashboardStats; queue: SettlementQueue; outbox: OutboxMover; fx: FxTable; sweeper: HoldSweeper | null;
     webhooks: WebhookOutbox;
   }) {
     this.params = params;
@@ -93,6 +103,8 @@ export class CommerceService {
     this.methods = parts.methods;
     this.refunds = parts.refunds;
     this.shippingRates = parts.shippingRates;
+    this.addresses = parts.addresses;
+    this.shipping = parts.shipping;
     this.ledger = parts.ledger;
     this.dashboard = parts.dashboard;
     this.queue = parts.queue;
@@ -118,13 +130,19 @@ export class CommerceService {
     const methods = new PaymentMethods(p.db, p.redis, p.keys);
     const outbox = new OutboxMover(p.redis, p.keys, reservation, queue, { ...(p.runWorkers === false ? { sweepIntervalMs: 0 } : {}), ...p.outbox });
     const payments = new PaymentAvailability(p.redis, p.keys);
-    const checkout = new Checkout({ deals, reservation, methods, queue, outbox, payments, broadcaster: p.broadcaster, fx: fxNow, options: p.checkout });
+    const cache = await CachedHash.create(p.redis);
+    const addresses = new AddressBook(p.db, p.redis, p.keys, cache);
+    const shipping = new ShippingRates(p.db, p.redis, p.keys, cache, p.shipping);
+    const checkout = new Checkout({
+      deals, reservation, methods, queue, outbox, payments, broadcaster: p.broadcaster, fx: fxNow, options: p.checkout,
+      shipping: new CheckoutShipping(addresses, shipping),
+    });
     const shippingRates = new ReturnShippingRates(p.db);
     const refunds = new RefundService(p.db, new RefundPolicy(fxNow), queue, shippingRates);
     const dashboard = new DashboardStats(p.redis, p.keys, deals, p.viewerCount ?? (() => 0), p.dashboardIntervalMs);
     const sweeper = p.runWorkers === false ? null : new HoldSweeper(p.redis, p.keys, reservation, p.broadcaster);
     self = new CommerceService(p, {
-      catalog: new Catalog(p.db), plans: new AffiliatePlans(p.db), deals, checkout, methods, refunds, shippingRates, ledger: new CommissionLedger(p.db),
+      catalog: new Catalog(p.db), plans: new AffiliatePlans(p.db), deals, checkout, methods, refunds, shippingRates, addresses, shipping, ledger: new CommissionLedger(p.db),
       dashboard, queue, outbox, fx, sweeper, webhooks,
     });
     return self;

@@ -53,6 +53,18 @@ describe('OrderStore (real PostgreSQL)', () => {
     await Promise.all([a.close(), b.close()]);
   });
 
+  it('two jobs of one order claimed at once by two stores (a retried tap): one claims, the other finds it pending, never sold out', async () => {
+    await newDeal('twice', 100);
+    const a = new OrderStore(db);
+    const b = new OrderStore(db);
+    const jobs = Array.from({ length: 40 }, (_, i) => job('twice', `t${i}`));
+    const outcomes = await Promise.all(jobs.flatMap((j) => [a.claim(j), b.claim({ ...j, attempt: 'a2' })]));
+    const pairs = jobs.map((_, i) => [outcomes[2 * i], outcomes[2 * i + 1]].sort());
+    expect(pairs).toEqual(jobs.map(() => ['claimed', 'pending']));
+    expect(await soldUnits('twice')).toBe(40);
+    await Promise.all([a.close(), b.close()]);
+  });
+
   it('a claim, a capture recorded twice, a re-claim: one paid order, one payment, told once', async () => {
     await newDeal('pay', 10);
     const s = new OrderStore(db);
@@ -72,6 +84,31 @@ describe('OrderStore (real PostgreSQL)', () => {
     expect((await db.query<{ amount: string }>('SELECT amount FROM instalments WHERE order_id = $1 ORDER BY seq', [j.orderId])).rows.map((r) => Number(r.amount))).toEqual([334, 333, 333]);
     expect(Number((await one<number>('SELECT amount FROM commissions WHERE order_id = $1', [j.orderId])).amount)).toBe(100);
     expect(await soldUnits('pay')).toBe(1);
+    await s.close();
+  });
+
+  it('a claim carries the shipping and a copy of the address; commission counts the items, not the shipping', async () => {
+    await newDeal('ship', 5);
+    const s = new OrderStore(db);
+    const address = { id: 'a_1', name: 'Siti', phone: '+6281234567890', line1: 'Jl. Merdeka 10', line2: null, district: null, city: 'Jakarta',
+      state: 'DKI Jakarta', postalCode: '10110', country: 'ID' };
+    const shipped = job('ship', 'si', 'k', { totalAmount: 1999 + 1500, shipping: { amount: 1500, address } });
+    expect(await s.claim(shipped)).toBe('claimed');
+    await s.markPaid({ job: shipped, provider: 'sandbox', providerRef: 'r-ship', creatorId: 'host', dealBps: 1000, creditAfter: Date.now(), instalments: [] });
+    const v = await OrderStore.view(db, shipped.orderId);
+    expect(v).toMatchObject({ status: 'paid', total_amount: 3499, shipping_amount: 1500, shipping_address: address });
+    expect(Number((await one<number>('SELECT amount FROM payments WHERE order_id = $1', [shipped.orderId])).amount)).toBe(3499);
+    expect(Number((await one<number>('SELECT amount FROM commissions WHERE order_id = $1', [shipped.orderId])).amount)).toBe(200); // 10% of 1999
+    // An order of a shop that does not ship: no address, nothing charged for shipping.
+    const plain = job('ship', 'pl');
+    expect(await s.claim(plain)).toBe('claimed');
+    expect(await OrderStore.view(db, plain.orderId)).toMatchObject({ total_amount: 1999, shipping_amount: 0, shipping_address: null });
+    // A failed order is recorded with what it would have shipped.
+    const lapsed = job('ship', 'la', 'k', { totalAmount: 2499, shipping: { amount: 500, address } });
+    await s.recordFailed(lapsed, 'expired', 'HOLD_EXPIRED');
+    expect(await OrderStore.view(db, lapsed.orderId)).toMatchObject({ status: 'expired', shipping_amount: 500, shipping_address: address });
+    // Shipping is part of the total, never more than it.
+    await expect(db.query('UPDATE orders SET shipping_amount = total_amount + 1 WHERE id = $1', [plain.orderId])).rejects.toThrow(/orders_shipping_within_total/);
     await s.close();
   });
 
@@ -120,7 +157,7 @@ describe('OrderStore (real PostgreSQL)', () => {
     const v = await OrderStore.view(db, j.orderId);
     expect(Object.keys(v!).sort()).toEqual(['buyer_id', 'created_at', 'currency', 'deal_id', 'display_amount', 'display_currency', 'fail_code',
       'fx_as_of', 'fx_rate', 'id', 'idempotency_key', 'instalment_count', 'instalments', 'lines', 'paid_at', 'payment_method', 'room_id',
-      'shop_id', 'status', 'total_amount'].sort());
+      'shipping_address', 'shipping_amount', 'shop_id', 'status', 'total_amount'].sort());
     expect(v).toMatchObject({ id: j.orderId, status: 'paid', total_amount: 1000, currency: 'USD', fail_code: null, payment_method: 'bnpl' });
     expect(v!.lines).toEqual([{ line_no: 1, product_id: 'p1', quantity: 1, unit_amount: 1999, currency: 'USD' }]);
     expect(v!.instalments.map((i) => i.amount)).toEqual([334, 333, 333]);

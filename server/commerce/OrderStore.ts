@@ -1,6 +1,7 @@
 import type { Database, Queryable } from '../db/Database.js';
 import type { SettleJob } from './SettlementQueue.js';
 import type { Instalment } from './InstalmentPlan.js';
+import type { Address } from '../../protocol/shipping.js';
 import { CommissionLedger } from './CommissionLedger.js';
 import { MicroBatcher, type MicroBatcherOptions } from '../../common/MicroBatcher.js';
 
@@ -53,8 +54,13 @@ export interface OrderView {
   status: string;
   /** Why a failed order failed (SOLD_OUT, DEAL_ENDED, PAYMENT_UNAVAILABLE, HOLD_EXPIRED, ...), else null. */
   fail_code: string | null;
+  /** Items plus shipping. */
   total_amount: number;
   currency: string;
+  /** Shipping charged, part of total_amount (0: free, or the shop does not ship). */
+  shipping_amount: number;
+  /** The copy of the address the order ships to (null: the shop does not ship). */
+  shipping_address: Address | null;
   display_amount: number | null;
   display_currency: string | null;
   fx_rate: string | null;
@@ -104,10 +110,11 @@ export const RETRYABLE_FAIL_CODE = 'PAYMENT_UNAVAILABLE';
 const CLAIM_CTES = `
 c_input AS (
   SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::int8[], $8::text[],
-    $9::int8[], $10::text[], $11::text[], $12::timestamptz[], $13::text[], $14::int4[], $15::text[], $16::int4[], $17::int8[], $18::text[], $19::text[])
+    $9::int8[], $10::text[], $11::text[], $12::timestamptz[], $13::text[], $14::int4[], $15::text[], $16::int4[], $17::int8[], $18::text[], $19::text[],
+    $20::int8[], $21::jsonb[])
     WITH ORDINALITY AS t(id, deal_id, room_id, buyer_id, shop_id, idempotency_key, total_amount, currency,
       display_amount, display_currency, fx_rate, fx_as_of, payment_method, instalment_count, product_id, quantity, unit_amount, payment_key,
-      buyer_region, ord)
+      buyer_region, shipping_amount, shipping_address, ord)
 ), c_prior AS (
   SELECT o.id, o.status, o.fail_code FROM orders o WHERE o.id IN (SELECT id FROM c_input)
 ), c_fresh AS (
@@ -122,9 +129,11 @@ c_input AS (
   SELECT r.* FROM c_ranked r JOIN c_locked l ON l.id = r.deal_id WHERE l.status <> 'closed' AND r.running <= l.free
 ), c_ins AS (
   INSERT INTO orders (id, deal_id, room_id, buyer_id, shop_id, idempotency_key, status, total_amount, currency,
-    display_amount, display_currency, fx_rate, fx_as_of, payment_method, instalment_count, quantity, payment_key, buyer_region)
+    display_amount, display_currency, fx_rate, fx_as_of, payment_method, instalment_count, quantity, payment_key, buyer_region,
+    shipping_amount, shipping_address)
   SELECT id, deal_id, room_id, buyer_id, shop_id, idempotency_key, 'pending', total_amount, currency,
-    display_amount, display_currency, fx_rate, fx_as_of, payment_method, instalment_count, quantity, payment_key, buyer_region FROM c_accepted
+    display_amount, display_currency, fx_rate, fx_as_of, payment_method, instalment_count, quantity, payment_key, buyer_region,
+    shipping_amount, shipping_address FROM c_accepted
   ON CONFLICT (id) DO UPDATE SET status = 'pending', fail_code = NULL, payment_method = EXCLUDED.payment_method,
     instalment_count = EXCLUDED.instalment_count
     WHERE orders.status = 'failed' AND orders.fail_code = '${RETRYABLE_FAIL_CODE}'
@@ -159,7 +168,7 @@ p_input AS (
 ), p_upd AS (
   UPDATE orders o SET status = 'paid', paid_at = now() FROM p_input i
   WHERE o.id = i.id AND o.status = 'pending'
-  RETURNING o.id, o.deal_id, o.total_amount, o.currency, o.payment_method
+  RETURNING o.id, o.deal_id, o.total_amount, o.shipping_amount, o.currency, o.payment_method
 ), p_pays AS (
   INSERT INTO payments (order_id, provider, provider_ref, method, status, amount, currency)
   SELECT u.id, i.provider, i.provider_ref, u.payment_method, 'captured', u.total_amount, u.currency
@@ -172,11 +181,11 @@ p_input AS (
   JOIN p_upd upd ON upd.id = s.order_id
   ON CONFLICT (order_id, seq) DO NOTHING
 ), p_rated AS (
-  SELECT u.id, i.creator_id, u.total_amount, u.currency, i.credit_after, ${CommissionLedger.rateSql('i')} AS bps
+  SELECT u.id, i.creator_id, u.total_amount - u.shipping_amount AS items_amount, u.currency, i.credit_after, ${CommissionLedger.rateSql('i')} AS bps
   FROM p_upd u JOIN p_input i ON i.id = u.id
 ), p_comm AS (
   INSERT INTO commissions (order_id, creator_id, rate_bps, amount, currency, status, credit_after)
-  SELECT id, creator_id, bps, ${CommissionLedger.amountSql('total_amount', 'bps')}, currency, 'pending', credit_after
+  SELECT id, creator_id, bps, ${CommissionLedger.amountSql('items_amount', 'bps')}, currency, 'pending', credit_after
   FROM p_rated WHERE bps > 0
   ON CONFLICT (order_id) DO NOTHING RETURNING order_id, amount
 )`;
@@ -189,7 +198,7 @@ ${PAID_SELECT}`;
 
 /** Shifts the `$n` placeholders of a SQL fragment by `by` (to put two fragments in one statement). */
 const shift = (sql: string, by: number) => sql.replace(/\$(\d+)/g, (_, n: string) => `$${Number(n) + by}`);
-const CLAIM_PARAMS = 19;
+const CLAIM_PARAMS = 21;
 // Claims of new jobs and captures of earlier ones in ONE statement (one commit for both): each kind
 // keeps its own CTEs and answers; the union tells them apart by `kind`.
 const CLAIM_AND_PAID_SQL = `WITH ${CLAIM_CTES},
@@ -226,9 +235,9 @@ SELECT i.id, (upd.id IS NOT NULL) AS released FROM input i LEFT JOIN upd ON upd.
 // recorded with its terminal state, so the buyer and ops can look it up.
 const RECORD_FAILED_SQL = `
 INSERT INTO orders (id, deal_id, room_id, buyer_id, shop_id, idempotency_key, status, total_amount, currency,
-  payment_method, quantity, fail_code, buyer_region)
+  payment_method, quantity, fail_code, buyer_region, shipping_amount, shipping_address)
 SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::int8[], $9::text[],
-  $10::text[], $11::int4[], $12::text[], $13::text[])
+  $10::text[], $11::int4[], $12::text[], $13::text[], $14::int8[], $15::jsonb[])
 ON CONFLICT DO NOTHING`;
 
 /**
@@ -285,7 +294,8 @@ export class OrderStore {
   /** Records the terminal state of an order that never claimed units (no-op if it has a row). */
   async recordFailed(job: SettleJob, status: FailedStatus, code: string): Promise<void> {
     await this.#db.query(RECORD_FAILED_SQL, [[job.orderId], [job.dealId], [job.roomId], [job.buyerId], [job.shopId], [job.idempotencyKey],
-      [status], [job.totalAmount], [job.currency], [job.method.type], [job.quantity], [code], [/^[A-Z]{2}$/.test(job.buyerRegion) ? job.buyerRegion : null]]);
+      [status], [job.totalAmount], [job.currency], [job.method.type], [job.quantity], [code], [/^[A-Z]{2}$/.test(job.buyerRegion) ? job.buyerRegion : null],
+      [job.shipping?.amount ?? 0], [job.shipping ? JSON.stringify(job.shipping.address) : null]]);
   }
 
   /** The order in its API shape, or null. */
@@ -293,7 +303,7 @@ export class OrderStore {
     const { rows } = await db.query<Record<string, any>>(
       `SELECT o.id, o.deal_id, o.room_id, o.buyer_id, o.shop_id, o.idempotency_key, o.status, o.fail_code, o.total_amount,
          o.currency, o.display_amount, o.display_currency, o.fx_rate, o.fx_as_of, o.payment_method, o.instalment_count,
-         o.created_at, o.paid_at,
+         o.created_at, o.paid_at, o.shipping_amount, o.shipping_address,
          COALESCE((SELECT json_agg(json_build_object('line_no', l.line_no, 'product_id', l.product_id, 'quantity', l.quantity,
            'unit_amount', l.unit_amount, 'currency', l.currency) ORDER BY l.line_no) FROM order_lines l WHERE l.order_id = o.id), '[]') AS lines,
          COALESCE((SELECT json_agg(json_build_object('seq', i.seq, 'amount', i.amount, 'currency', i.currency, 'due_at', i.due_at,
@@ -305,6 +315,7 @@ export class OrderStore {
     return {
       id: r.id, deal_id: r.deal_id, room_id: r.room_id, buyer_id: r.buyer_id, shop_id: r.shop_id, idempotency_key: r.idempotency_key,
       status: r.status, fail_code: r.fail_code ?? null, total_amount: Number(r.total_amount), currency: r.currency,
+      shipping_amount: Number(r.shipping_amount ?? 0), shipping_address: (r.shipping_address as Address | null) ?? null,
       display_amount: r.display_amount === null ? null : Number(r.display_amount), display_currency: r.display_currency ?? null,
       fx_rate: r.fx_rate ?? null, fx_as_of: iso(r.fx_as_of), payment_method: r.payment_method ?? null,
       instalment_count: r.instalment_count ?? null, created_at: iso(r.created_at)!, paid_at: iso(r.paid_at),
@@ -376,6 +387,14 @@ export class OrderStore {
       paidRows = (await this.#db.query<{ id: string; paid_now: boolean; commission: number; prior_status: string }>(PAID_SQL, paidCols)).rows;
     }
     const outcome = new Map(claimRows.map((r) => [r.id, r.outcome]));
+    // A concurrent statement (another store's batch: a retried tap's second job) may have inserted
+    // the order after this statement's snapshot: its insert then did nothing and the answer read
+    // "sold_out". What the order is now is the answer (a retryable failure stays sold out).
+    const recheck = claimRows.filter((r) => r.outcome === 'sold_out').map((r) => r.id);
+    if (recheck.length > 0) {
+      const { rows } = await this.#db.query<{ id: string; status: ClaimOutcome }>('SELECT id, status FROM orders WHERE id = ANY($1::text[])', [recheck]);
+      for (const r of rows) if (r.status !== 'failed') outcome.set(r.id, r.status);
+    }
     const paid = new Map(paidRows.map((r) => [r.id, r]));
     const told = new Set<string>();
     return writes.map((w) => {
@@ -388,7 +407,7 @@ export class OrderStore {
     });
   }
 
-  /** CLAIM_SQL's 19 parameter arrays; two jobs of one order (a tap and its confirm) are claimed once. */
+  /** CLAIM_SQL's 21 parameter arrays; two jobs of one order (a tap and its confirm) are claimed once. */
   static #claimColumns(jobs: SettleJob[]): unknown[][] {
     const unique = new Map<string, SettleJob>();
     for (const j of jobs) if (!unique.has(j.orderId)) unique.set(j.orderId, j);
@@ -397,7 +416,8 @@ export class OrderStore {
       const row = [d.orderId, d.dealId, d.roomId, d.buyerId, d.shopId, d.idempotencyKey, d.totalAmount, d.currency,
         d.display?.amount ?? null, d.display?.currency ?? null, d.display?.rate ?? null,
         d.display ? new Date(d.display.asOf || Date.now()) : null, d.method.type, d.instalments, d.productId, d.quantity, d.unitAmount,
-        d.paymentKey, /^[A-Z]{2}$/.test(d.buyerRegion) ? d.buyerRegion : null];
+        d.paymentKey, /^[A-Z]{2}$/.test(d.buyerRegion) ? d.buyerRegion : null,
+        d.shipping?.amount ?? 0, d.shipping ? JSON.stringify(d.shipping.address) : null];
       for (let c = 0; c < row.length; c++) cols[c].push(row[c]);
     }
     return cols;

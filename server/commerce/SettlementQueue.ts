@@ -1,6 +1,7 @@
 import { runCloseSteps } from '../../common/closeSteps.js';
 import { Queue, type ConnectionOptions, type JobsOptions } from 'bullmq';
 import type { PaymentMethodType } from './PaymentProvider.js';
+import type { Address } from '../../protocol/shipping.js';
 import { logger } from '../../common/logger.js';
 
 const log = logger('SettlementQueue');
@@ -26,8 +27,11 @@ export interface SettleJob {
   idempotencyKey: string;
   quantity: number;
   unitAmount: number;
+  /** Items plus shipping. */
   totalAmount: number;
   currency: string;
+  /** Shipping charged (part of totalAmount) and a copy of the address; absent or null: the shop does not ship. */
+  shipping?: { amount: number; address: Address } | null;
   display: { amount: number; currency: string; rate: string; asOf: number } | null;
   method: { type: PaymentMethodType; token: string };
   instalments: number | null;

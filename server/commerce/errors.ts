@@ -1,5 +1,6 @@
 import { CommerceErrorCode } from '../../protocol/codes.js';
 import { FlashcastError } from '../../common/errors.js';
+import type { AddressFault } from '../../protocol/shipping.js';
 
 /** Stable error codes of the commerce part (defined in protocol/codes.ts, exported by the SDK). */
 export { CommerceErrorCode };
@@ -50,5 +51,13 @@ export class StateError extends CommerceError {
 export class FxRateMissingError extends CommerceError {
   constructor(base: string, quote: string) {
     super(CommerceErrorCode.FxRateMissing, `no FX rate ${base}->${quote}`, 422);
+  }
+}
+
+/** An address breaks its country's rules: 400 ADDRESS_INVALID, `details` `{ field, reason, faults }`. */
+export class AddressInvalidError extends FlashcastError {
+  constructor(faults: readonly AddressFault[]) {
+    const first = faults[0] ?? { field: 'address', reason: 'invalid' as const };
+    super(CommerceErrorCode.AddressInvalid, `address ${first.field}: ${first.reason}`, 400, 0, { field: first.field, reason: first.reason, faults });
   }
 }

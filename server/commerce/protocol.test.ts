@@ -17,4 +17,20 @@ describe('checkout wire messages', () => {
     expect(ev.dashboard).toMatchObject(dashboard);
     expect(ev.kind).toBe('dashboard');
   });
+
+  it("shipping's fields round-trip, and a peer without them still reads the rest", () => {
+    const buy = { room: 'room1', productId: 'p1', quantity: 1, idempotencyKey: 'k1', addressId: 'a_1' };
+    expect(decodeClientFrame(encodeClientFrame({ rid: 8, buy })).buy).toMatchObject(buy);
+    const buyResult = {
+      code: '', status: flashcast.CheckoutStatus.CHECKOUT_SETTLING, orderId: 'o1', itemsTotal: { amount: 1999, currency: 'USD' },
+      shipping: { amount: 1500, currency: 'USD' }, total: { amount: 3499, currency: 'USD' }, addressId: 'a_1', shipToCountry: 'ID', shippingCode: '',
+    };
+    const bytes = encodeServerFrame({ rid: 8, buyResult });
+    expect(decodeServerFrame(bytes).buyResult).toMatchObject(buyResult);
+    const held = { code: '', status: flashcast.CheckoutStatus.CHECKOUT_RESERVED, orderId: 'o2', shippingCode: 'ADDRESS_REQUIRED' };
+    expect(decodeServerFrame(encodeServerFrame({ rid: 9, buyResult: held })).buyResult).toMatchObject(held);
+    // A BuyResult encoded without shipping (an older server) decodes with the fields at their zero values.
+    const old = decodeServerFrame(encodeServerFrame({ rid: 10, buyResult: { code: '', orderId: 'o3', total: { amount: 1, currency: 'USD' } } })).buyResult!;
+    expect([old.shipping, old.itemsTotal, old.addressId, old.shippingCode]).toEqual([null, null, '', '']);
+  });
 });
