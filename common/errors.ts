@@ -131,3 +131,17 @@ export class RateLimitedError extends FlashcastError {
     super(code, message, 429, retryAfterMs);
   }
 }
+
+/** The `Idempotency-Key` was already used by this caller for a different request (422). */
+export class IdempotencyKeyReusedError extends FlashcastError {
+  constructor(message = 'this Idempotency-Key was already used for a different request (another body or endpoint)') {
+    super(ErrorCode.IdempotencyKeyReused, message, 422);
+  }
+}
+
+/** A request with this `Idempotency-Key` is still running (409): retry after a moment for its answer. */
+export class IdempotencyKeyInUseError extends FlashcastError {
+  constructor(retryAfterMs = 1000) {
+    super(ErrorCode.IdempotencyKeyInUse, 'a request with this Idempotency-Key is in progress', 409, retryAfterMs);
+  }
+}

@@ -77,6 +77,10 @@ export const ErrorCode = {
   Internal: 'INTERNAL',
   /** The product is another shop's and no open affiliate plan of that shop covers this creator. */
   AffiliatePlanRequired: 'AFFILIATE_PLAN_REQUIRED',
+  /** HTTP: the `Idempotency-Key` was already used by this caller for another request (another body or route) (422). */
+  IdempotencyKeyReused: 'IDEMPOTENCY_KEY_REUSED',
+  /** HTTP: a request with this `Idempotency-Key` is still running; retry after `retry-after` to get its answer (409). */
+  IdempotencyKeyInUse: 'IDEMPOTENCY_KEY_IN_USE',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -11,7 +11,9 @@ import type { Config } from '../common/config.js';
 import { RedisKeys } from '../common/keys.js';
 import type { Database } from './db/Database.js';
 import { openDatabase } from './db/openDatabase.js';
+import { ApiDocs } from '../common/http/ApiDocs.js';
 import { HttpRouter } from '../common/http/HttpRouter.js';
+import { PgIdempotencyStore } from './http/PgIdempotencyStore.js';
 import { registerRoomRoutes } from './http/RoomApi.js';
 import { GatewayMetrics } from './metrics/GatewayMetrics.js';
 import { ChatIngress } from './realtime/ChatIngress.js';
@@ -72,7 +74,8 @@ interface Realtime {
 
 /**
  * A gateway process, and the one place that builds it: Redis connections (commands and
- * pub/sub), tokens, the HTTP router with its routes, the realtime parts (room store,
+ * pub/sub), tokens, the HTTP router with its routes (its OpenAPI document at /openapi.json and
+ * /docs, its Idempotency-Key store in PostgreSQL when commerce runs), the realtime parts (room store,
  * publisher, control, hub, membership, chat ingress, flood guard, slow-consumer policy,
  * frame dispatcher, socket transport, HTTP adapter), and optionally the commerce service,
  * the settlement workers and the media plane. Each part gets its collaborators through
@@ -91,6 +94,7 @@ export class GatewayNode {
   readonly #config: Config;
   readonly #realtime: Realtime;
   readonly #db: Database | null;
+  readonly #idempotency: PgIdempotencyStore | null;
   #drainPromise: Promise<void> | null = null;
   #closePromise: Promise<void> | null = null;
 
@@ -105,6 +109,7 @@ export class GatewayNode {
     settlement: SettlementService | null;
     sfu: SfuService | RemoteSfu | null;
     db: Database | null;
+    idempotency: PgIdempotencyStore | null;
   }) {
     this.#config = parts.config;
     this.#realtime = parts.realtime;
@@ -117,6 +122,7 @@ export class GatewayNode {
     this.settlement = parts.settlement;
     this.sfu = parts.sfu;
     this.#db = parts.db;
+    this.#idempotency = parts.idempotency;
   }
 
   /** Connects to Redis (and the database when commerce runs here) and starts listening. */
@@ -129,16 +135,20 @@ export class GatewayNode {
     let commerce: CommerceService | null = null;
     let settlement: SettlementService | null = null;
     let sfu: SfuService | RemoteSfu | null = null;
+    let idempotency: PgIdempotencyStore | null = null;
     try {
       await Promise.all([waitReady(redis), waitReady(subscriber)]);
       const tokens = new TokenService(config.jwtSecret);
       const router = new HttpRouter();
+      new ApiDocs().register(router);
       const keys = new RedisKeys(config.redisPrefix);
       realtime = buildRealtime(config, { redis, subscriber, tokens, router, keys });
       await realtime.transport.listen();
       const rt = realtime;
       if (options.commerce) {
         db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, schema: config.databaseSchema, max: 20 });
+        idempotency = new PgIdempotencyStore(db);
+        router.setIdempotencyStore(idempotency);
         const connection = { url: redisUrl, maxRetriesPerRequest: null };
         commerce = await CommerceService.create({
           redis,
@@ -172,9 +182,10 @@ export class GatewayNode {
       else if (options.sfu === 'remote') sfu = await RemoteSfu.create({ redisUrl, prefix: config.redisPrefix });
       if (sfu) attachSfu({ frames: rt.frames, sessions: rt.transport, registry: rt.metrics.registry, router }, sfu);
       registerRoomRoutes(router, rt.control, rt.store);
-      return new GatewayNode({ config, realtime: rt, redis, subscriber, router, tokens, commerce, settlement, sfu, db });
+      return new GatewayNode({ config, realtime: rt, redis, subscriber, router, tokens, commerce, settlement, sfu, db, idempotency });
     } catch (error) {
       sfu?.close();
+      await idempotency?.close();
       await settlement?.close().catch(() => undefined);
       await commerce?.close().catch(() => undefined);
       if (realtime) await closeRealtime(realtime);
@@ -228,6 +239,7 @@ export class GatewayNode {
         ['commerce', () => this.commerce?.close()],
         ['realtime', () => closeRealtime(this.#realtime)],
         ['sfu', () => this.sfu?.close()],
+        ['idempotency keys', () => this.#idempotency?.close()],
         ['database', () => this.#db?.close()],
         ['redis', () => Promise.allSettled([this.redis.quit(), this.subscriber.quit()])],
       ]);

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
 import { Policy } from '../common/auth/Policy.js';
 import type { Principal } from '../common/auth/TokenService.js';
 import { FlashcastError, NotFoundError, UnsupportedMediaTypeError } from '../common/errors.js';
@@ -61,8 +62,19 @@ export class WhipEndpoint {
    * docs/media.md for the gateway change), or a string `req.body`.
    */
   register(router: HttpRouter): void {
-    router.add('POST', '/whip/:roomId', 'whip.ingest', (req) => this.#post(req));
-    router.add('DELETE', '/whip/:roomId/:resourceId', 'whip.end', (req) => this.#delete(req));
+    router.add('POST', '/whip/:roomId', 'whip.ingest', {
+      summary: 'Go live from OBS or any WHIP client (RFC 9725): an SDP offer in, the SDP answer out',
+      tag: 'media',
+      body: z.string().describe('The SDP offer'),
+      bodyType: 'application/sdp',
+      responses: { 201: { contentType: 'application/sdp', description: 'The SDP answer', headers: { location: 'The session: DELETE it to stop' } } },
+      errors: { 429: 'MEDIA_LIMIT_REACHED: the room or the process holds its most ingests', 503: 'UNAVAILABLE' },
+    }, (req) => this.#post(req));
+    router.add('DELETE', '/whip/:roomId/:resourceId', 'whip.end', {
+      summary: 'Stop a WHIP ingest (its producers close for every viewer)',
+      tag: 'media',
+      responses: { 200: null },
+    }, (req) => this.#delete(req));
   }
 
   /**

@@ -110,6 +110,7 @@ const EXPECT: Record<Action, Record<Caller, Expect>> = {
   'media.produce': row(F, { hostR: A, anon: U }),
   'whip.ingest': row(F, { hostR: A, anon: U }),
   'whip.end': row(F, { hostR: A, ops: A, anon: U }),
+  'api.read': everyone,
 };
 
 /** Codes that mean "the policy refused". NOT_JOINED is one only for actions that need a joined socket. */
@@ -295,6 +296,8 @@ const REQUESTS: Record<string, HttpCase> = {
   'POST /v1/ops/webhooks/deliveries/:deliveryId/replay': { params: () => ({ deliveryId: 'mx-no-such-delivery' }) },
   'POST /whip/:roomId': { params: roomParams, body: () => SDP_OFFER, contentType: 'application/sdp' },
   'DELETE /whip/:roomId/:resourceId': { params: () => ({ roomId: R, resourceId: f.whipSession }) },
+  'GET /openapi.json': { params: () => ({}) },
+  'GET /docs': { params: () => ({}) },
 };
 
 const FRAMES: Record<ClientFrameKind, (c: Caller) => flashcast.IClientFrame> = {

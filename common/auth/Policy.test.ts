@@ -52,7 +52,7 @@ describe('Policy', () => {
 
   it('answers 401 without a principal, except for public reads', () => {
     const publicActions = ACTIONS.filter((a) => Policy.isPublic(a));
-    expect(publicActions.sort()).toEqual(['deal.read', 'fx.read', 'product.read', 'shop.read']);
+    expect(publicActions.sort()).toEqual(['api.read', 'deal.read', 'fx.read', 'product.read', 'shop.read']);
     for (const a of ACTIONS) {
       expect(outcome(null, a, base), a).toBe(Policy.isPublic(a) ? 'allow' : ErrorCode.Unauthorized);
       if (!Policy.isPublic(a)) expect(statusOf(null, a, base)).toBe(401);
@@ -191,6 +191,14 @@ describe('Policy', () => {
       for (const p of [viewer, hostR, modR, sellerA]) expect(outcome(p, a, {}), `${a} ${p.userId}`).toBe(ErrorCode.Forbidden);
     }
     expect(outcome(null, 'fx.read', {})).toBe('allow');
+  });
+
+  it('the API document (api.read) is public; describe summarises each rule for it', () => {
+    for (const p of [null, viewer, hostR, sellerA, ops]) expect(outcome(p, 'api.read', {})).toBe('allow');
+    expect(Policy.describe('api.read')).toEqual({ action: 'api.read', public: true, roles: [], facts: [] });
+    expect(Policy.describe('room.pin')).toEqual({ action: 'room.pin', public: false, roles: ['host', 'ops'], scope: 'host', facts: ['roomId'] });
+    expect(Policy.describe('checkout.buy')).toMatchObject({ public: false, scope: 'room', ban: true, facts: ['roomId', 'banned'] });
+    for (const a of ACTIONS) expect(Policy.describe(a).public).toBe(Policy.isPublic(a));
   });
 
   it('authorize throws the decision error; require also refuses a missing principal', () => {

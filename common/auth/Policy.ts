@@ -46,6 +46,7 @@ export const ACTIONS = [
   'media.produce',
   'whip.ingest',
   'whip.end',
+  'api.read',
 ] as const;
 
 /** An action a caller asks the policy for. */
@@ -206,6 +207,7 @@ const RULES: Record<Action, Rule> = {
   'media.produce': { roles: ['host'], scope: 'host', needs: ['roomId'] },
   'whip.ingest': { roles: ['host'], scope: 'host', needs: ['roomId'] },
   'whip.end': { roles: ALL, needs: ['ownerUserId'], check: ownerOrOps('only the publisher or ops may end it') },
+  'api.read': { public: true },
 };
 
 /** The room scope of a token: `rooms` null means every room. The one reading of a token's rooms. */
@@ -289,4 +291,32 @@ export const Policy = {
   needs(action: Action): readonly Fact[] {
     return RULES[action].needs ?? [];
   },
+
+  /** The rule of an action, for documentation (the OpenAPI document's `x-policy`). */
+  describe(action: Action): ActionSummary {
+    const rule = RULES[action];
+    return {
+      action,
+      public: rule.public === true,
+      roles: rule.public ? [] : [...(rule.roles ?? ALL)],
+      ...(rule.scope ? { scope: rule.scope } : {}),
+      ...(rule.ban ? { ban: true } : {}),
+      facts: [...(rule.needs ?? [])],
+    };
+  },
 } as const;
+
+/** What `Policy.describe` tells about an action (docs/security.md has the prose). */
+export interface ActionSummary {
+  action: Action;
+  /** Allowed without a token. */
+  public: boolean;
+  /** Roles that may ask (empty when public). */
+  roles: RoleName[];
+  /** 'room': the token's rooms must include the room; 'host': a host token naming it; 'staff': host or moderator naming it. */
+  scope?: 'room' | 'host' | 'staff';
+  /** A caller banned in the room is refused. */
+  ban?: boolean;
+  /** The facts the handler loads (shop owner, order's buyer...). */
+  facts: string[];
+}

@@ -1,7 +1,8 @@
-import { ZodError } from 'zod';
-import { ErrorCode } from '../../protocol/codes.js';
+import { ZodError, z } from 'zod';
+import { CommerceErrorCode, ErrorCode, SettlementErrorCode, SfuErrorCode } from '../../protocol/codes.js';
 import { logger } from '../logger.js';
 import { FlashcastError } from '../errors.js';
+import { apiSchema } from './apiSchema.js';
 
 const log = logger('HttpErrors');
 
@@ -9,6 +10,23 @@ const log = logger('HttpErrors');
 export interface HttpErrorBody {
   error: { code: string; message: string; details?: unknown };
 }
+
+/** Every stable error code an HTTP error body can carry (protocol/codes.ts), sorted, once each. */
+export const ERROR_CODES: readonly string[] = [
+  ...new Set([ErrorCode, CommerceErrorCode, SettlementErrorCode, SfuErrorCode].flatMap((codes) => Object.values(codes) as string[])),
+].sort();
+
+/** The one error body as a schema (the OpenAPI document's `Error`; `code` is one of ERROR_CODES). */
+export const ErrorBodySchema = apiSchema(
+  'Error',
+  z.object({
+    error: z.object({
+      code: apiSchema('ErrorCode', z.enum(ERROR_CODES as [string, ...string[]]).describe('A stable code from protocol/codes.ts: clients switch on it, never on the message.')),
+      message: z.string().describe('For people; may change.'),
+      details: z.unknown().optional().describe('Structured detail: validation issues, or the BuyResult of a refused checkout.'),
+    }).strict(),
+  }).strict().describe('The one error shape of every route.'),
+);
 
 /** An HTTP error answer (an ApiResponse of HttpRouter; declared here so the two files do not import each other). */
 export interface HttpErrorResponse {

@@ -63,4 +63,73 @@ describe('HttpRouter', () => {
     const forged = await r.dispatch({ method: 'GET', path: '/v1/fx', principal: () => { throw new UnauthorizedError('invalid token'); } });
     expect(forged).toMatchObject({ status: 401, body: { error: { code: ErrorCode.Unauthorized } } });
   });
+
+  it('validates a declared body and query after the policy gate, and hands the handler their parsed values', async () => {
+    const r = new HttpRouter();
+    const seen: unknown[] = [];
+    r.add('POST', '/v1/rooms/:roomId/pin', 'room.pin', {
+      summary: 'pin',
+      body: z.object({ productId: z.string(), n: z.number().default(1) }).strict(),
+      query: z.object({ locale: z.enum(['en', 'fr']).default('en') }),
+      responses: { 200: z.object({ ok: z.boolean() }) },
+    }, (req) => {
+      // typed: req.body.productId is a string, req.queryValues.locale 'en' | 'fr'
+      seen.push([req.body.productId, req.body.n, req.queryValues.locale]);
+      return { status: 200, body: { ok: true } };
+    });
+    const go = (extra: object, principal: Principal | null = host) => r.dispatch({ method: 'POST', path: '/v1/rooms/r1/pin', principal, ...extra });
+    expect(await go({ body: { productId: 'p1' } })).toEqual({ status: 200, body: { ok: true } });
+    expect(await go({ body: { productId: 'p2', n: 3 }, query: new URLSearchParams('locale=fr') })).toMatchObject({ status: 200 });
+    expect(seen).toEqual([['p1', 1, 'en'], ['p2', 3, 'fr']]);
+    const bad = await go({ body: { productId: 'p1', title: 'Rolex' } });
+    expect(bad).toMatchObject({ status: 400, body: { error: { code: ErrorCode.InvalidArgument } } });
+    expect(await go({ body: { productId: 'p1' }, query: new URLSearchParams('locale=de') })).toMatchObject({ status: 400, body: { error: { details: { issues: [{ path: 'locale' }] } } } });
+    // no body at all is validated as {}
+    expect(await go({})).toMatchObject({ status: 400, body: { error: { details: { issues: [{ path: 'productId' }] } } } });
+    // the gate runs first: no token is 401 and a viewer 403, whatever the body
+    expect(await go({ body: { bad: true } }, null)).toMatchObject({ status: 401 });
+    expect(await go({ body: { bad: true } }, viewer)).toMatchObject({ status: 403 });
+    expect(seen).toHaveLength(2);
+  });
+
+  it('takes a declared non-JSON body as text, refusing another content type (415)', async () => {
+    const r = new HttpRouter();
+    r.add('POST', '/whip/:roomId', 'whip.ingest', {
+      summary: 'sdp', body: z.string().max(10), bodyType: 'application/sdp', responses: { 201: { contentType: 'application/sdp' } },
+    }, (req) => ({ status: 201, raw: `answer to ${req.body}` }));
+    const go = (text: string, contentType?: string) =>
+      r.dispatch({ method: 'POST', path: '/whip/r1', principal: host, text, headers: contentType ? { 'content-type': contentType } : {} });
+    expect(await go('v=0', 'application/sdp')).toEqual({ status: 201, raw: 'answer to v=0' });
+    expect(await go('v=0')).toMatchObject({ status: 415 });
+    expect(await go('{"v":0}', 'application/json')).toMatchObject({ status: 415 });
+    expect(await go('x'.repeat(11), 'application/sdp')).toMatchObject({ status: 400 });
+  });
+
+  it('refuses a malformed spec at registration, and lists each route with its spec', () => {
+    const r = new HttpRouter();
+    const ok = { status: 200 } as const;
+    expect(() => r.add('GET', '/a', 'fx.read', { summary: '', responses: { 200: null } }, () => ok)).toThrow(/summary/);
+    expect(() => r.add('GET', '/a', 'fx.read', { summary: 'a', responses: {} }, () => ok)).toThrow(/response/);
+    expect(() => r.add('GET', '/a', 'fx.read', { summary: 'a', responses: { 404: null } }, () => ok)).toThrow(/success/);
+    expect(() => r.add('PUT', '/a', 'fx.write', { summary: 'a', responses: { 204: null }, idempotent: true }, () => ok)).toThrow(/POST/);
+    expect(() => r.add('PUT', '/a', 'fx.write', { summary: 'a', body: { parse: () => 1 } as never, responses: { 204: null } }, () => ok)).toThrow(/zod/);
+    const spec = { summary: 'a', responses: { 200: null } };
+    r.add('GET', '/a', 'fx.read', spec, () => ok);
+    r.add('GET', '/b', 'fx.read', () => ok);
+    expect(r.routes()).toEqual([{ method: 'GET', pattern: '/a', action: 'fx.read', spec }, { method: 'GET', pattern: '/b', action: 'fx.read', spec: undefined }]);
+  });
+
+  it('answers 400 for a malformed Idempotency-Key and 503 when no store keeps keys; ignores the header elsewhere', async () => {
+    const r = new HttpRouter();
+    let runs = 0;
+    r.add('POST', '/v1/things', 'me.write', { summary: 't', responses: { 201: null }, idempotent: true }, () => ({ status: 201, body: { n: ++runs } }));
+    r.add('POST', '/v1/other', 'me.write', { summary: 'o', responses: { 201: null } }, () => ({ status: 201, body: { n: ++runs } }));
+    const go = (path: string, key: string) => r.dispatch({ method: 'POST', path, principal: viewer, headers: { 'idempotency-key': key } });
+    expect(await go('/v1/things', 'has space')).toMatchObject({ status: 400, body: { error: { code: ErrorCode.InvalidArgument } } });
+    expect(await go('/v1/things', 'k'.repeat(256))).toMatchObject({ status: 400 });
+    expect(await go('/v1/things', 'k1')).toMatchObject({ status: 503, body: { error: { code: ErrorCode.Unavailable } } });
+    expect(runs).toBe(0);
+    expect(await go('/v1/other', 'k1')).toMatchObject({ status: 201, body: { n: 1 } });
+    expect(await go('/v1/other', 'k1')).toMatchObject({ status: 201, body: { n: 2 } });
+  });
 });

@@ -13,6 +13,20 @@ import { REFUND_REASONS } from './RefundPolicy.js';
 import { PAYMENT_METHOD_TYPES } from './PaymentProvider.js';
 import { CommerceErrorCode, CommerceNotFoundError } from './errors.js';
 import { ShippingApi } from './ShippingApi.js';
+import {
+  AffiliatePlanSchema,
+  BalanceSchema,
+  BuyResultSchema,
+  DashboardStatsSchema,
+  DealSchema,
+  DealWithInventorySchema,
+  FxRateSchema,
+  OrderViewSchema,
+  ProductSchema,
+  RefundSchema,
+  ReturnShippingRateSchema,
+  ShopSchema,
+} from './apiSchemas.js';
 
 const id = z.string().regex(ID_PATTERN, 'must be a valid id');
 const region = z.string().regex(/^[A-Z]{2}$/, 'must be an ISO 3166-1 alpha-2 code');
@@ -54,8 +68,11 @@ const schemas = {
     allowedRegions: z.array(region).max(250).optional(),
   }).strict(),
   checkout: z.object({
-    roomId: id, productId: id, quantity: z.unknown(), idempotencyKey: z.string().max(64), dealId: id.optional(),
-    displayCurrency: currency.optional(), buyerId: z.string().max(64).optional(), addressId: id.optional(),
+    roomId: id, productId: id,
+    quantity: z.unknown().describe('Units to buy: an integer from 1 (else the BuyResult code INVALID_QUANTITY)'),
+    idempotencyKey: z.string().max(64).describe('The tap\'s key: the same key is the same order (also on the socket)'), dealId: id.optional(),
+    displayCurrency: currency.optional(), buyerId: z.string().max(64).optional(),
+    addressId: id.optional().describe('The buyer\'s address to ship to (default: the default address)'),
   }).strict(),
   confirm: z.object({
     method: z.enum(PAYMENT_METHOD_TYPES as [string, ...string[]]), token: paymentToken,
@@ -92,16 +109,14 @@ function caller(req: ApiRequest): Principal {
   return req.principal;
 }
 
-function parse<T extends z.ZodTypeAny>(schema: T, body: unknown): z.infer<T> {
-  return schema.parse(body ?? {});
-}
-
 /**
  * The commerce HTTP API (catalog, affiliate plans, showcase, deals, checkout, orders, refunds,
  * FX, dashboard; the settlement ops routes are SettlementApi's). Each route declares its policy
- * action; handlers load the facts the action needs (shop owner, plan, order's buyer, ban) and ask
- * `req.authorize(facts)`. Errors are written by the router's one adapter. The composition root
- * (GatewayNode) registers it.
+ * action, its body schema (`schemas` above: the router validates it) and its answers
+ * (apiSchemas.ts), which make the OpenAPI document; POSTs that create things take
+ * `Idempotency-Key`. Handlers load the facts the action needs (shop owner, plan, order's buyer,
+ * ban) and ask `req.authorize(facts)`. Errors are written by the router's one adapter. The
+ * composition root (GatewayNode) registers it.
  */
 export class CommerceApi {
   readonly #svc: CommerceService;
@@ -130,93 +145,125 @@ export class CommerceApi {
     };
 
     // --- shops and products (the shop's: seller of the shop or ops) ---
-    router.add('POST', '/v1/shops', 'shop.create', async (req) => {
+    router.add('POST', '/v1/shops', 'shop.create', {
+      summary: 'Open a shop (the caller owns it)', tag: 'catalog', body: schemas.shop, responses: { 201: ShopSchema }, idempotent: true,
+      errors: { 409: 'ALREADY_EXISTS: a shop with this id exists' },
+    }, async (req) => {
       const p = req.authorize();
-      const b = parse(schemas.shop, req.body);
-      Currency.assert(b.currency);
-      return { status: 201, body: await s.catalog.createShop({ ...b, ownerUserId: p.userId }) };
+      Currency.assert(req.body.currency);
+      return { status: 201, body: await s.catalog.createShop({ ...req.body, ownerUserId: p.userId }) };
     });
-    router.add('GET', '/v1/shops/:shopId', 'shop.read', async (req) => ({ status: 200, body: await s.catalog.getShop(req.params.shopId) }));
-    router.add('POST', '/v1/shops/:shopId/products', 'product.write', async (req) => {
+    router.add('GET', '/v1/shops/:shopId', 'shop.read', { summary: 'A shop', tag: 'catalog', responses: { 200: ShopSchema } },
+      async (req) => ({ status: 200, body: await s.catalog.getShop(req.params.shopId) }));
+    router.add('POST', '/v1/shops/:shopId/products', 'product.write', {
+      summary: 'Add a product to the shop', tag: 'catalog', body: schemas.product, responses: { 201: ProductSchema }, idempotent: true,
+      errors: { 409: 'ALREADY_EXISTS: a product with this id exists' },
+    }, async (req) => {
       const shop = await s.catalog.getShop(req.params.shopId);
       req.authorize({ ownerUserId: shop.ownerUserId });
-      const b = parse(schemas.product, req.body);
-      Currency.assert(b.price.currency);
-      return { status: 201, body: await s.catalog.createProduct(shop.id, b) };
+      Currency.assert(req.body.price.currency);
+      return { status: 201, body: await s.catalog.createProduct(shop.id, req.body) };
     });
-    router.add('GET', '/v1/products/:productId', 'product.read', async (req) => ({ status: 200, body: await s.catalog.getProduct(req.params.productId) }));
-    router.add('PATCH', '/v1/products/:productId', 'product.write', async (req) => {
+    router.add('GET', '/v1/products/:productId', 'product.read', { summary: 'A product', tag: 'catalog', responses: { 200: ProductSchema } },
+      async (req) => ({ status: 200, body: await s.catalog.getProduct(req.params.productId) }));
+    router.add('PATCH', '/v1/products/:productId', 'product.write', {
+      summary: 'Change a product\'s titles, images, price or deal-price floor', tag: 'catalog', body: schemas.productPatch, responses: { 200: ProductSchema },
+    }, async (req) => {
       const { product, ownerUserId } = await productOwner(req.params.productId);
       req.authorize({ ownerUserId });
-      return { status: 200, body: await s.catalog.updateProduct(product.id, parse(schemas.productPatch, req.body)) };
+      return { status: 200, body: await s.catalog.updateProduct(product.id, req.body) };
     });
-    router.add('PUT', '/v1/products/:productId/stock', 'product.write', async (req) => {
+    router.add('PUT', '/v1/products/:productId/stock', 'product.write', {
+      summary: 'Set a product\'s stock', tag: 'catalog', body: schemas.stock, responses: { 204: null },
+    }, async (req) => {
       const { product, ownerUserId } = await productOwner(req.params.productId);
       req.authorize({ ownerUserId });
-      await s.catalog.setStock(product.id, parse(schemas.stock, req.body).stock);
+      await s.catalog.setStock(product.id, req.body.stock);
       return { status: 204 };
     });
 
     // --- return-shipping rates: the shop's own table (refunds read it; buyers never send an amount) ---
-    router.add('PUT', '/v1/shops/:shopId/return-shipping-rates', 'shop.write', async (req) => {
+    router.add('PUT', '/v1/shops/:shopId/return-shipping-rates', 'shop.write', {
+      summary: 'Set the return-shipping rate for a destination (or * for the default)', tag: 'after the sale', body: schemas.returnRate,
+      responses: { 200: ReturnShippingRateSchema },
+    }, async (req) => {
       req.authorize({ ownerUserId: await shopOwner(req.params.shopId) });
-      const b = parse(schemas.returnRate, req.body);
-      return { status: 200, body: await s.shippingRates.set(req.params.shopId, b.region, b.amount) };
+      return { status: 200, body: await s.shippingRates.set(req.params.shopId, req.body.region, req.body.amount) };
     });
-    router.add('GET', '/v1/shops/:shopId/return-shipping-rates', 'shop.write', async (req) => {
+    router.add('GET', '/v1/shops/:shopId/return-shipping-rates', 'shop.write', {
+      summary: 'The shop\'s return-shipping rates', tag: 'after the sale', responses: { 200: z.object({ rates: z.array(ReturnShippingRateSchema) }).strict() },
+    }, async (req) => {
       req.authorize({ ownerUserId: await shopOwner(req.params.shopId) });
       return { status: 200, body: { rates: await s.shippingRates.list(req.params.shopId) } };
     });
 
     // --- affiliate plans: the shop opens them; creators list theirs ---
-    router.add('POST', '/v1/shops/:shopId/affiliate-plans', 'affiliate.plan.write', async (req) => {
+    router.add('POST', '/v1/shops/:shopId/affiliate-plans', 'affiliate.plan.write', {
+      summary: 'Open an affiliate plan: creators may sell the product at this commission and price floor', tag: 'affiliate plans',
+      body: schemas.plan, responses: { 201: AffiliatePlanSchema }, idempotent: true,
+    }, async (req) => {
       req.authorize({ ownerUserId: await shopOwner(req.params.shopId) });
-      const b = parse(schemas.plan, req.body);
-      Currency.assert(b.minDealPrice.currency);
-      return { status: 201, body: await s.plans.create(req.params.shopId, b) };
+      Currency.assert(req.body.minDealPrice.currency);
+      return { status: 201, body: await s.plans.create(req.params.shopId, req.body) };
     });
-    router.add('GET', '/v1/shops/:shopId/affiliate-plans', 'affiliate.plan.read', async (req) => {
+    router.add('GET', '/v1/shops/:shopId/affiliate-plans', 'affiliate.plan.read', {
+      summary: 'The shop\'s affiliate plans', tag: 'affiliate plans', responses: { 200: z.object({ plans: z.array(AffiliatePlanSchema) }).strict() },
+    }, async (req) => {
       req.authorize({ ownerUserId: await shopOwner(req.params.shopId) });
       return { status: 200, body: { plans: await s.plans.list(req.params.shopId) } };
     });
-    router.add('POST', '/v1/shops/:shopId/affiliate-plans/:planId/close', 'affiliate.plan.write', async (req) => {
+    router.add('POST', '/v1/shops/:shopId/affiliate-plans/:planId/close', 'affiliate.plan.write', {
+      summary: 'Close an affiliate plan (idempotent; deals made under it keep their terms)', tag: 'affiliate plans', responses: { 200: AffiliatePlanSchema },
+    }, async (req) => {
       req.authorize({ ownerUserId: await shopOwner(req.params.shopId) });
       return { status: 200, body: await s.plans.close(req.params.shopId, req.params.planId) };
     });
-    router.add('GET', '/v1/me/affiliate-plans', 'affiliate.plan.mine', async (req) => {
+    router.add('GET', '/v1/me/affiliate-plans', 'affiliate.plan.mine', {
+      summary: 'The open plans the calling creator may sell under', tag: 'affiliate plans', responses: { 200: z.object({ plans: z.array(AffiliatePlanSchema) }).strict() },
+    }, async (req) => {
       const p = req.authorize();
       return { status: 200, body: { plans: await s.plans.forCreator(p.userId) } };
     });
 
     // --- a room's showcase and deals (its host; each product own or under a plan) ---
-    router.add('GET', '/v1/rooms/:roomId/showcase', 'showcase.read', async (req) => {
+    router.add('GET', '/v1/rooms/:roomId/showcase', 'showcase.read', {
+      summary: 'The products shown in a room', tag: 'catalog', responses: { 200: z.object({ products: z.array(ProductSchema) }).strict() },
+    }, async (req) => {
       req.authorize();
       return { status: 200, body: { products: await s.catalog.showcase(req.params.roomId) } };
     });
-    router.add('PUT', '/v1/rooms/:roomId/showcase', 'showcase.write', async (req) => {
-      const { productIds } = parse(schemas.showcase, req.body);
-      await authorizeProducts(req, productIds);
-      await s.catalog.setShowcase(req.params.roomId, productIds);
+    router.add('PUT', '/v1/rooms/:roomId/showcase', 'showcase.write', {
+      summary: 'Replace a room\'s showcase', tag: 'catalog', body: schemas.showcase, responses: { 204: null },
+    }, async (req) => {
+      await authorizeProducts(req, req.body.productIds);
+      await s.catalog.setShowcase(req.params.roomId, req.body.productIds);
       return { status: 204 };
     });
-    router.add('POST', '/v1/rooms/:roomId/showcase', 'showcase.write', async (req) => {
-      const { productId } = parse(schemas.showcaseAdd, req.body);
-      await authorizeProducts(req, [productId]);
-      await s.catalog.addToShowcase(req.params.roomId, productId);
+    router.add('POST', '/v1/rooms/:roomId/showcase', 'showcase.write', {
+      summary: 'Add a product to a room\'s showcase', tag: 'catalog', body: schemas.showcaseAdd, responses: { 204: null },
+      errors: { 409: 'SHOWCASE_FULL' },
+    }, async (req) => {
+      await authorizeProducts(req, [req.body.productId]);
+      await s.catalog.addToShowcase(req.params.roomId, req.body.productId);
       return { status: 204 };
     });
-    router.add('POST', '/v1/rooms/:roomId/deals', 'deal.create', async (req) => {
-      const b = parse(schemas.deal, req.body);
-      await authorizeProducts(req, [b.productId]);
-      Currency.assert(b.price.currency);
-      return { status: 201, body: await s.deals.create(req.params.roomId, caller(req).userId, b) };
+    router.add('POST', '/v1/rooms/:roomId/deals', 'deal.create', {
+      summary: 'Start a flash deal on a showcased product (countdown, then live for the duration)', tag: 'deals', body: schemas.deal,
+      responses: { 201: DealSchema }, idempotent: true,
+      errors: { 409: 'DEAL_CONFLICT (a deal runs on the product), PRICE_BELOW_FLOOR, NOT_IN_SHOWCASE, INSUFFICIENT_STOCK' },
+    }, async (req) => {
+      await authorizeProducts(req, [req.body.productId]);
+      Currency.assert(req.body.price.currency);
+      return { status: 201, body: await s.deals.create(req.params.roomId, caller(req).userId, req.body) };
     });
-    router.add('GET', '/v1/deals/:dealId', 'deal.read', async (req) => {
+    router.add('GET', '/v1/deals/:dealId', 'deal.read', {
+      summary: 'A deal and its current stock', tag: 'deals', responses: { 200: DealWithInventorySchema },
+    }, async (req) => {
       const deal = await s.deals.get(req.params.dealId);
       const inventory = flashcast.InventoryUpdate.toObject(flashcast.InventoryUpdate.fromObject(await s.deals.inventory(deal)), { enums: String, longs: Number, defaults: true });
       return { status: 200, body: { ...deal, inventory } };
     });
-    router.add('POST', '/v1/deals/:dealId/end', 'deal.end', async (req) => {
+    router.add('POST', '/v1/deals/:dealId/end', 'deal.end', { summary: 'End a deal now', tag: 'deals', responses: { 204: null } }, async (req) => {
       const deal = await s.deals.get(req.params.dealId);
       req.authorize({ roomId: deal.roomId });
       await s.deals.end(deal.id);
@@ -224,67 +271,92 @@ export class CommerceApi {
     });
 
     // --- buying (not banned in the room) and orders ---
-    router.add('POST', '/v1/checkout', 'checkout.buy', async (req) => {
-      const b = parse(schemas.checkout, req.body);
+    router.add('POST', '/v1/checkout', 'checkout.buy', {
+      summary: 'Buy: hold units of the deal running on the product (one tap)', tag: 'checkout', body: schemas.checkout,
+      description: 'With a saved payment method the order settles (status CHECKOUT_SETTLING); otherwise the units are held (CHECKOUT_RESERVED) and `nextStep` says how to confirm. A refusal is the error shape with the BuyResult in `details`.',
+      responses: { 200: BuyResultSchema }, idempotent: true,
+      errors: {
+        404: 'NOT_ON_SALE, NOT_FOUND', 409: 'SOLD_OUT, INSUFFICIENT_STOCK, LIMIT_REACHED, NOT_STARTED, IDEMPOTENCY_CONFLICT', 410: 'ENDED, HOLD_EXPIRED',
+        503: 'UNAVAILABLE, PAYMENT_UNAVAILABLE (nothing was held; retry after `retry-after`)',
+      },
+    }, async (req) => {
+      const b = req.body;
       const p = req.authorize({ roomId: b.roomId, banned: await s.isBanned(b.roomId, caller(req).userId) });
       return buyJson(await s.checkout.reserve(p, { ...b, quantity: b.quantity as number }));
     });
-    router.add('POST', '/v1/deals/:dealId/orders/:orderId/confirm', 'checkout.confirm', async (req) => {
+    router.add('POST', '/v1/deals/:dealId/orders/:orderId/confirm', 'checkout.confirm', {
+      summary: 'Confirm a held order with a payment method (a first-time buyer\'s next step)', tag: 'checkout', body: schemas.confirm,
+      responses: { 200: BuyResultSchema }, idempotent: true,
+      errors: { 402: 'PAYMENT_DECLINED', 404: 'ORDER_NOT_FOUND', 410: 'HOLD_EXPIRED' },
+    }, async (req) => {
       const p = req.authorize();
-      const b = parse(schemas.confirm, req.body);
+      const b = req.body;
       return buyJson(await s.checkout.confirm(p, { ...b, method: b.method as 'card', dealId: req.params.dealId, orderId: req.params.orderId }));
     });
-    router.add('GET', '/v1/orders/:orderId', 'order.read', async (req) => {
+    router.add('GET', '/v1/orders/:orderId', 'order.read', { summary: 'An order', tag: 'checkout', responses: { 200: OrderViewSchema } }, async (req) => {
       req.authorize(await orderFacts(req.params.orderId));
       const order = await OrderStore.view(s.db, req.params.orderId);
       if (!order) throw new CommerceNotFoundError(CommerceErrorCode.OrderNotFound, 'order');
       return { status: 200, body: order };
     });
-    router.add('PUT', '/v1/me/payment-method', 'me.write', async (req) => {
+    router.add('PUT', '/v1/me/payment-method', 'me.write', {
+      summary: 'Save the caller\'s payment method (one-tap buying)', tag: 'checkout', body: schemas.paymentMethod, responses: { 204: null },
+    }, async (req) => {
       const p = req.authorize();
-      const b = parse(schemas.paymentMethod, req.body);
-      await s.methods.save(p.userId, { type: b.type as 'card', token: b.token });
+      await s.methods.save(p.userId, { type: req.body.type as 'card', token: req.body.token });
       return { status: 204 };
     });
-    router.add('DELETE', '/v1/me/payment-method', 'me.write', async (req) => {
+    router.add('DELETE', '/v1/me/payment-method', 'me.write', { summary: 'Forget the caller\'s payment method', tag: 'checkout', responses: { 204: null } }, async (req) => {
       await s.methods.remove(req.authorize().userId);
       return { status: 204 };
     });
-    router.add('PUT', '/v1/me/preferences', 'me.write', async (req) => {
+    router.add('PUT', '/v1/me/preferences', 'me.write', {
+      summary: 'The caller\'s preferences (hide my name in the "just bought" ticker)', tag: 'checkout', body: schemas.prefs, responses: { 204: null },
+    }, async (req) => {
       const p = req.authorize();
-      await s.methods.setHiddenInTicker(p.userId, parse(schemas.prefs, req.body).hideInTicker);
+      await s.methods.setHiddenInTicker(p.userId, req.body.hideInTicker);
       return { status: 204 };
     });
-    router.add('POST', '/v1/orders/:orderId/refunds', 'order.refund', async (req) => {
+    router.add('POST', '/v1/orders/:orderId/refunds', 'order.refund', {
+      summary: 'Ask for a refund of a paid order (the server computes the amounts)', tag: 'after the sale', body: schemas.refund,
+      responses: { 201: RefundSchema }, idempotent: true,
+      errors: { 409: 'ORDER_STATE (not paid), NOTHING_TO_REFUND' },
+    }, async (req) => {
       const p = req.authorize(await orderFacts(req.params.orderId));
-      const b = parse(schemas.refund, req.body);
-      const decision = await s.refunds.request(req.params.orderId, p.role === 'ops' ? null : p.userId, b.reason as 'unwanted');
+      const decision = await s.refunds.request(req.params.orderId, p.role === 'ops' ? null : p.userId, req.body.reason as 'unwanted');
       return { status: 201, body: decision };
     });
-    router.add('POST', '/v1/orders/:orderId/returned', 'order.returned', async (req) => {
+    router.add('POST', '/v1/orders/:orderId/returned', 'order.returned', {
+      summary: 'The shop received the returned item: the refund is paid', tag: 'after the sale', responses: { 204: null },
+    }, async (req) => {
       req.authorize(await orderFacts(req.params.orderId));
       await s.refunds.markReturned(req.params.orderId);
       return { status: 204 };
     });
 
     // --- FX, affiliate balances, the host dashboard ---
-    router.add('GET', '/v1/fx', 'fx.read', async () => ({ status: 200, body: { rates: s.fx.list() } }));
-    router.add('PUT', '/v1/fx', 'fx.write', async (req) => {
+    router.add('GET', '/v1/fx', 'fx.read', {
+      summary: 'The FX rates display prices are computed from', tag: 'after the sale', responses: { 200: z.object({ rates: z.array(FxRateSchema) }).strict() },
+    }, async () => ({ status: 200, body: { rates: s.fx.list() } }));
+    router.add('PUT', '/v1/fx', 'fx.write', { summary: 'Load FX rates', tag: 'after the sale', body: schemas.fx, responses: { 204: null } }, async (req) => {
       req.authorize();
-      const b = parse(schemas.fx, req.body);
-      for (const r of b.rates) FxTable.validate(r);
-      await FxTable.save(s.db, b.rates);
+      for (const r of req.body.rates) FxTable.validate(r);
+      await FxTable.save(s.db, req.body.rates);
       await s.reloadFx();
       return { status: 204 };
     });
-    router.add('GET', '/v1/affiliates/:creatorId/balance', 'affiliate.balance.read', async (req) => {
+    router.add('GET', '/v1/affiliates/:creatorId/balance', 'affiliate.balance.read', {
+      summary: 'A creator\'s commission balances per currency', tag: 'affiliate plans', responses: { 200: z.object({ balances: z.array(BalanceSchema) }).strict() },
+    }, async (req) => {
       req.authorize({ ownerUserId: req.params.creatorId });
       return { status: 200, body: { balances: await s.ledger.balance(req.params.creatorId) } };
     });
     // --- shipping: the buyers' address books, the shops' shipping rates ---
     new ShippingApi(s).register(router);
 
-    router.add('GET', '/v1/rooms/:roomId/dashboard', 'room.dashboard', async (req) => {
+    router.add('GET', '/v1/rooms/:roomId/dashboard', 'room.dashboard', {
+      summary: 'The host\'s live dashboard: GMV, orders, buyers, conversion', tag: 'rooms', responses: { 200: DashboardStatsSchema },
+    }, async (req) => {
       req.authorize();
       const stats = await s.dashboard.snapshot(req.params.roomId);
       return { status: 200, body: flashcast.DashboardStats.toObject(flashcast.DashboardStats.fromObject(stats), { longs: Number, defaults: true }) };

@@ -7,6 +7,7 @@ import { ID_PATTERN } from '../../common/keys.js';
 import { addressInputSchema } from './AddressRules.js';
 import { MAX_MINOR_UNITS } from './Currency.js';
 import { MAX_RATES } from './ShippingRates.js';
+import { apiSchema } from '../../common/http/apiSchema.js';
 
 const amount = z.number().int().min(0).max(MAX_MINOR_UNITS);
 
@@ -23,6 +24,18 @@ export const shippingSchemas = {
     }).strict()).max(MAX_RATES),
   }).strict(),
 };
+
+const rateSchema = z.object({ region: z.string(), amount: z.number().int(), freeAbove: z.number().int().nullable() }).passthrough();
+/** A shop's shipping-rate table as the API answers it. */
+export const ShippingRatesSchema = apiSchema('ShippingRates', z.object({ shopId: z.string(), currency: z.string(), rates: z.array(rateSchema) }).passthrough());
+/** One entry of a buyer's address book. */
+export const SavedAddressSchema = apiSchema('SavedAddress', z.object({
+  id: z.string(), name: z.string(), phone: z.string(), line1: z.string(), line2: z.string().nullable(), district: z.string().nullable(),
+  city: z.string().nullable(), state: z.string().nullable(), postalCode: z.string().nullable(), country: z.string(), isDefault: z.boolean(),
+  createdAt: z.string(),
+}).strict());
+/** `GET /v1/me/addresses`. */
+export const AddressListSchema = apiSchema('AddressList', z.object({ addresses: z.array(SavedAddressSchema), defaultAddressId: z.string().nullable() }).strict());
 
 /** What the shipping routes use of the commerce service. */
 export interface ShippingApiParts {
@@ -49,24 +62,36 @@ export class ShippingApi {
     const { catalog, addresses, shipping } = this.#parts;
     const authorizeShop = async (req: ApiRequest) => req.authorize({ ownerUserId: (await catalog.getShop(req.params.shopId)).ownerUserId });
 
-    router.add('GET', '/v1/me/addresses', 'me.read', async (req) => ({ status: 200, body: await addresses.list(req.authorize().userId) }));
-    router.add('POST', '/v1/me/addresses', 'me.write', async (req) => {
+    router.add('GET', '/v1/me/addresses', 'me.read', {
+      summary: 'The buyer\'s address book', tag: 'shipping', responses: { 200: AddressListSchema },
+    }, async (req) => ({ status: 200, body: await addresses.list(req.authorize().userId) }));
+    router.add('POST', '/v1/me/addresses', 'me.write', {
+      summary: 'Add an address (checked against the country\'s rules: 400 ADDRESS_INVALID names the field)', tag: 'shipping',
+      responses: { 201: SavedAddressSchema }, errors: { 400: 'ADDRESS_INVALID: a field breaks the country\'s rules (details.field, details.reason)' },
+    }, async (req) => {
       const p = req.authorize();
       // AddressRules checks the body (types, fields, the country's rules): 400 ADDRESS_INVALID naming the field.
       return { status: 201, body: await addresses.add(p.userId, req.body ?? {}) };
     });
-    router.add('DELETE', '/v1/me/addresses/:addressId', 'me.write', async (req) => {
+    router.add('DELETE', '/v1/me/addresses/:addressId', 'me.write', {
+      summary: 'Remove an address', tag: 'shipping', responses: { 204: null },
+    }, async (req) => {
       await addresses.remove(req.authorize().userId, req.params.addressId);
       return { status: 204 };
     });
 
-    router.add('PUT', '/v1/shops/:shopId/shipping-rates', 'shop.write', async (req) => {
+    router.add('PUT', '/v1/shops/:shopId/shipping-rates', 'shop.write', {
+      summary: 'Replace the shop\'s shipping rates (per destination country or *, in the shop currency)', tag: 'shipping',
+      body: shippingSchemas.rates, responses: { 200: ShippingRatesSchema },
+    }, async (req) => {
       await authorizeShop(req);
-      const b = shippingSchemas.rates.parse(req.body ?? {});
+      const b = req.body;
       const rates = b.rates.map((r) => ({ region: r.region, amount: r.amount, freeAbove: r.freeAbove ?? null }));
       return { status: 200, body: await shipping.replace(req.params.shopId, rates) };
     });
-    router.add('GET', '/v1/shops/:shopId/shipping-rates', 'shop.write', async (req) => {
+    router.add('GET', '/v1/shops/:shopId/shipping-rates', 'shop.write', {
+      summary: 'The shop\'s shipping rates', tag: 'shipping', responses: { 200: ShippingRatesSchema },
+    }, async (req) => {
       await authorizeShop(req);
       return { status: 200, body: await shipping.list(req.params.shopId) };
     });
