@@ -29,7 +29,7 @@ beforeEach(async () => {
   counting.query = (async (sql: string, params?: unknown[]) => {
     statements.push(sql);
     const result = await db.query(sql, params);
-    if (holdLookup && sql.startsWith('SELECT method')) {
+    if (holdLookup && sql.startsWith('SELECT user_id, method')) {
       lookedUp();
       await holdLookup;
     }

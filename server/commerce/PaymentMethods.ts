@@ -2,6 +2,7 @@ import type { Redis, Cluster } from 'ioredis';
 import type { Database } from '../db/Database.js';
 import type { RedisKeys } from '../../common/keys.js';
 import { PAYMENT_METHOD_TYPES, type PaymentMethodType } from './PaymentProvider.js';
+import { MicroBatcher } from '../../common/MicroBatcher.js';
 
 /** The mirror's value for "no method saved". */
 const NONE = '-';
@@ -32,11 +33,23 @@ export class PaymentMethods {
   readonly #db: Database;
   readonly #redis: Redis | Cluster;
   readonly #keys: RedisKeys;
+  /**
+   * Lookups in PostgreSQL, group-committed: the winners of a flash sale who are not in the
+   * mirror (first-time buyers) arrive together, and share a few statements instead of queueing
+   * for the pool one by one.
+   */
+  readonly #lookups: MicroBatcher<string, SavedPaymentMethod | null>;
 
   constructor(db: Database, redis: Redis | Cluster, keys: RedisKeys) {
     this.#db = db;
     this.#redis = redis;
     this.#keys = keys;
+    this.#lookups = new MicroBatcher(async (userIds) => {
+      const { rows } = await this.#db.query<{ user_id: string; method: PaymentMethodType; token: string }>(
+        'SELECT user_id, method, token FROM payment_methods WHERE user_id = ANY($1::text[])', [userIds]);
+      const found = new Map(rows.map((r) => [r.user_id, { type: r.method, token: r.token }]));
+      return userIds.map((id) => found.get(id) ?? null);
+    }, { maxBatch: 200, maxInFlight: 2 });
   }
 
   /** Saves (replaces) the buyer's method. */
@@ -69,9 +82,7 @@ export class PaymentMethods {
     const key = this.#key(userId);
     const mirrored = decode(await this.#redis.get(key));
     if (mirrored !== undefined) return mirrored;
-    const { rows } = await this.#db.query<{ method: PaymentMethodType; token: string }>(
-      'SELECT method, token FROM payment_methods WHERE user_id = $1', [userId]);
-    const found = rows[0] ? { type: rows[0].method, token: rows[0].token } : null;
+    const found = await this.#lookups.submit(userId);
     // NX: a save or removal that wrote the mirror meanwhile is newer than what was read here.
     await this.#redis.set(key, found ? encode(found) : NONE, 'NX');
     return found;
