@@ -70,6 +70,8 @@ export class Listings extends EnhancedEventEmitter<ListingsEvents> implements Sh
   readonly #options: ListingsOptions;
   /** Rebuilds a deal's Redis state from PostgreSQL when it disagrees (FlashDeals.recover). */
   readonly #recover: (dealId: string) => Promise<boolean>;
+  /** Mirror rebuilds in flight on this node (the taps of a room that lost its mirror share one). */
+  readonly #rebuilding = new Map<string, Promise<Map<string, string>>>();
 
   constructor(params: {
     db: Database; redis: Redis | Cluster; keys: RedisKeys; reservation: Reservation; options?: Partial<ListingsOptions>;
@@ -97,7 +99,16 @@ export class Listings extends EnhancedEventEmitter<ListingsEvents> implements Sh
   }
 
   /** Rebuilds the room's mirror from PostgreSQL (Redis lost it); resolves to product → listing. */
-  async rebuildShowcase(roomId: string): Promise<Map<string, string>> {
+  rebuildShowcase(roomId: string): Promise<Map<string, string>> {
+    let running = this.#rebuilding.get(roomId);
+    if (!running) {
+      running = this.#rebuildShowcase(roomId).finally(() => this.#rebuilding.delete(roomId));
+      this.#rebuilding.set(roomId, running);
+    }
+    return running;
+  }
+
+  async #rebuildShowcase(roomId: string): Promise<Map<string, string>> {
     const { mirror, opened } = await this.#db.transaction(async (tx) => {
       await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`showcase:${roomId}`]);
       return this.#sync(tx, roomId);

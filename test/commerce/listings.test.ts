@@ -177,6 +177,22 @@ describe('regular-price buying from a listing (real Redis, PostgreSQL, BullMQ wo
     expect(await (await Reservation.create(s.redis, s.keys)).available(listing.id)).toBe(0);
   }, 60_000);
 
+  it('a deal PostgreSQL refuses after its units were taken from the listing in Redis gives them back there', async () => {
+    s = await startStack({ settle: false });
+    const { product } = await listed(s, 10);
+    const dealInput = { productId: product.id, price: { amount: 1999, currency: 'USD' }, perBuyerLimit: 1, countdownSeconds: 0, durationSeconds: 60 };
+    await s.commerce.deals.create('room1', 'host1', { ...dealInput, totalStock: 3 });
+    const listing = await listingRow(s, product.id);
+    const res = await Reservation.create(s.redis, s.keys);
+    expect(await res.health(listing.id)).toMatchObject({ total: 7, available: 7 });
+    // Redis forgot the room's deal mapping: only PostgreSQL's check refuses a second deal, after the take.
+    await s.redis.del(s.keys.room('room1', `deal:${product.id}`));
+    await expect(s.commerce.deals.create('room1', 'host1', { ...dealInput, totalStock: 2 })).rejects.toMatchObject({ code: 'DEAL_CONFLICT' });
+    expect((await listingRow(s, product.id)).total_stock).toBe(7);
+    expect(await res.health(listing.id)).toMatchObject({ total: 7, available: 7 });
+    expect(await tap(s, 'ann', 'room2', product.id, 'k')).toMatchObject({ code: 'NOT_ON_SALE' });
+  });
+
   it('Redis restarted empty: the listing and the showcase mirror recover from PostgreSQL, and sell exactly the rest', async () => {
     redis = await SnapshotRedis.create();
     s = await startStack({ redisUrl: redis.url });
