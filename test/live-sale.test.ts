@@ -152,4 +152,47 @@ describe('a live flash sale over the socket', () => {
     expect(bad).toBeInstanceOf(FlashcastRequestError);
     expect((bad as FlashcastRequestError).code).not.toBe(ErrorCode.Internal);
   });
+
+  it('a pinned product without a deal is bought at its regular price in one tap over the socket, and PAID is pushed', async () => {
+    const roomId = 'live-regular';
+    const commerce = gw.node.commerce!;
+    const shop = await commerce.catalog.createShop({ ownerUserId: 'host-reg', name: 'Hats', currency: 'USD', country: 'US' });
+    const product = await commerce.catalog.createProduct(shop.id, { titles: { en: 'Hat' }, images: [], price: { amount: 2450, currency: 'USD' }, stock: 2 });
+    const unlisted = await commerce.catalog.createProduct(shop.id, { titles: { en: 'Cap' }, images: [], price: { amount: 900, currency: 'USD' }, stock: 2 });
+    await commerce.catalog.addToShowcase(roomId, product.id);
+    const host = await joinAs('host-reg', 'host', roomId);
+    const pin = await fetch(`${gw.http}/v1/rooms/${roomId}/pin`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${host.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ productId: product.id }),
+    });
+    expect(pin.status).toBe(200);
+
+    const saved = await joinAs('reg-saved', 'viewer', roomId);
+    const saving = await fetch(`${gw.http}/v1/me/payment-method`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${saved.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ type: 'card', token: 'tok_visa' }),
+    });
+    expect(saving.ok).toBe(true);
+    const updates: flashcast.IOrderUpdate[] = [];
+    saved.client.on(ClientEvent.OrderUpdate, (u) => updates.push(u));
+    await waitFor(() => saved.room.state.pinned?.productId === product.id, 5000, 'pin seen');
+
+    const r = await saved.room.buy({ productId: product.id, quantity: 1 });
+    expect(r.status).toBe(flashcast.CheckoutStatus.CHECKOUT_SETTLING);
+    expect(Number(r.unitPrice?.amount)).toBe(2450);
+    expect(Number(r.total?.amount)).toBe(2450);
+    await waitFor(() => updates.some((u) => u.orderId === r.orderId && u.status === flashcast.CheckoutStatus.CHECKOUT_PAID), 15_000, 'paid update');
+
+    // A first-time buyer gets the next step; a product not in the room's showcase is not on sale.
+    const first = await joinAs('reg-first', 'viewer', roomId);
+    const held = await first.room.buy({ productId: product.id, quantity: 1 });
+    expect(held.status).toBe(flashcast.CheckoutStatus.CHECKOUT_RESERVED);
+    expect(held.nextStep?.path).toContain(String(held.orderId));
+    const refused = await first.room.buy({ productId: unlisted.id, quantity: 1 }).catch((e: FlashcastRequestError) => e);
+    expect((refused as FlashcastRequestError).code).toBe('NOT_ON_SALE');
+    const soldOut = await saved.room.buy({ productId: product.id, quantity: 1 }).catch((e: FlashcastRequestError) => e);
+    expect((soldOut as FlashcastRequestError).code).toBe('SOLD_OUT');
+  });
 });

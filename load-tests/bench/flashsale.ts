@@ -7,11 +7,14 @@
  * BENCH_SETTLE_CONCURRENCY (settlement worker and no-op worker concurrency, default 256; pg pool 16), REDIS_URL,
  * DATABASE_URL (PostgreSQL; PGlite if set to '').
  *
- * Each round opens a fresh deal and runs:
- *   1. the ceiling: N trivial EVALSHA calls at the same in-flight concurrency C as the taps, and
+ * Each round opens two fresh deals and runs:
+ *   1. the ceiling: N trivial EVALSHA calls at the same in-flight concurrency C as the taps,
  *   2. the race: N buyers through checkout.reserve (validation, deal lookup, saved method, Lua: hold + settle job in the
- *      deal's outbox), C in flight,
- *      interleaved in BENCH_SLICES slices (ceiling slice, race slice, ...) so both see the same background load;
+ *      deal's outbox), C in flight, and
+ *   2b. the first-time race: N other buyers, none with a saved method (never seen before), on the second deal: the same
+ *      path up to the hold (the saved-method lookup is Redis only), then, for winners, the lookup in PostgreSQL after
+ *      the hold and the next step,
+ *      interleaved in BENCH_SLICES slices (ceiling slice, race slice, first-time slice, ...) so all see the same background load;
  * (before round 1 a warm-up — EVALSHA calls, a small deal raced and settled, no-op jobs — is run and not measured)
  *   3. settlement of the round's winners into the database (capture, order rows, sale), SC jobs in flight;
  *   4. the ceiling of 3: as many BullMQ no-op jobs at the same worker concurrency.
@@ -95,20 +98,17 @@ async function race(phase: Phase, from: number, to: number, concurrency: number,
 }
 
 /**
- * Runs phases A and B over `count` calls each, alternating slices of `count / slices` calls
- * (A, B, A, B, ...), so that both see the same background load on a shared machine.
+ * Runs each phase over `count` calls, in turn by slices of `count / slices` calls (A, B, C, A, B,
+ * C, ...), so that all see the same background load on a shared machine.
  */
-async function interleave(count: number, slices: number, concurrency: number,
-  a: (i: number) => Promise<unknown>, b: (i: number) => Promise<unknown>): Promise<[RaceResult, RaceResult]> {
-  const pa = new Phase(count);
-  const pb = new Phase(count);
+async function interleave(count: number, slices: number, concurrency: number, ...fns: ((i: number) => Promise<unknown>)[]): Promise<RaceResult[]> {
+  const phases = fns.map(() => new Phase(count));
   const step = Math.ceil(count / slices);
   for (let from = 0; from < count; from += step) {
     const to = Math.min(count, from + step);
-    await race(pa, from, to, concurrency, a);
-    await race(pb, from, to, concurrency, b);
+    for (let p = 0; p < fns.length; p++) await race(phases[p], from, to, concurrency, fns[p]);
   }
-  return [pa.result(), pb.result()];
+  return phases.map((p) => p.result());
 }
 
 const r2 = (x: number) => Math.round(x * 100) / 100;
@@ -126,10 +126,11 @@ async function main(): Promise<void> {
   const reservation = await Reservation.create(redis, keys);
   console.log(`flashsale: ${N} buyers, ${M} units, ${ROUNDS} rounds; ${C} taps in flight; settlement concurrency ${SC}; db ${db.kind}`);
   try {
-    // ---- setup: a shop; every buyer has a saved card (one-tap checkout)
+    // ---- setup: a shop; every buyer of the race has a saved card (one-tap checkout; the Redis mirror of saved
+    // methods, as PaymentMethods.save writes it); the first-time buyers of each round have none and were never seen
     const shop = await commerce.catalog.createShop({ ownerUserId: 'host', name: 'Bench', currency: 'USD', country: 'US' });
     const pipe = redis.pipeline();
-    for (let i = 0; i < N; i++) pipe.set(keys.global(`pm:u${i}`), 'card|tok_visa', 'EX', 3600);
+    for (let i = 0; i < N; i++) pipe.set(keys.global(`pm:u${i}`), 'card|tok_visa');
     await pipe.exec();
     const principals: Principal[] = Array.from({ length: N }, (_, i) => ({ userId: `u${i}`, name: `Buyer ${i}`, role: 'viewer', rooms: null, region: 'US', exp: 0 }));
     const sha = (await redis.script('LOAD', "return redis.call('EXISTS', KEYS[1])")) as string;
@@ -169,7 +170,8 @@ async function main(): Promise<void> {
       console.log(`warm-up: ${wN} taps, ${held} orders settled, ${held} no-op jobs (not measured)`);
     }
 
-    const rounds: { ceiling: RaceResult; reserve: RaceResult; settledPerS: number; noopPerS: number }[] = [];
+    const rounds: { ceiling: RaceResult; reserve: RaceResult; first: RaceResult; settledPerS: number; noopPerS: number }[] = [];
+    const firstCodes = new Map<string, number>();
     let oversold = 0;
     let lost = 0;
     let soldUnits = 0;
@@ -181,11 +183,19 @@ async function main(): Promise<void> {
       const deal = await commerce.deals.create('room1', 'host', {
         productId: product.id, price: { amount: 1999, currency: 'USD' }, totalStock: M, perBuyerLimit: 2, countdownSeconds: 0, durationSeconds: 600,
       });
+      const firstProduct = await commerce.catalog.createProduct(shop.id, { titles: { en: `First-time item ${round}` }, images: [], price: { amount: 2500, currency: 'USD' }, stock: M });
+      await commerce.catalog.addToShowcase('room1', firstProduct.id);
+      const firstDeal = await commerce.deals.create('room1', 'host', {
+        productId: firstProduct.id, price: { amount: 1999, currency: 'USD' }, totalStock: M, perBuyerLimit: 2, countdownSeconds: 0, durationSeconds: 600,
+      });
+      const newcomers: Principal[] = Array.from({ length: N }, (_, i) => ({ userId: `f${round}-${i}`, name: `Newcomer ${i}`, role: 'viewer', rooms: null, region: 'US', exp: 0 }));
 
-      // ---- 1. ceiling, 2. race: same concurrency, interleaved in slices
+      // ---- 1. ceiling, 2. race, 2b. first-time race: same concurrency, interleaved in slices
       const winners: string[] = [];
       const winnerLat: number[] = [];
-      const [ceiling, reserve] = await interleave(N, SLICES, C, () => redis.evalsha(sha, 1, ceilKey), async (i) => {
+      const firstWinnerLat: number[] = [];
+      let firstHeld = 0;
+      const [ceiling, reserve, first] = await interleave(N, SLICES, C, () => redis.evalsha(sha, 1, ceilKey), async (i) => {
         const s0 = performance.now();
         const r = await commerce.checkout.reserve(principals[i], { roomId: 'room1', productId: product.id, quantity: 1, idempotencyKey: `tap-${round}-${i}` });
         const code = r.code || 'OK';
@@ -194,13 +204,26 @@ async function main(): Promise<void> {
           winners.push(r.orderId!);
           winnerLat.push(performance.now() - s0);
         }
+      }, async (i) => {
+        const s0 = performance.now();
+        const r = await commerce.checkout.reserve(newcomers[i], { roomId: 'room1', productId: firstProduct.id, quantity: 1, idempotencyKey: `first-${round}-${i}` });
+        const code = r.code || (r.nextStep ? 'OK_NEXT_STEP' : 'OK');
+        firstCodes.set(code, (firstCodes.get(code) ?? 0) + 1);
+        if (!r.code) {
+          firstHeld += Number(r.quantity);
+          firstWinnerLat.push(performance.now() - s0);
+        }
       });
       const wl = Float64Array.from(winnerLat).sort();
+      const fwl = Float64Array.from(firstWinnerLat).sort();
       // The winners' jobs go from the outbox to BullMQ in the background; settlement is timed from a full queue.
       await commerce.outbox.drain();
       console.log(`round ${round} reserve: ${reserve.perS.toFixed(0)}/s, p50 ${reserve.p50.toFixed(2)} ms, p99 ${reserve.p99.toFixed(2)} ms | ` +
         `EVALSHA ceiling ${ceiling.perS.toFixed(0)}/s, p50 ${ceiling.p50.toFixed(2)} ms, p99 ${ceiling.p99.toFixed(2)} ms | ratio ${(reserve.perS / ceiling.perS).toFixed(3)} (C=${C}); ` +
         `winners (hold + settle job in the outbox) p50 ${pct(wl, 50).toFixed(2)} ms, p99 ${pct(wl, 99).toFixed(2)} ms`);
+      console.log(`round ${round} first-time taps: ${first.perS.toFixed(0)}/s, p50 ${first.p50.toFixed(2)} ms, p99 ${first.p99.toFixed(2)} ms | ` +
+        `ratio ${(first.perS / ceiling.perS).toFixed(3)} vs EVALSHA, ${(first.perS / reserve.perS).toFixed(3)} vs saved-card taps; ` +
+        `winners (hold, then the method looked up in PostgreSQL, next step) p50 ${pct(fwl, 50).toFixed(2)} ms, p99 ${pct(fwl, 99).toFixed(2)} ms`);
 
       // ---- 3. settlement: the winners' jobs are in BullMQ; start the workers on the paused queue (start-up is not
       // timed, as for the no-op workers below), then resume and time until every order is paid
@@ -255,13 +278,16 @@ async function main(): Promise<void> {
       lost += winners.filter((id) => !paidIds.has(id)).length;
       soldUnits += stats.units;
       stockLeft += available;
-      rounds.push({ ceiling, reserve, settledPerS, noopPerS });
+      // First-time deal: every unit held once, none twice.
+      const firstAvailable = await reservation.available(firstDeal.id);
+      oversold += Math.max(0, firstHeld - M) + Math.max(0, firstHeld + firstAvailable - M) + (firstAvailable < 0 ? 1 : 0);
+      rounds.push({ ceiling, reserve, first, settledPerS, noopPerS });
     }
     const dup = Number((await db.query<{ n: number }>('SELECT (count(*) - count(DISTINCT (buyer_id, idempotency_key)))::int8 AS n FROM orders')).rows[0].n);
     const dupCaptures = Number((await db.query<{ n: number }>("SELECT (count(*) - count(DISTINCT idempotency_key))::int8 AS n FROM sandbox_payments")).rows[0].n);
     const dupPayments = Number((await db.query<{ n: number }>('SELECT (count(*) - count(DISTINCT order_id))::int8 AS n FROM payments')).rows[0].n);
     const m = (f: (r: (typeof rounds)[number]) => number) => median(rounds.map(f));
-    console.log(`answers over ${ROUNDS} rounds: ${JSON.stringify(Object.fromEntries(codes))}`);
+    console.log(`answers over ${ROUNDS} rounds: ${JSON.stringify(Object.fromEntries(codes))}; first-time taps: ${JSON.stringify(Object.fromEntries(firstCodes))}`);
     const result = {
       buyers: N, units: M, rounds: ROUNDS, concurrency: C, settle_concurrency: SC,
       reserve_per_s: Math.round(m((r) => r.reserve.perS)),
@@ -271,6 +297,11 @@ async function main(): Promise<void> {
       evalsha_p50_ms: r2(m((r) => r.ceiling.p50)),
       evalsha_p99_ms: r2(m((r) => r.ceiling.p99)),
       ratio_vs_evalsha: +m((r) => r.reserve.perS / r.ceiling.perS).toFixed(3),
+      first_tap_per_s: Math.round(m((r) => r.first.perS)),
+      first_tap_p50_ms: r2(m((r) => r.first.p50)),
+      first_tap_p99_ms: r2(m((r) => r.first.p99)),
+      first_tap_ratio_vs_evalsha: +m((r) => r.first.perS / r.ceiling.perS).toFixed(3),
+      first_tap_ratio_vs_saved: +m((r) => r.first.perS / r.reserve.perS).toFixed(3),
       settled_per_s: Math.round(m((r) => r.settledPerS)),
       bullmq_noop_per_s: Math.round(m((r) => r.noopPerS)),
       settle_ratio_vs_noop: +m((r) => r.settledPerS / r.noopPerS).toFixed(3),

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { Database } from '../db/Database.js';
+import type { Database, Queryable } from '../db/Database.js';
 import type { flashcast } from '../../protocol/index.js';
 import { Currency } from './Currency.js';
 import { CommerceErrorCode, CommerceNotFoundError, ShowcaseFullError, StateError } from './errors.js';
@@ -48,7 +48,13 @@ interface ProductRow {
   min_price: number | null;
 }
 
-const PRODUCT_COLUMNS = 'id, shop_id, titles, images, price_amount, currency, stock, min_price';
+/**
+ * A product's row as the API shows it (`p` is products): its stock is its unallocated units plus
+ * its listing's unsold units (the units for sale at its regular price; flash deals' are not).
+ */
+const PRODUCT_COLUMNS = `p.id, p.shop_id, p.titles, p.images, p.price_amount, p.currency, p.min_price,
+  p.stock + COALESCE((SELECT l.total_stock - l.sold_units FROM deals l
+    WHERE l.product_id = p.id AND l.kind = 'regular' AND l.status <> 'closed'), 0) AS stock`;
 
 const toProduct = (r: ProductRow): Product => ({
   id: r.id,
@@ -62,12 +68,30 @@ const toProduct = (r: ProductRow): Product => ({
 
 export const newId = (p: string) => `${p}_${randomBytes(9).toString('hex')}`;
 
+/**
+ * What the catalog's writes tell the regular-price listings (implemented by Listings): a
+ * showcase change opens the listings it needs and is mirrored in Redis; a stock change moves
+ * the listing's units.
+ */
+export interface ShowcaseListings {
+  /** In the showcase transaction, the room's showcase lock held: resolves to the listings opened. */
+  syncShowcase(tx: Queryable, roomId: string): Promise<string[]>;
+  /** After the showcase transaction committed. */
+  showcaseChanged(roomId: string, opened: string[]): void;
+  /** After the showcase transaction failed. */
+  forgetShowcase(roomId: string): Promise<void>;
+  /** The seller's stock of a product (404 PRODUCT_NOT_FOUND for an unknown one). */
+  setStock(productId: string, stock: number): Promise<void>;
+}
+
 /** Shops, products (with their price floors), a room's showcase and the card a pin shows. */
 export class Catalog {
   readonly #db: Database;
+  readonly #listings: ShowcaseListings | null;
 
-  constructor(db: Database) {
+  constructor(db: Database, listings: ShowcaseListings | null = null) {
     this.#db = db;
+    this.#listings = listings;
   }
 
   /** Creates a shop owned by `ownerUserId`. */
@@ -110,7 +134,7 @@ export class Catalog {
   }
 
   async getProduct(id: string): Promise<Product> {
-    const { rows } = await this.#db.query<ProductRow>(`SELECT ${PRODUCT_COLUMNS} FROM products WHERE id = $1`, [id]);
+    const { rows } = await this.#db.query<ProductRow>(`SELECT ${PRODUCT_COLUMNS} FROM products p WHERE p.id = $1`, [id]);
     if (!rows[0]) throw new CommerceNotFoundError(CommerceErrorCode.ProductNotFound, 'product');
     return toProduct(rows[0]);
   }
@@ -140,8 +164,12 @@ export class Catalog {
     return next;
   }
 
-  /** Sets the stock of a product (seller restock). */
+  /**
+   * Sets the stock of a product (seller restock): the units for sale at its regular price from
+   * now on (units in flash deals are not counted).
+   */
   async setStock(id: string, stock: number): Promise<void> {
+    if (this.#listings) return this.#listings.setStock(id, stock);
     const r = await this.#db.query('UPDATE products SET stock = $2, updated_at = now() WHERE id = $1', [id, stock]);
     if (r.rowCount === 0) throw new CommerceNotFoundError(CommerceErrorCode.ProductNotFound, 'product');
   }
@@ -150,7 +178,7 @@ export class Catalog {
   async setShowcase(roomId: string, productIds: string[]): Promise<void> {
     const unique = [...new Set(productIds)];
     if (unique.length > SHOWCASE_MAX) throw new ShowcaseFullError(SHOWCASE_MAX);
-    await this.#db.transaction(async (tx) => {
+    await this.#showcaseWrite(roomId, async (tx) => {
       if (unique.length > 0) {
         const { rows } = await tx.query<{ id: string }>('SELECT id FROM products WHERE id = ANY($1::text[])', [unique]);
         if (rows.length !== unique.length) throw new CommerceNotFoundError(CommerceErrorCode.ProductNotFound, 'product');
@@ -165,8 +193,7 @@ export class Catalog {
   /** Adds one product at the end of the showcase. */
   async addToShowcase(roomId: string, productId: string): Promise<void> {
     await this.getProduct(productId);
-    await this.#db.transaction(async (tx) => {
-      await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`showcase:${roomId}`]);
+    await this.#showcaseWrite(roomId, async (tx) => {
       const { rows } = await tx.query<{ n: number; present: boolean }>(
         'SELECT count(*)::int AS n, bool_or(product_id = $2) AS present FROM showcase WHERE room_id = $1', [roomId, productId]);
       if (rows[0]?.present) return;
@@ -175,11 +202,33 @@ export class Catalog {
     });
   }
 
+  /**
+   * One change of a room's showcase, under the room's showcase lock: the products it lists get
+   * their regular-price listings and the room's Redis mirror is rewritten in the same
+   * transaction (dropped if it does not commit).
+   */
+  async #showcaseWrite(roomId: string, change: (tx: Queryable) => Promise<void>): Promise<void> {
+    let opened: string[] = [];
+    let mirrored = false;
+    try {
+      opened = await this.#db.transaction(async (tx) => {
+        await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`showcase:${roomId}`]);
+        await change(tx);
+        if (!this.#listings) return [];
+        mirrored = true;
+        return this.#listings.syncShowcase(tx, roomId);
+      });
+    } catch (error) {
+      if (mirrored) await this.#listings?.forgetShowcase(roomId);
+      throw error;
+    }
+    this.#listings?.showcaseChanged(roomId, opened);
+  }
+
   /** The room's showcase, in order. */
   async showcase(roomId: string): Promise<Product[]> {
     const { rows } = await this.#db.query<ProductRow>(
-      `SELECT p.id, p.shop_id, p.titles, p.images, p.price_amount, p.currency, p.stock, p.min_price
-       FROM showcase s JOIN products p ON p.id = s.product_id WHERE s.room_id = $1 ORDER BY s.position`, [roomId]);
+      `SELECT ${PRODUCT_COLUMNS} FROM showcase s JOIN products p ON p.id = s.product_id WHERE s.room_id = $1 ORDER BY s.position`, [roomId]);
     return rows.map(toProduct);
   }
 

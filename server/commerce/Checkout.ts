@@ -60,6 +60,9 @@ export interface CheckoutOptions {
 
 const randomIds = new RandomPool();
 
+/** How long a listing's hold remembers its room after the hold's expiry (a confirmation may come late). */
+const ROOM_NOTE_MARGIN_MS = 3_600_000;
+
 const MESSAGES: Record<string, string> = {
   SOLD_OUT: 'sold out',
   INSUFFICIENT_STOCK: 'not enough units left',
@@ -72,7 +75,9 @@ const MESSAGES: Record<string, string> = {
 };
 
 /**
- * One-tap checkout: validates the tap, reserves units atomically in Redis, and either
+ * One-tap checkout: validates the tap, picks what it buys (the flash deal on the product in the
+ * room, else the product's regular-price listing if the room's showcase holds it), reserves
+ * units atomically in Redis, and either
  * hands the order to settlement (buyer with a saved payment method) or answers with the
  * next step a first-time buyer must take. `reserve` never throws for business errors:
  * it answers a BuyResult with a stable code.
@@ -141,8 +146,10 @@ export class Checkout {
     if (input.dealId !== undefined && input.dealId !== '' && !isValidId(input.dealId)) return fail(ErrorCode.InvalidArgument, 'dealId is invalid');
     if (input.addressId !== undefined && !isValidId(input.addressId)) return fail(ErrorCode.InvalidArgument, 'addressId is invalid');
 
-    const dealId = input.dealId || (await this.#deals.currentDealId(roomId, productId));
-    if (!dealId) return fail(CommerceErrorCode.NotOnSale, 'no flash deal on this product in this room');
+    // A flash deal on the product in this room wins; else its listing, if the room's showcase holds it.
+    // Redis answers (no PostgreSQL read before the hold, unless Redis lost the room's showcase mirror).
+    const dealId = input.dealId || (await this.#deals.dealForTap(roomId, productId));
+    if (!dealId) return fail(CommerceErrorCode.NotOnSale, 'not on sale in this room: no deal on this product and not in the showcase');
     let deal: Deal;
     try {
       deal = await this.#deals.get(dealId);
@@ -150,7 +157,12 @@ export class Checkout {
       if (error instanceof FlashcastError && error.code === CommerceErrorCode.DealNotFound) return fail(CommerceErrorCode.NotOnSale, 'no such deal');
       throw error;
     }
-    if (deal.roomId !== roomId || deal.productId !== productId) return fail(CommerceErrorCode.NotOnSale, 'the deal is not on this product in this room');
+    if (deal.productId !== productId) return fail(CommerceErrorCode.NotOnSale, 'the deal is not on this product');
+    if (deal.kind === 'flash' && deal.roomId !== roomId) return fail(CommerceErrorCode.NotOnSale, 'the deal is not on this product in this room');
+    // A listing named by the client sells only in a room whose showcase holds the product.
+    if (deal.kind === 'regular' && input.dealId && (await this.#deals.listingFor(roomId, productId)) !== deal.id) {
+      return fail(CommerceErrorCode.NotOnSale, 'the product is not in this room\'s showcase');
+    }
 
     // The total is computed (and an overflow refused) before anything is held.
     const total = Currency.multiply(deal.price.amount, quantity);
@@ -166,11 +178,13 @@ export class Checkout {
     // winner's settle job is recorded with its hold in the same script (transactional outbox) and
     // the tap is answered at once; the OutboxMover moves the job to BullMQ. Once this node has seen
     // the deal sold out, losers are spared the lookup, and a tap that still wins (stock came back)
-    // records its job in a second step before its answer.
+    // records its job in a second step before its answer. The lookup before the hold reads the
+    // Redis mirror only (`peek`): a buyer it does not know is looked up in PostgreSQL after the
+    // hold, so a first tap reaches the reservation as fast as a returning buyer's.
     // Shipping reads Redis only here (the buyer's cached address book, the shop's rates): a blocked
     // or unserved destination is refused before any hold; a book Redis does not have is read after it.
     const [prefetched, planned] = await Promise.all([
-      this.#soldOut.has(dealId) ? undefined : this.#methods.get(principal.userId),
+      this.#soldOut.has(dealId) ? undefined : this.#methods.peek(principal.userId),
       this.#shipping ? this.#shipping.beforeHold(principal.userId, deal, total, input.addressId) : NO_SHIPPING,
     ]);
     let plan: ShippingPlan = planned;
@@ -178,7 +192,7 @@ export class Checkout {
     let job: SettleJob | null = null;
     if (prefetched && CheckoutShipping.payable(plan)) {
       const grand = CheckoutShipping.total(plan, total);
-      job = this.#job(principal, deal, orderId, quantity, idempotencyKey, grand, this.#display(grand, deal, input.displayCurrency), prefetched, plan);
+      job = this.#job(principal, deal, roomId, orderId, quantity, idempotencyKey, grand, this.#display(grand, deal, input.displayCurrency), prefetched, plan);
     }
     const tap = {
       dealId, userId: principal.userId, idempotencyKey, quantity, region: principal.region,
@@ -190,7 +204,7 @@ export class Checkout {
       reply = await this.#reservation.reserve(tap);
     }
     // The room sees the stock before anything else is awaited, with the version the script gave it.
-    if (reply.code === 'OK') this.#showStock(deal, reply);
+    if (reply.code === 'OK') this.#showStock(deal, roomId, reply);
     if (reply.code !== 'NOT_FOUND') this.#noteStock(dealId, reply.available);
     if (reply.code === 'OK' && job) {
       this.#outbox.hand(job);
@@ -235,13 +249,13 @@ export class Checkout {
    * arrives later (another request, another node) never replaces it. Only for OK: the script
    * saw the deal live at that version (a DUP's version may be newer than the deal's end).
    */
-  #showStock(deal: Deal, reply: ReserveReply): void {
-    this.#broadcaster.publishInventory(deal.roomId, {
+  #showStock(deal: Deal, roomId: string, reply: ReserveReply): void {
+    this.#broadcaster.publishInventory(roomId, {
       productId: deal.productId, dealId: deal.id, available: reply.available, total: deal.totalStock, version: reply.version,
-      phase: reply.available > 0 ? DealPhase.DEAL_LIVE : DealPhase.DEAL_SOLD_OUT, phaseEndsAt: deal.endsAt,
+      phase: reply.available > 0 ? DealPhase.DEAL_LIVE : DealPhase.DEAL_SOLD_OUT, phaseEndsAt: deal.kind === 'regular' ? 0 : deal.endsAt,
     });
     // Only the reservation that took the last unit sees available 0 after OK.
-    if (reply.available === 0) void this.#deals.announceStock(deal, reply).catch((err) => log.warn({ err }, 'sold-out broadcast failed'));
+    if (reply.available === 0) void this.#deals.announceStock(deal, reply, roomId).catch((err) => log.warn({ err }, 'sold-out broadcast failed'));
   }
 
   /** `recorded`: the settle job was recorded with the hold (and handed to the mover). */
@@ -272,7 +286,7 @@ export class Checkout {
     if (state === 'H' && method && CheckoutShipping.payable(plan)) {
       if (recorded) return { ...result, status: CheckoutStatus.CHECKOUT_SETTLING };
       // A hold made without its job (a retry, or the method looked up after the hold): record it now, if still held.
-      const job = this.#job(principal, deal, reply.orderId, reply.quantity, input.idempotencyKey, total, display, method, plan);
+      const job = this.#job(principal, deal, input.roomId, reply.orderId, reply.quantity, input.idempotencyKey, total, display, method, plan);
       state = (await this.#reservation.recordSettleJob(deal.id, reply.orderId, JSON.stringify(job))) || 'R';
       if (state === 'H') {
         this.#outbox.hand(job);
@@ -284,6 +298,8 @@ export class Checkout {
       return { ...result, code: CommerceErrorCode.HoldExpired, message: 'the hold was released (expired or payment failed); tap again', status: CheckoutStatus.CHECKOUT_FAILED };
     }
     if (state === 'P') return { ...result, status: CheckoutStatus.CHECKOUT_SETTLING };
+    // A listing has no room: its buyer's confirmation finds the room of the tap here.
+    if (deal.kind === 'regular') await this.#reservation.noteRoom(deal.id, reply.orderId, input.roomId, Math.max(0, reply.at - Date.now()) + ROOM_NOTE_MARGIN_MS);
     const path = `/v1/deals/${deal.id}/orders/${reply.orderId}/confirm`;
     return {
       ...result,
@@ -301,11 +317,12 @@ export class Checkout {
     };
   }
 
-  #job(principal: Principal, deal: Deal, orderId: string, quantity: number, key: string, total: number, display: FxConversion | null,
+  /** `roomId`: the room of the tap (a flash deal's own; for a listing, the room whose showcase sold it). */
+  #job(principal: Principal, deal: Deal, roomId: string, orderId: string, quantity: number, key: string, total: number, display: FxConversion | null,
     method: SavedPaymentMethod, plan: ShippingPlan, instalments: number | null = method.type === 'bnpl' ? 3 : null): SettleJob {
     return {
       shipping: CheckoutShipping.charge(plan),
-      orderId, paymentKey: OrderIds.paymentKey(orderId), attempt: randomIds.hex(6), dealId: deal.id, roomId: deal.roomId, productId: deal.productId, shopId: deal.shopId,
+      orderId, paymentKey: OrderIds.paymentKey(orderId), attempt: randomIds.hex(6), dealId: deal.id, roomId, productId: deal.productId, shopId: deal.shopId,
       buyerId: principal.userId, buyerName: principal.name, buyerRegion: principal.region ?? '', idempotencyKey: key,
       quantity, unitAmount: deal.price.amount, totalAmount: total, currency: deal.price.currency,
       display: display ? { amount: display.amount, currency: display.currency, rate: display.rate, asOf: display.asOf } : null,
@@ -336,10 +353,11 @@ export class Checkout {
         : await this.#shipping.afterHold(principal.userId, deal, items, input.addressId);
       if (plan.kind === 'refused') return fail(plan.code, plan.message);
       if (plan.kind === 'address_required') return fail(CommerceErrorCode.AddressRequired, 'add a shipping address, then confirm');
+      const roomId = deal.kind === 'regular' ? (await this.#reservation.roomOf(deal.id, input.orderId)) ?? '' : deal.roomId;
       if (hold.state === 'H') {
         const c = await this.#reservation.commit(input.dealId, input.orderId);
         if (c.code === 'EXPIRED') {
-          this.#broadcaster.publishInventory(deal.roomId, await this.#deals.inventory(deal, c));
+          if (roomId) this.#broadcaster.publishInventory(roomId, await this.#deals.inventory(deal, c));
           return fail(CommerceErrorCode.HoldExpired, 'the hold expired before confirmation');
         }
         if (c.code === 'RELEASED') return fail(CommerceErrorCode.HoldExpired, 'the hold was released');
@@ -358,7 +376,7 @@ export class Checkout {
         }
       }
       if (hold.state !== 'S') {
-        await this.#queue.enqueueSettle(this.#job(principal, deal, input.orderId, hold.quantity, hold.idempotencyKey, total, display, method, plan, instalments));
+        await this.#queue.enqueueSettle(this.#job(principal, deal, roomId, input.orderId, hold.quantity, hold.idempotencyKey, total, display, method, plan, instalments));
       }
       return {
         code: '', message: '', orderId: input.orderId, dealId: deal.id, productId: deal.productId, quantity: hold.quantity,

@@ -8,6 +8,7 @@ import { Reservation } from './Reservation.js';
 import { Catalog } from './Catalog.js';
 import { AffiliatePlans } from './AffiliatePlans.js';
 import { FlashDeals, type FlashDealsOptions } from './FlashDeals.js';
+import { Listings, type ListingsOptions } from './Listings.js';
 import { Checkout, type CheckoutOptions } from './Checkout.js';
 import { PaymentMethods } from './PaymentMethods.js';
 import { FxTable } from './FxTable.js';
@@ -42,6 +43,8 @@ export interface CommerceServiceParams {
   bans: BanLookup;
   viewerCount?: ViewerCount;
   deals?: Partial<FlashDealsOptions>;
+  /** Regular-price listings (their cross-border bans default to the deals'). */
+  listings?: Partial<ListingsOptions>;
   checkout?: Partial<CheckoutOptions>;
   /** The shops' shipping rates as this node reuses them (memo). */
   shipping?: Partial<ShippingRatesOptions>;
@@ -120,10 +123,19 @@ export class CommerceService {
     const reservation = await Reservation.create(p.redis, p.keys);
     const queue = await SettlementQueue.create(p.connection, `${p.keys.prefix}:bull`);
     const webhooks = new WebhookOutbox(p.db);
+    // Listings and deals need each other: a deal takes its units from a listing; a listing's Redis
+    // state is rebuilt from PostgreSQL as a deal's is (FlashDeals.recover).
+    let built: FlashDeals | null = null;
+    const listings = new Listings({
+      db: p.db, redis: p.redis, keys: p.keys, reservation,
+      options: { crossBorderBans: p.deals?.crossBorderBans ?? [], ...p.listings },
+      recover: (dealId) => (built ? built.recover(dealId) : Promise.resolve(false)),
+    });
     const deals = await FlashDeals.create({
       db: p.db, redis: p.redis, connection: p.connection, keys: p.keys, reservation, broadcaster: p.broadcaster,
-      options: p.deals, runWorker: p.runWorkers !== false, events: new DealEvents(webhooks),
+      options: p.deals, runWorker: p.runWorkers !== false, listings, events: new DealEvents(webhooks),
     });
+    built = deals;
     const fx = await FxTable.load(p.db);
     let self: CommerceService | null = null;
     const fxNow = () => self?.fx ?? fx;
@@ -142,7 +154,7 @@ export class CommerceService {
     const dashboard = new DashboardStats(p.redis, p.keys, deals, p.viewerCount ?? (() => 0), p.dashboardIntervalMs);
     const sweeper = p.runWorkers === false ? null : new HoldSweeper(p.redis, p.keys, reservation, p.broadcaster);
     self = new CommerceService(p, {
-      catalog: new Catalog(p.db), plans: new AffiliatePlans(p.db), deals, checkout, methods, refunds, shippingRates, addresses, shipping, ledger: new CommissionLedger(p.db),
+      catalog: new Catalog(p.db, listings), plans: new AffiliatePlans(p.db), deals, checkout, methods, refunds, shippingRates, addresses, shipping, ledger: new CommissionLedger(p.db),
       dashboard, queue, outbox, fx, sweeper, webhooks,
     });
     return self;

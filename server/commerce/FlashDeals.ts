@@ -14,12 +14,19 @@ import { EnhancedEventEmitter } from '../../common/EnhancedEventEmitter.js';
 import { logger } from '../../common/logger.js';
 import { runCloseSteps } from '../../common/closeSteps.js';
 import { CommerceErrorCode, CommerceNotFoundError, StateError } from './errors.js';
+import { ListingOutOfSyncError, type Listings } from './Listings.js';
 
 const log = logger('FlashDeals');
 
-/** A flash deal on a product in a room. Immutable once created except for its status. */
+/**
+ * A flash deal on a product in a room, or a product's regular-price listing (`kind` 'regular':
+ * no room, no end, its product's current price; its total stock changes as units move between
+ * it and flash deals). A flash deal is immutable once created except for its status.
+ */
 export interface Deal {
   id: string;
+  kind: 'flash' | 'regular';
+  /** The deal's room; '' for a listing (every room whose showcase holds the product sells it). */
   roomId: string;
   productId: string;
   shopId: string;
@@ -71,6 +78,7 @@ export interface FlashDealsOptions {
 /** A deal's row as the reconciler reads it. */
 interface DealLedgerRow {
   id: string;
+  kind: 'flash' | 'regular';
   total_stock: number;
   sold_units: number;
   redis_epoch: string | null;
@@ -78,10 +86,12 @@ interface DealLedgerRow {
   ends_at: Date;
 }
 
-/** Why a deal's Redis state must be rebuilt from PostgreSQL, or null when it agrees. */
+/** Why a deal's Redis state must be rebuilt from PostgreSQL (missing, epoch, total, behind, phase), or null when it agrees. */
 export function staleReason(row: Pick<DealLedgerRow, 'total_stock' | 'sold_units' | 'redis_epoch' | 'status'>, h: DealHealth): string | null {
   if (!h.exists) return 'missing';
   if (h.epoch !== (row.redis_epoch ?? '')) return 'epoch';
+  // A listing's total moves (flash deals, the seller's stock) in PostgreSQL and Redis together.
+  if (h.total !== row.total_stock) return 'total';
   // Redis's stock can be below PostgreSQL's (holds not yet claimed), never above: above, Redis forgot sales.
   if (h.available > row.total_stock - row.sold_units) return 'behind';
   if (row.status === 'ended' && h.status !== 'ended') return 'phase';
@@ -89,6 +99,15 @@ export function staleReason(row: Pick<DealLedgerRow, 'total_stock' | 'sold_units
 }
 
 export type FlashDealsEvents = { close: [] };
+
+/** What is on sale for a product in a room: the flash deal there, the listing its showcase sells. */
+interface ForSale {
+  flash: string | null;
+  listing: string | null;
+}
+
+/** When a live deal's phase ends, as the room is told: a listing's never (0). */
+const phaseEnd = (deal: Deal) => (deal.kind === 'regular' ? 0 : deal.endsAt);
 
 type PhaseJob = { dealId: string; phase: 'live' | 'end' | 'close' };
 
@@ -107,10 +126,12 @@ export class FlashDeals extends EnhancedEventEmitter<FlashDealsEvents> {
   readonly #queue: Queue<PhaseJob>;
   readonly #worker: Worker<PhaseJob>;
   readonly #cache = new Map<string, { deal: Deal; at: number }>();
-  readonly #roomCache = new Map<string, { dealId: string | null; at: number }>();
+  readonly #listings: Listings | null;
+  /** (room, product) → the flash deal on it there and the listing its showcase sells (cached 1 s). */
+  readonly #roomCache = new Map<string, { at: number } & ForSale>();
   /** Loads in flight: concurrent taps after a cache expiry share one query (no thundering herd). */
   readonly #loading = new Map<string, Promise<Deal>>();
-  readonly #roomLoading = new Map<string, Promise<string | null>>();
+  readonly #roomLoading = new Map<string, Promise<ForSale>>();
   /** Rebuilds in flight on this node (concurrent taps on a lost deal share one). */
   readonly #recovering = new Map<string, Promise<boolean>>();
   /** Records deal.started / deal.ended for merchant webhooks (none: not recorded). */
@@ -121,9 +142,12 @@ export class FlashDeals extends EnhancedEventEmitter<FlashDealsEvents> {
 
   private constructor(
     db: Database, redis: Redis | Cluster, keys: RedisKeys, reservation: Reservation, broadcaster: RoomBroadcaster,
-    options: FlashDealsOptions, queue: Queue<PhaseJob>, worker: Worker<PhaseJob>,
+    options: FlashDealsOptions, queue: Queue<PhaseJob>, worker: Worker<PhaseJob>, listings: Listings | null,
   ) {
     super();
+    this.#listings = listings;
+    // This node changed a room's showcase: what it cached for the room is stale.
+    listings?.on('showcase', () => this.#roomCache.clear());
     this.#db = db;
     this.#redis = redis;
     this.#keys = keys;
@@ -138,6 +162,8 @@ export class FlashDeals extends EnhancedEventEmitter<FlashDealsEvents> {
   static async create(params: {
     db: Database; redis: Redis | Cluster; connection: ConnectionOptions; keys: RedisKeys; reservation: Reservation;
     broadcaster: RoomBroadcaster; options?: Partial<FlashDealsOptions>; runWorker?: boolean; events?: DealEvents | null;
+    /** Products' regular-price listings: a deal takes its units from its product's listing and gives the unsold back. */
+    listings?: Listings | null;
   }): Promise<FlashDeals> {
     const options: FlashDealsOptions = {
       crossBorderBans: [], closeAfterEndMs: 6 * 60_000, bullPrefix: `${params.keys.prefix}:bull`, reconcileIntervalMs: 1_000, ...params.options,
@@ -148,14 +174,15 @@ export class FlashDeals extends EnhancedEventEmitter<FlashDealsEvents> {
       connection: params.connection, prefix: options.bullPrefix, autorun: params.runWorker !== false, concurrency: 8,
     });
     worker.on('error', (err) => log.warn({ err }, 'phase worker error'));
-    self = new FlashDeals(params.db, params.redis, params.keys, params.reservation, params.broadcaster, options, queue, worker);
+    self = new FlashDeals(params.db, params.redis, params.keys, params.reservation, params.broadcaster, options, queue, worker, params.listings ?? null);
     self.#events = params.events ?? null;
     if (params.runWorker !== false && options.reconcileIntervalMs > 0) self.#startReconciler();
     return self;
   }
 
   /**
-   * Creates a deal: allocates its units from the product's stock, opens its inventory, broadcasts
+   * Creates a deal: allocates its units from the product's listing (units nobody holds; Listings.take)
+   * or, without one, from the product's stock, opens its inventory, broadcasts
    * SCHEDULED. The creator's own product: price ≥ the product floor, no commission. Another shop's
    * product: only under an open affiliate plan covering the creator, price ≥ max(plan minimum,
    * floor), at the plan's commission (AffiliatePlans.dealTerms).
@@ -187,6 +214,7 @@ export class FlashDeals extends EnhancedEventEmitter<FlashDealsEvents> {
     const now = Date.now();
     const deal: Deal = {
       id: newId('d'),
+      kind: 'flash',
       roomId,
       productId: input.productId,
       shopId: prod[0].shop_id,
@@ -210,27 +238,16 @@ export class FlashDeals extends EnhancedEventEmitter<FlashDealsEvents> {
     const epoch = newId('e');
     if (taken !== 'OK') throw new StateError(CommerceErrorCode.DealConflict, 'a deal on this product is already scheduled or live in this room');
     try {
-      await this.#db.transaction(async (tx) => {
-        // The plan must still be open when the deal is recorded under it.
-        if (deal.planId) {
-          const open = await tx.query("SELECT 1 FROM affiliate_plans WHERE id = $1 AND status = 'open' FOR SHARE", [deal.planId]);
-          if (open.rows.length === 0) throw new StateError(CommerceErrorCode.PlanNotFound, 'the affiliate plan was closed meanwhile');
+      // A listing whose Redis total disagrees with PostgreSQL's is rebuilt, and the deal tried once more.
+      for (let attempt = 0; ; attempt++) {
+        try {
+          await this.#insert(deal, epoch);
+          break;
+        } catch (error) {
+          if (!(error instanceof ListingOutOfSyncError) || attempt > 0) throw error;
+          await this.recover(error.listingId);
         }
-        const r = await tx.query('UPDATE products SET stock = stock - $2, updated_at = now() WHERE id = $1 AND stock >= $2', [deal.productId, deal.totalStock]);
-        if (r.rowCount === 0) throw new StateError(CommerceErrorCode.InsufficientStock, 'product stock is lower than the deal stock');
-        // PostgreSQL decides too (the product row lock above serialises creators): Redis may have lost the mapping.
-        const live = await tx.query("SELECT 1 FROM deals WHERE room_id = $1 AND product_id = $2 AND status = 'active' AND ends_at > now()", [roomId, deal.productId]);
-        if (live.rows.length > 0) throw new StateError(CommerceErrorCode.DealConflict, 'a deal on this product is already scheduled or live in this room');
-        await tx.query(
-          `INSERT INTO deals (id, room_id, product_id, shop_id, price_amount, currency, total_stock, per_buyer_limit, countdown_s,
-             duration_s, starts_at, ends_at, allowed_regions, blocked_regions, commission_bps, creator_id, plan_id)
-           VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17)`,
-          [deal.id, roomId, deal.productId, deal.shopId, deal.price.amount, deal.price.currency, deal.totalStock, deal.perBuyerLimit,
-            deal.countdownSeconds, deal.durationSeconds, new Date(deal.startsAt), new Date(deal.endsAt),
-            JSON.stringify(deal.allowedRegions), JSON.stringify(deal.blockedRegions), deal.commissionBps, creatorId, deal.planId],
-        );
-        await tx.query('UPDATE deals SET redis_epoch = $2 WHERE id = $1', [deal.id, epoch]);
-      });
+      }
       opened = await this.#reservation.open({ ...deal, dealId: deal.id, priceAmount: deal.price.amount, currency: deal.price.currency, epoch });
       await this.#redis
         .multi()
@@ -251,6 +268,42 @@ export class FlashDeals extends EnhancedEventEmitter<FlashDealsEvents> {
     return deal;
   }
 
+  /** The deal's row, its units taken from its product's listing or stock, in one transaction. */
+  async #insert(deal: Deal, epoch: string): Promise<void> {
+    let undo: (() => Promise<void>) | null = null;
+    try {
+      await this.#db.transaction(async (tx) => {
+        undo = null;
+        // The plan must still be open when the deal is recorded under it.
+        if (deal.planId) {
+          const open = await tx.query("SELECT 1 FROM affiliate_plans WHERE id = $1 AND status = 'open' FOR SHARE", [deal.planId]);
+          if (open.rows.length === 0) throw new StateError(CommerceErrorCode.PlanNotFound, 'the affiliate plan was closed meanwhile');
+        }
+        if (this.#listings) {
+          undo = await this.#listings.take(tx, deal.productId, deal.totalStock);
+        } else {
+          const r = await tx.query('UPDATE products SET stock = stock - $2, updated_at = now() WHERE id = $1 AND stock >= $2', [deal.productId, deal.totalStock]);
+          if (r.rowCount === 0) throw new StateError(CommerceErrorCode.InsufficientStock, 'product stock is lower than the deal stock');
+        }
+        // PostgreSQL decides too (the product row lock above serialises creators): Redis may have lost the mapping.
+        const live = await tx.query("SELECT 1 FROM deals WHERE room_id = $1 AND product_id = $2 AND kind = 'flash' AND status = 'active' AND ends_at > now()", [deal.roomId, deal.productId]);
+        if (live.rows.length > 0) throw new StateError(CommerceErrorCode.DealConflict, 'a deal on this product is already scheduled or live in this room');
+        await tx.query(
+          `INSERT INTO deals (id, room_id, product_id, shop_id, price_amount, currency, total_stock, per_buyer_limit, countdown_s,
+             duration_s, starts_at, ends_at, allowed_regions, blocked_regions, commission_bps, creator_id, plan_id, redis_epoch)
+           VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18)`,
+          [deal.id, deal.roomId, deal.productId, deal.shopId, deal.price.amount, deal.price.currency, deal.totalStock, deal.perBuyerLimit,
+            deal.countdownSeconds, deal.durationSeconds, new Date(deal.startsAt), new Date(deal.endsAt),
+            JSON.stringify(deal.allowedRegions), JSON.stringify(deal.blockedRegions), deal.commissionBps, deal.creatorId, deal.planId, epoch],
+        );
+      });
+    } catch (error) {
+      // The listing's Redis total moved with the transaction that did not commit: put it back.
+      await (undo as (() => Promise<void>) | null)?.();
+      throw error;
+    }
+  }
+
   /** A deal by id (cached briefly: only `status` changes after creation). */
   async get(dealId: string): Promise<Deal> {
     const hit = this.#cache.get(dealId);
@@ -264,12 +317,14 @@ export class FlashDeals extends EnhancedEventEmitter<FlashDealsEvents> {
   }
 
   async #load(dealId: string): Promise<Deal> {
-    const { rows } = await this.#db.query<Record<string, any>>('SELECT * FROM deals WHERE id = $1', [dealId]);
+    // A listing sells at its product's current price.
+    const { rows } = await this.#db.query<Record<string, any>>(
+      `SELECT d.*, p.price_amount AS product_price FROM deals d LEFT JOIN products p ON p.id = d.product_id WHERE d.id = $1`, [dealId]);
     if (!rows[0]) throw new CommerceNotFoundError(CommerceErrorCode.DealNotFound, 'deal');
     const r = rows[0];
     const deal: Deal = {
-      id: r.id, roomId: r.room_id, productId: r.product_id, shopId: r.shop_id,
-      price: { amount: Number(r.price_amount), currency: r.currency },
+      id: r.id, kind: r.kind, roomId: r.room_id, productId: r.product_id, shopId: r.shop_id,
+      price: { amount: Number(r.kind === 'regular' ? r.product_price : r.price_amount), currency: r.currency },
       totalStock: r.total_stock, perBuyerLimit: r.per_buyer_limit, countdownSeconds: r.countdown_s, durationSeconds: r.duration_s,
       startsAt: new Date(r.starts_at).getTime(), endsAt: new Date(r.ends_at).getTime(),
       allowedRegions: r.allowed_regions, blockedRegions: r.blocked_regions, commissionBps: r.commission_bps, planId: r.plan_id ?? null,
@@ -279,27 +334,59 @@ export class FlashDeals extends EnhancedEventEmitter<FlashDealsEvents> {
     return deal;
   }
 
-  /** The deal scheduled or live for a product in a room, or null (cached for 1 s). */
+  /** The flash deal scheduled or live for a product in a room, or null (cached for 1 s). */
   async currentDealId(roomId: string, productId: string): Promise<string | null> {
+    return (await this.#forSale(roomId, productId)).flash;
+  }
+
+  /**
+   * What a tap on the product in the room buys: the flash deal scheduled or live on it there,
+   * else its listing if the product is in the room's showcase, else null (not on sale here).
+   * Redis answers (cached for 1 s); PostgreSQL only when Redis lost the room's showcase mirror.
+   */
+  async dealForTap(roomId: string, productId: string): Promise<string | null> {
+    const f = await this.#forSale(roomId, productId);
+    return f.flash ?? f.listing;
+  }
+
+  /** The listing the room's showcase sells the product from, or null (not in its showcase). */
+  async listingFor(roomId: string, productId: string): Promise<string | null> {
+    return (await this.#forSale(roomId, productId)).listing;
+  }
+
+  #forSale(roomId: string, productId: string): Promise<ForSale> {
     const k = `${roomId}\n${productId}`;
     const hit = this.#roomCache.get(k);
-    if (hit && Date.now() - hit.at < 1_000) return hit.dealId;
+    if (hit && Date.now() - hit.at < 1_000) return Promise.resolve(hit);
     let loading = this.#roomLoading.get(k);
     if (!loading) {
       loading = (async () => {
-        // Redis answers first; when it has no mapping (none, or Redis lost it) PostgreSQL decides.
-        const dealId = (await this.#redis.get(this.#keys.room(roomId, `deal:${productId}`))) ?? (await this.#openDealFromDb(roomId, productId));
+        const [flash, listing] = await Promise.all([
+          this.#redis.get(this.#keys.room(roomId, `deal:${productId}`)),
+          this.#listings ? this.#listings.inShowcase(roomId, productId) : null,
+        ]);
+        let found: ForSale;
+        if (listing !== undefined) {
+          found = { flash, listing };
+        } else {
+          // Redis lost the room's showcase mirror (restart, eviction) or never had it: PostgreSQL
+          // decides, for the deal mapping too (lost with it), and the mirror is rebuilt.
+          const mirror = await this.#listings!.rebuildShowcase(roomId);
+          found = { flash: flash ?? (await this.#openDealFromDb(roomId, productId)), listing: mirror.get(productId) ?? null };
+        }
+        if (!this.#listings && !flash) found = { flash: await this.#openDealFromDb(roomId, productId), listing: null };
         if (this.#roomCache.size > 10_000) this.#roomCache.clear();
-        this.#roomCache.set(k, { dealId, at: Date.now() });
-        return dealId;
+        this.#roomCache.set(k, { ...found, at: Date.now() });
+        return found;
       })().finally(() => this.#roomLoading.delete(k));
       this.#roomLoading.set(k, loading);
     }
     return loading;
   }
 
-  /** Ends a deal now (host action); idempotent. */
+  /** Ends a deal now (host action); idempotent. A listing does not end. */
   async end(dealId: string): Promise<void> {
+    if ((await this.get(dealId)).kind === 'regular') throw new StateError(CommerceErrorCode.DealConflict, "a product's regular-price listing does not end");
     await this.#onPhase({ dealId, phase: 'end' });
   }
 
@@ -314,30 +401,36 @@ export class FlashDeals extends EnhancedEventEmitter<FlashDealsEvents> {
     if (deal.status !== 'active' || now >= deal.endsAt) phase = flashcast.DealPhase.DEAL_ENDED;
     else if (now < deal.startsAt) phase = flashcast.DealPhase.DEAL_SCHEDULED;
     else phase = avail > 0 ? flashcast.DealPhase.DEAL_LIVE : flashcast.DealPhase.DEAL_SOLD_OUT;
-    const phaseEndsAt = phase === flashcast.DealPhase.DEAL_SCHEDULED ? deal.startsAt : phase === flashcast.DealPhase.DEAL_ENDED ? 0 : deal.endsAt;
+    const phaseEndsAt = phase === flashcast.DealPhase.DEAL_SCHEDULED ? deal.startsAt : phase === flashcast.DealPhase.DEAL_ENDED ? 0 : phaseEnd(deal);
     return { productId: deal.productId, dealId: deal.id, available: avail, total: deal.totalStock, phase, phaseEndsAt, version };
   }
 
-  /** `stock`: available and version from one script run (never a fresh count with an older version). */
-  async #publishPhase(deal: Deal, phase: flashcast.DealPhase, stock: StockLevel): Promise<void> {
-    const phaseEndsAt = phase === flashcast.DealPhase.DEAL_SCHEDULED ? deal.startsAt : phase === flashcast.DealPhase.DEAL_ENDED ? 0 : deal.endsAt;
-    await this.#broadcaster.publish(deal.roomId, {
-      room: deal.roomId, ts: Date.now(),
+  /**
+   * `stock`: available and version from one script run (never a fresh count with an older version).
+   * `roomId`: where (a listing has no room of its own: the room of the change; none, nothing is sent).
+   */
+  async #publishPhase(deal: Deal, phase: flashcast.DealPhase, stock: StockLevel, roomId = deal.roomId): Promise<void> {
+    if (!roomId) return;
+    const phaseEndsAt = phase === flashcast.DealPhase.DEAL_SCHEDULED ? deal.startsAt : phase === flashcast.DealPhase.DEAL_ENDED ? 0 : phaseEnd(deal);
+    await this.#broadcaster.publish(roomId, {
+      room: roomId, ts: Date.now(),
       inventory: { productId: deal.productId, dealId: deal.id, available: stock.available, total: deal.totalStock, phase, phaseEndsAt, version: stock.version },
     });
   }
 
   /**
    * Broadcasts a critical phase change computed from `stock` (sold out / live again), which must
-   * be a script's answer: available and version of the same run.
+   * be a script's answer: available and version of the same run. `roomId`: for a listing, the
+   * room of the change.
    */
-  async announceStock(deal: Deal, stock: StockLevel): Promise<void> {
+  async announceStock(deal: Deal, stock: StockLevel, roomId = deal.roomId): Promise<void> {
     const update = await this.inventory(deal, stock);
-    await this.#publishPhase(deal, update.phase ?? flashcast.DealPhase.DEAL_LIVE, stock);
+    await this.#publishPhase(deal, update.phase ?? flashcast.DealPhase.DEAL_LIVE, stock, roomId);
   }
 
   async #onPhase(job: PhaseJob): Promise<void> {
     const deal = await this.get(job.dealId);
+    if (deal.kind === 'regular') return; // a listing has no phases
     // A phase changes Redis state: if Redis lost the deal (or went back in time), rebuild it first.
     if (job.phase !== 'close') await this.recover(deal.id);
     if (job.phase === 'live') {
@@ -370,19 +463,22 @@ export class FlashDeals extends EnhancedEventEmitter<FlashDealsEvents> {
       });
       await this.#redis.hdel(this.#keys.global('deals:active'), deal.id);
       this.#cache.delete(deal.id);
+      // The unsold units go on with the product's listing (if the product has none, they stay its stock).
+      await this.#listings?.fold(deal.productId);
     }
   }
 
   /** The deal scheduled or live for a product in a room, according to PostgreSQL. */
   async #openDealFromDb(roomId: string, productId: string): Promise<string | null> {
     const { rows } = await this.#db.query<{ id: string }>(
-      `SELECT id FROM deals WHERE room_id = $1 AND product_id = $2 AND status = 'active' AND ends_at > now()
+      `SELECT id FROM deals WHERE room_id = $1 AND product_id = $2 AND kind = 'flash' AND status = 'active' AND ends_at > now()
        ORDER BY created_at DESC LIMIT 1`, [roomId, productId]);
     return rows[0]?.id ?? null;
   }
 
   /** Adds the deal's phase jobs that are still due (job ids are fixed: adding one twice is a no-op). */
   async #schedulePhases(deal: Deal): Promise<void> {
+    if (deal.kind === 'regular') return;
     const now = Date.now();
     const jobs: { name: string; data: PhaseJob; opts: { jobId: string; delay: number; removeOnComplete: true; attempts: number } }[] = [];
     const add = (phase: PhaseJob['phase'], at: number) =>
@@ -410,7 +506,7 @@ export class FlashDeals extends EnhancedEventEmitter<FlashDealsEvents> {
   async #rebuild(dealId: string, force: boolean): Promise<boolean> {
     const rebuilt = await this.#db.transaction(async (tx) => {
       const { rows } = await tx.query<Record<string, any>>(
-        `SELECT id, room_id, product_id, price_amount, currency, total_stock, per_buyer_limit, starts_at, ends_at,
+        `SELECT id, kind, room_id, product_id, price_amount, currency, total_stock, per_buyer_limit, starts_at, ends_at,
            allowed_regions, blocked_regions, status, sold_units, redis_epoch FROM deals WHERE id = $1 FOR UPDATE`, [dealId]);
       const row = rows[0];
       if (!row || row.status === 'closed') return null;
@@ -444,14 +540,18 @@ export class FlashDeals extends EnhancedEventEmitter<FlashDealsEvents> {
       });
       await tx.query('UPDATE deals SET redis_epoch = $2 WHERE id = $1', [dealId, epoch]);
       log.warn({ dealId, reason, available: stock.available, keptHolds: stock.keptHolds, droppedHolds: stock.droppedHolds }, 'deal state rebuilt from PostgreSQL');
-      return { reason, stock, status, roomId: row.room_id as string, productId: row.product_id as string, endsAt: new Date(row.ends_at).getTime() };
+      return {
+        reason, stock, status, kind: row.kind as Deal['kind'], roomId: row.room_id as string, productId: row.product_id as string,
+        endsAt: new Date(row.ends_at).getTime(), totalStock: Number(row.total_stock),
+      };
     });
     if (!rebuilt) return false;
     // What else Redis lost: the room's mapping, the active set, the phase jobs; and the room is told the stock.
+    // (A listing has no room: only the active set, which the hold sweeper and the outbox mover read.)
     const multi = this.#redis.multi()
-      .sadd(this.#keys.room(rebuilt.roomId, 'deals'), dealId)
-      .hset(this.#keys.global('deals:active'), dealId, `${rebuilt.roomId}|${rebuilt.productId}|${(await this.get(dealId)).totalStock}`);
-    if (rebuilt.status === 'active') {
+      .hset(this.#keys.global('deals:active'), dealId, `${rebuilt.roomId}|${rebuilt.productId}|${rebuilt.totalStock}`);
+    if (rebuilt.kind === 'flash') multi.sadd(this.#keys.room(rebuilt.roomId, 'deals'), dealId);
+    if (rebuilt.kind === 'flash' && rebuilt.status === 'active') {
       multi.set(this.#keys.room(rebuilt.roomId, `deal:${rebuilt.productId}`), dealId, 'PX', Math.max(1, rebuilt.endsAt - Date.now()));
     }
     await multi.exec();
@@ -477,11 +577,21 @@ export class FlashDeals extends EnhancedEventEmitter<FlashDealsEvents> {
    */
   async reconcile(): Promise<void> {
     const { rows } = await this.#db.query<DealLedgerRow>(
-      "SELECT id, total_stock, sold_units, redis_epoch, status, ends_at FROM deals WHERE status <> 'closed'");
+      "SELECT id, kind, total_stock, sold_units, redis_epoch, status, ends_at FROM deals WHERE status <> 'closed'");
     const now = Date.now();
     const grace = 2_000;
+    // Redis's side of every open deal and listing, read in one round trip per 500.
+    const health = new Map<string, DealHealth>();
+    for (let i = 0; i < rows.length; i += 500) {
+      const ids = rows.slice(i, i + 500).map((r) => r.id);
+      (await this.#reservation.healthOf(ids)).forEach((h, j) => health.set(ids[j], h));
+    }
     for (const row of rows) {
       const endsAt = new Date(row.ends_at).getTime();
+      if (row.kind === 'regular') {
+        if (staleReason(row, health.get(row.id)!)) await this.recover(row.id);
+        continue;
+      }
       if (row.status === 'ended' && now > endsAt + this.#options.closeAfterEndMs + grace) {
         await this.#onPhase({ dealId: row.id, phase: 'close' });
         continue;
@@ -490,8 +600,10 @@ export class FlashDeals extends EnhancedEventEmitter<FlashDealsEvents> {
         await this.#onPhase({ dealId: row.id, phase: 'end' });
         continue;
       }
-      if (staleReason(row, await this.#reservation.health(row.id))) await this.recover(row.id);
+      if (staleReason(row, health.get(row.id)!)) await this.recover(row.id);
     }
+    // Units that reached a listed product (a payment failing after its deal closed) join its listing.
+    await this.#listings?.foldAll();
   }
 
   /** Stops the phase worker and queue. Idempotent. */

@@ -44,6 +44,8 @@ export class HoldSweeper extends EnhancedEventEmitter<HoldSweeperEvents> {
       if (r.units === 0) continue;
       units += r.units;
       const [roomId, productId, total] = info.split('|');
+      // A listing has no room of its own: its stock reaches a room with the next change there.
+      if (!roomId) continue;
       this.#broadcaster.publishInventory(roomId, stockUpdate({ productId, dealId, total: Number(total) }, r));
     }
     return units;

@@ -387,13 +387,14 @@ export class OrderStore {
       paidRows = (await this.#db.query<{ id: string; paid_now: boolean; commission: number; prior_status: string }>(PAID_SQL, paidCols)).rows;
     }
     const outcome = new Map(claimRows.map((r) => [r.id, r.outcome]));
-    // A concurrent statement (another store's batch: a retried tap's second job) may have inserted
-    // the order after this statement's snapshot: its insert then did nothing and the answer read
-    // "sold_out". What the order is now is the answer (a retryable failure stays sold out).
-    const recheck = claimRows.filter((r) => r.outcome === 'sold_out').map((r) => r.id);
-    if (recheck.length > 0) {
-      const { rows } = await this.#db.query<{ id: string; status: ClaimOutcome }>('SELECT id, status FROM orders WHERE id = ANY($1::text[])', [recheck]);
-      for (const r of rows) if (r.status !== 'failed') outcome.set(r.id, r.status);
+    // A claim of the same order committed by another statement after this one's snapshot (two
+    // settle jobs of one order, in two statements in flight) makes the insert a no-op that the
+    // snapshot cannot explain: it reads as `sold_out`. Read those orders again, in a new snapshot.
+    const refused = claimRows.filter((r) => r.outcome === 'sold_out').map((r) => r.id);
+    if (refused.length > 0) {
+      const { rows } = await this.#db.query<{ id: string; status: string }>(
+        "SELECT id, status FROM orders WHERE id = ANY($1::text[]) AND status IN ('pending', 'paid', 'refunded')", [refused]);
+      for (const r of rows) outcome.set(r.id, r.status as ClaimOutcome);
     }
     const paid = new Map(paidRows.map((r) => [r.id, r]));
     const told = new Set<string>();

@@ -226,7 +226,7 @@ describe('rebuild-5.lua (Redis state from PostgreSQL)', () => {
     }));
     expect(r).toMatchObject({ available: 7, keptHolds: 0, droppedHolds: 0 });
     expect(r.version).toBeGreaterThanOrEqual(versionFloor() - 5_000_000);
-    expect(await res.health('d1')).toEqual({ exists: true, available: 7, epoch: 'e2', status: 'active' });
+    expect(await res.health('d1')).toEqual({ exists: true, available: 7, epoch: 'e2', status: 'active', total: 10 });
     expect(await res.reserve(input('u1', 'a', 2))).toMatchObject({ code: 'DUP', orderId: 'o-u1-a', state: 'S' });
     expect(await res.reserve(input('u2', 'a'))).toMatchObject({ code: 'DUP', orderId: 'o-u2-a', state: 'P' });
     expect(await res.reserve(input('u3', 'a'))).toMatchObject({ code: 'DUP', orderId: 'o-u3-a', state: 'R' });
@@ -271,5 +271,29 @@ describe('rebuild-5.lua (Redis state from PostgreSQL)', () => {
     const b = await res.reserve(input('u2', 'k'));
     await res.release('d1', b.orderId, 'H');
     expect(await res.reserve(input('u2', 'k'))).toMatchObject({ code: 'DUP', state: 'R' });
+  });
+});
+
+describe('adjust-1.lua (a listing\'s total stock)', () => {
+  it('a flash deal takes only units nobody holds; a seller may lower the stock below the holds; a stale total is refused', async () => {
+    await res.open(deal({ totalStock: 10, perBuyerLimit: 10 }));
+    const held = await res.reserve(input('u1', 'a', 6));
+    expect(held).toMatchObject({ code: 'OK', available: 4 });
+    // 5 units for a deal: only 4 are free of holds
+    expect(await res.adjust('d1', 10, 5, true)).toMatchObject({ code: 'SHORT', available: 4 });
+    const took = await res.adjust('d1', 10, 6, true);
+    expect(took).toMatchObject({ code: 'OK', available: 0 });
+    expect(took.version).toBeGreaterThan(held.version);
+    expect(await res.health('d1')).toMatchObject({ total: 6, available: 0 });
+    // PostgreSQL's total is not Redis's: nothing is written
+    expect(await res.adjust('d1', 10, 20, false)).toMatchObject({ code: 'STALE', available: 0 });
+    // the seller says 2 left while 6 are held: the holds stand, stock goes negative, nothing more sells
+    expect(await res.adjust('d1', 6, 2, false)).toMatchObject({ code: 'OK', available: -4 });
+    expect((await res.reserve(input('u2', 'a'))).code).toBe('SOLD_OUT');
+    // the hold lapses or fails: its units come back against the lower stock
+    expect((await res.release('d1', held.orderId, 'H')).available).toBe(2);
+    // units back from a closed deal
+    expect(await res.adjust('d1', 2, 7, false)).toMatchObject({ code: 'OK', available: 7 });
+    expect(await res.adjust('nope', 1, 2, false)).toMatchObject({ code: 'NOT_FOUND' });
   });
 });

@@ -37,6 +37,8 @@ export interface DealTruth extends DealInventory {
 export interface DealHealth {
   exists: boolean;
   available: number;
+  /** The deal's total stock in Redis (a listing's changes; PostgreSQL's must agree). */
+  total: number;
   epoch: string;
   status: string;
 }
@@ -92,7 +94,10 @@ export interface DealSalesStats {
   buyers: number;
 }
 
-const SCRIPTS = ['reserve-4.lua', 'release-3.lua', 'expire-3.lua', 'commit-3.lua', 'sell-3.lua', 'phase-1.lua', 'outbox-2.lua', 'rebuild-5.lua'] as const;
+const SCRIPTS = ['reserve-4.lua', 'release-3.lua', 'expire-3.lua', 'commit-3.lua', 'sell-3.lua', 'phase-1.lua', 'outbox-2.lua', 'rebuild-5.lua', 'adjust-1.lua'] as const;
+
+/** What changing a listing's total stock in Redis did (see adjust-1.lua). */
+export type AdjustCode = 'OK' | 'NOT_FOUND' | 'STALE' | 'SHORT';
 
 /**
  * The lowest stock version a deal's state takes when it is written or rebuilt: microseconds
@@ -141,13 +146,14 @@ export class Reservation {
   readonly #phase: RedisScript;
   readonly #outbox: RedisScript;
   readonly #rebuild: RedisScript;
+  readonly #adjust: RedisScript;
   readonly #dealKeys = new Map<string, DealKeys>();
   readonly #reservers = new Map<string, MicroBatcher<ReserveInput, ReserveReply>>();
 
   private constructor(redis: Redis | Cluster, keys: RedisKeys, scripts: RedisScript[]) {
     this.#redis = redis;
     this.#keys = keys;
-    [this.#reserve, this.#release, this.#expire, this.#commit, this.#sell, this.#phase, this.#outbox, this.#rebuild] = scripts;
+    [this.#reserve, this.#release, this.#expire, this.#commit, this.#sell, this.#phase, this.#outbox, this.#rebuild, this.#adjust] = scripts;
   }
 
   /** Loads the scripts into Redis once. */
@@ -234,8 +240,45 @@ export class Reservation {
 
   /** The deal's Redis state as far as the reconciler compares it with PostgreSQL. */
   async health(dealId: string): Promise<DealHealth> {
-    const [stock, epoch, status] = await this.#redis.hmget(this.#k(dealId).deal, 'stock', 'epoch', 'status');
-    return { exists: status !== null, available: Number(stock ?? 0), epoch: epoch ?? '', status: status ?? '' };
+    const [stock, epoch, status, total] = await this.#redis.hmget(this.#k(dealId).deal, 'stock', 'epoch', 'status', 'total');
+    return { exists: status !== null, available: Number(stock ?? 0), epoch: epoch ?? '', status: status ?? '', total: Number(total ?? 0) };
+  }
+
+  /** `health` of several deals in one round trip (the reconciler's pass). */
+  async healthOf(dealIds: string[]): Promise<DealHealth[]> {
+    if (dealIds.length === 0) return [];
+    const pipe = this.#redis.pipeline();
+    for (const id of dealIds) pipe.hmget(this.#k(id).deal, 'stock', 'epoch', 'status', 'total');
+    const replies = (await pipe.exec()) ?? [];
+    return dealIds.map((_, i) => {
+      const [err, v] = replies[i] ?? [new Error('no reply'), null];
+      if (err) throw err;
+      const [stock, epoch, status, total] = v as (string | null)[];
+      return { exists: status !== null, available: Number(stock ?? 0), epoch: epoch ?? '', status: status ?? '', total: Number(total ?? 0) };
+    });
+  }
+
+  /**
+   * Changes a listing's total stock from `from` (what PostgreSQL has) to `to`, and its available
+   * stock by the same amount (adjust-1.lua). `need`: the units taken must be free of holds.
+   * Call it holding the listing's row lock in PostgreSQL.
+   */
+  async adjust(dealId: string, from: number, to: number, need: boolean): Promise<StockLevel & { code: AdjustCode }> {
+    const r = await this.#adjust.run<[AdjustCode, number, number]>(this.#redis, [this.#k(dealId).deal], [from, to, need ? '1' : '0']);
+    return { code: r[0], available: Number(r[1]), version: Number(r[2]) };
+  }
+
+  /**
+   * Remembers the room a listing's hold was made in (a listing has no room of its own), for the
+   * order its buyer confirms later; forgotten after `ttlMs`.
+   */
+  async noteRoom(dealId: string, orderId: string, roomId: string, ttlMs: number): Promise<void> {
+    await this.#redis.set(this.#keys.deal(dealId, `room:${orderId}`), roomId, 'PX', ttlMs);
+  }
+
+  /** The room noted for a listing's order, or null. */
+  async roomOf(dealId: string, orderId: string): Promise<string | null> {
+    return this.#redis.get(this.#keys.deal(dealId, `room:${orderId}`));
   }
 
   /**

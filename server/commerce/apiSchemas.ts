@@ -83,6 +83,7 @@ export const DealSchema = apiSchema('Deal', z.object({
   commissionBps: int.nullable(),
   planId: z.string().nullable(),
   creatorId: z.string(),
+  kind: z.enum(['flash', 'regular']).describe('flash: a deal with a countdown and an end; regular: the product\'s regular-price listing'),
   status: z.enum(['active', 'ended', 'closed']),
 }).strict());
 

@@ -200,11 +200,14 @@ describe('Redis faults: PostgreSQL stays the authority', () => {
     expect.soft(await res.available(dealA.id), "deal A: Redis's stock = 0").toBe(0);
     expect.soft(quiet, 'settlement went quiet').toBe(true);
 
-    // After the end (plus the close delay): neither deal stays active, unsold stock is back in the catalog.
+    // After the end (plus the close delay): neither deal stays active, unsold stock is back in the catalog
+    // (the product's unallocated units plus its regular-price listing's unsold units).
     const closedBy = dealA.endsAt + 1_000 + 15_000;
     const state = async () => {
       const { rows } = await st.db.query<{ id: string; status: string; stock: number }>(
-        'SELECT d.id, d.status, p.stock FROM deals d JOIN products p ON p.id = d.product_id WHERE d.id = ANY($1::text[])', [[dealA.id, dealB.id]]);
+        `SELECT d.id, d.status, p.stock + COALESCE((SELECT l.total_stock - l.sold_units FROM deals l
+           WHERE l.product_id = p.id AND l.kind = 'regular' AND l.status <> 'closed'), 0) AS stock
+         FROM deals d JOIN products p ON p.id = d.product_id WHERE d.id = ANY($1::text[])`, [[dealA.id, dealB.id]]);
       return new Map(rows.map((r) => [r.id, r]));
     };
     const expectedStock = (dealStock: number, paid: number) => 1000 - dealStock + (dealStock - paid);
