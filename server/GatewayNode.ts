@@ -30,6 +30,7 @@ import { SocketSender } from './realtime/SocketSender.js';
 import { SocketTransport } from './realtime/SocketTransport.js';
 import { UserChannels } from './realtime/UserChannels.js';
 import { SandboxPaymentProvider } from './settlement/SandboxPaymentProvider.js';
+import { SandboxHostedPage } from './settlement/SandboxHostedPage.js';
 import { SettlementApi } from './settlement/SettlementApi.js';
 import { SettlementService } from './settlement/SettlementService.js';
 import { attachSfu } from './attachSfu.js';
@@ -90,6 +91,7 @@ export class GatewayNode {
   readonly #config: Config;
   readonly #realtime: Realtime;
   readonly #db: Database | null;
+  readonly #provider: SandboxPaymentProvider | null;
   #drainPromise: Promise<void> | null = null;
   #closePromise: Promise<void> | null = null;
 
@@ -104,6 +106,7 @@ export class GatewayNode {
     settlement: SettlementService | null;
     sfu: SfuService | RemoteSfu | null;
     db: Database | null;
+    provider: SandboxPaymentProvider | null;
   }) {
     this.#config = parts.config;
     this.#realtime = parts.realtime;
@@ -116,6 +119,7 @@ export class GatewayNode {
     this.settlement = parts.settlement;
     this.sfu = parts.sfu;
     this.#db = parts.db;
+    this.#provider = parts.provider;
   }
 
   /** Connects to Redis (and the database when commerce runs here) and starts listening. */
@@ -128,6 +132,7 @@ export class GatewayNode {
     let commerce: CommerceService | null = null;
     let settlement: SettlementService | null = null;
     let sfu: SfuService | RemoteSfu | null = null;
+    let provider: SandboxPaymentProvider | null = null;
     try {
       await Promise.all([waitReady(redis), waitReady(subscriber)]);
       const tokens = new TokenService(config.jwtSecret);
@@ -139,6 +144,10 @@ export class GatewayNode {
       if (options.commerce) {
         db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, schema: config.databaseSchema, max: 20 });
         const connection = { url: redisUrl, maxRetriesPerRequest: null };
+        // The payment provider: first confirmations create payments here, its notifications come
+        // here, and its hosted page is served here (docs/payments.md).
+        const sandbox = new SandboxPaymentProvider(db, { ...config.sandbox, secret: config.payments.sandboxSecret, pageUrl: config.publicUrl ?? '' });
+        provider = sandbox;
         commerce = await CommerceService.create({
           redis,
           connection,
@@ -147,9 +156,11 @@ export class GatewayNode {
           broadcaster: rt.publisher,
           bans: (roomId, userId) => rt.store.isBanned(roomId, userId),
           viewerCount: (roomId) => rt.hub.viewers(roomId),
+          payments: { providers: [sandbox], options: config.payments },
         });
         wireCommerce(rt, commerce);
         new CommerceApi(commerce).register(router);
+        new SandboxHostedPage(sandbox, SandboxHostedPage.routerSender(router)).register(router);
         new SettlementApi({ connection, keys }).register(router);
         if (options.settlement) {
           settlement = await SettlementService.create({
@@ -157,7 +168,7 @@ export class GatewayNode {
             connection,
             keys,
             db,
-            provider: new SandboxPaymentProvider(db, config.sandbox),
+            provider: sandbox,
             broadcaster: rt.publisher,
             notifier: new RedisOrderNotifier(redis, keys),
             sweepHolds: false,
@@ -168,11 +179,12 @@ export class GatewayNode {
       else if (options.sfu === 'remote') sfu = await RemoteSfu.create({ redisUrl, prefix: config.redisPrefix });
       if (sfu) attachSfu({ frames: rt.frames, sessions: rt.transport, registry: rt.metrics.registry, router }, sfu);
       registerRoomRoutes(router, rt.control, rt.store);
-      return new GatewayNode({ config, realtime: rt, redis, subscriber, router, tokens, commerce, settlement, sfu, db });
+      return new GatewayNode({ config, realtime: rt, redis, subscriber, router, tokens, commerce, settlement, sfu, db, provider });
     } catch (error) {
       sfu?.close();
       await settlement?.close().catch(() => undefined);
       await commerce?.close().catch(() => undefined);
+      await provider?.close().catch(() => undefined);
       if (realtime) await closeRealtime(realtime);
       await db?.close().catch(() => undefined);
       redis.disconnect();
@@ -222,6 +234,7 @@ export class GatewayNode {
         ['gateway drain', () => this.drain()],
         ['settlement', () => this.settlement?.close()],
         ['commerce', () => this.commerce?.close()],
+        ['payment provider', () => this.#provider?.close()],
         ['realtime', () => closeRealtime(this.#realtime)],
         ['sfu', () => this.sfu?.close()],
         ['database', () => this.#db?.close()],

@@ -52,7 +52,7 @@ describe('Policy', () => {
 
   it('answers 401 without a principal, except for public reads', () => {
     const publicActions = ACTIONS.filter((a) => Policy.isPublic(a));
-    expect(publicActions.sort()).toEqual(['deal.read', 'fx.read', 'product.read', 'shop.read']);
+    expect(publicActions.sort()).toEqual(['deal.read', 'fx.read', 'payment.notify', 'payment.page', 'product.read', 'shop.read']);
     for (const a of ACTIONS) {
       expect(outcome(null, a, base), a).toBe(Policy.isPublic(a) ? 'allow' : ErrorCode.Unauthorized);
       if (!Policy.isPublic(a)) expect(statusOf(null, a, base)).toBe(401);
@@ -173,7 +173,7 @@ describe('Policy', () => {
     const roles: RoleName[] = ['viewer', 'host', 'moderator', 'ops', 'seller'];
     for (const role of roles) {
       const p: PolicyPrincipal = { userId: 'me', role, rooms: role === 'host' || role === 'moderator' ? [R] : null };
-      for (const a of ['session', 'me.write', 'checkout.confirm'] as Action[]) expect(outcome(p, a, {}), `${role} ${a}`).toBe('allow');
+      for (const a of ['session', 'me.read', 'me.write', 'checkout.confirm'] as Action[]) expect(outcome(p, a, {}), `${role} ${a}`).toBe('allow');
       expect(outcome(p, 'affiliate.balance.read', { ownerUserId: 'me' }), role).toBe('allow');
       expect(outcome(p, 'whip.end', { ownerUserId: 'me' }), role).toBe('allow');
       if (role !== 'ops') {
@@ -191,6 +191,16 @@ describe('Policy', () => {
       for (const p of [viewer, hostR, modR, sellerA]) expect(outcome(p, a, {}), `${a} ${p.userId}`).toBe(ErrorCode.Forbidden);
     }
     expect(outcome(null, 'fx.read', {})).toBe('allow');
+  });
+
+  it('payment providers: notifications and hosted pages take no token (a signature / a session id authenticates them), even when banned', () => {
+    for (const a of ['payment.notify', 'payment.page'] as Action[]) {
+      expect(outcome(null, a, {}), a).toBe('allow');
+      for (const p of [viewer, hostR, modR, sellerA, ops]) expect(outcome(p, a, { ...base, banned: true }), `${a} ${p.userId}`).toBe('allow');
+      expect(Policy.needs(a)).toEqual([]);
+    }
+    // The buyer's own orders need a token, any role.
+    expect(outcome(null, 'me.read', {})).toBe(ErrorCode.Unauthorized);
   });
 
   it('authorize throws the decision error; require also refuses a missing principal', () => {

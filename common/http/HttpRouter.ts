@@ -20,6 +20,8 @@ export interface ApiRequest {
   body: unknown;
   /** The body as text when its content type is not JSON (e.g. application/sdp for WHIP). */
   rawBody?: string;
+  /** The body exactly as received (any content type), e.g. for a signature over it; undefined in-process. */
+  text?: string;
   /** Verified bearer token, or null when none was sent. */
   principal: Principal | null;
   /** Client address as text. */
@@ -160,6 +162,7 @@ export class HttpRouter {
         headers,
         body,
         rawBody,
+        text: input.text,
         principal,
         remoteAddress: input.remoteAddress ?? '',
         action,

@@ -12,7 +12,11 @@ import type { PaymentMethods, SavedPaymentMethod } from './PaymentMethods.js';
 import type { SettlementQueue, SettleJob } from './SettlementQueue.js';
 import type { OutboxMover } from './OutboxMover.js';
 import type { PaymentAvailability } from './PaymentAvailability.js';
+import type { OrderStore } from './OrderStore.js';
+import type { PaymentSteps, StepOutcome } from './PaymentSteps.js';
 import { INSTALMENT_COUNTS } from './InstalmentPlan.js';
+import { NextSteps } from './NextSteps.js';
+import { httpUrl } from '../../common/text.js';
 import { Currency } from './Currency.js';
 import { OrderIds } from './OrderIds.js';
 import { RandomPool } from '../../common/RandomPool.js';
@@ -40,11 +44,19 @@ export interface ConfirmInput {
   dealId: string;
   orderId: string;
   method: PaymentMethodType;
-  token: string;
+  /**
+   * A provider token (a tokenised card, a linked account), when the buyer has one. Without it
+   * the provider collects the method on its hosted step (needs payment steps configured).
+   */
+  token?: string | null;
   instalments?: number | null;
   /** Save the method for one-tap buys next time. */
   save?: boolean;
+  /** Where the provider's hosted step sends the buyer back when done (http(s)). */
+  returnUrl?: string | null;
 }
+
+const returnUrlSchema = httpUrl(2048);
 
 export interface CheckoutOptions {
   /** Hold TTL (default 5 min). */
@@ -84,10 +96,15 @@ export class Checkout {
   readonly #broadcaster: RoomBroadcaster;
   readonly #fx: () => FxTable;
   readonly #options: CheckoutOptions;
+  /** The asynchronous payment step (null: confirmations go to settlement's synchronous capture). */
+  readonly #steps: PaymentSteps | null;
+  readonly #orders: OrderStore | null;
 
   constructor(params: {
     deals: FlashDeals; reservation: Reservation; methods: PaymentMethods; queue: SettlementQueue; outbox: OutboxMover;
     payments?: PaymentAvailability | null; broadcaster: RoomBroadcaster; fx: () => FxTable; options?: Partial<CheckoutOptions>;
+    /** Payment steps and the order store they claim units in (both or neither). */
+    steps?: { steps: PaymentSteps; orders: OrderStore } | null;
   }) {
     this.#deals = params.deals;
     this.#reservation = params.reservation;
@@ -98,6 +115,8 @@ export class Checkout {
     this.#broadcaster = params.broadcaster;
     this.#fx = params.fx;
     this.#options = { holdMs: 5 * 60_000, maxQuantity: 100, ...params.options };
+    this.#steps = params.steps?.steps ?? null;
+    this.#orders = params.steps?.orders ?? null;
   }
 
   /** Reserves units for the caller. Resolves to a BuyResult; `code` is empty on success. */
@@ -254,20 +273,10 @@ export class Checkout {
       return { ...result, code: CommerceErrorCode.HoldExpired, message: 'the hold was released (expired or payment failed); tap again', status: CheckoutStatus.CHECKOUT_FAILED };
     }
     if (state === 'P') return { ...result, status: CheckoutStatus.CHECKOUT_SETTLING };
-    const path = `/v1/deals/${deal.id}/orders/${reply.orderId}/confirm`;
     return {
       ...result,
       status: CheckoutStatus.CHECKOUT_RESERVED,
-      nextStep: {
-        action: 'confirm_payment',
-        method: 'POST',
-        path,
-        message: `Your ${reply.quantity} unit(s) are held until ${new Date(reply.at).toISOString()}. ` +
-          `Choose card, wallet or pay-in-3/6 and confirm at POST ${path} to complete the purchase; tick "save" for one-tap next time.`,
-        methods: [...PAYMENT_METHOD_TYPES],
-        instalments: [...INSTALMENT_COUNTS],
-        expiresAt: reply.at,
-      },
+      nextStep: NextSteps.confirmPayment({ dealId: deal.id, orderId: reply.orderId, total, currency: deal.price.currency, expiresAt: reply.at }),
     };
   }
 
@@ -283,14 +292,22 @@ export class Checkout {
   }
 
   /**
-   * A first-time buyer confirms a held order with a payment method: the hold is committed
-   * (it can no longer lapse) and the order goes to settlement. Idempotent.
+   * A first-time buyer confirms a held order with a payment method. With payment steps: the
+   * hold is committed (it no longer lapses on its own), the units are claimed in PostgreSQL, and
+   * the provider is asked for the payment: the answer is RESERVED with the step the buyer takes
+   * (COMPLETE_PAYMENT / APPROVE_PAYMENT, until its deadline), SETTLING when it was captured at
+   * once, or PAYMENT_DECLINED. Without: the hold is committed and settlement captures the token.
+   * Idempotent: confirming again answers the same step.
    */
   async confirm(principal: Principal, input: ConfirmInput & { displayCurrency?: string }): Promise<flashcast.IBuyResult> {
     try {
+      if (input === null || typeof input !== 'object') return fail(ErrorCode.InvalidArgument, 'missing input');
       if (!isValidId(input.dealId) || !isValidId(input.orderId)) return fail(ErrorCode.InvalidArgument, 'invalid ids');
       if (!PAYMENT_METHOD_TYPES.includes(input.method)) return fail(ErrorCode.InvalidArgument, 'method must be card, wallet or bnpl');
-      if (typeof input.token !== 'string' || input.token.length < 1 || input.token.length > 128) return fail(ErrorCode.InvalidArgument, 'token is invalid');
+      const token = input.token ?? null;
+      if (token !== null && (typeof token !== 'string' || token.length < 1 || token.length > 128)) return fail(ErrorCode.InvalidArgument, 'token is invalid');
+      if (token === null && !this.#steps) return fail(ErrorCode.InvalidArgument, 'token is required');
+      if (input.returnUrl != null && !returnUrlSchema.safeParse(input.returnUrl).success) return fail(ErrorCode.InvalidArgument, 'returnUrl must be an http(s) URL');
       const instalments = input.method === 'bnpl' ? (input.instalments ?? 3) : null;
       if (instalments !== null && !(INSTALMENT_COUNTS as readonly number[]).includes(instalments)) {
         return fail(ErrorCode.InvalidArgument, 'instalments must be 3 or 6');
@@ -298,6 +315,24 @@ export class Checkout {
       const hold = await this.#reservation.order(input.dealId, input.orderId);
       if (!hold || hold.userId !== principal.userId) return fail(CommerceErrorCode.OrderNotFound, 'no such order');
       const deal = await this.#deals.get(input.dealId);
+      const total = Currency.multiply(deal.price.amount, hold.quantity);
+      let display: FxConversion | null = null;
+      if (input.displayCurrency && Currency.isKnown(input.displayCurrency) && input.displayCurrency !== deal.price.currency) {
+        try {
+          display = this.#fx().convert(total, deal.price.currency, input.displayCurrency);
+        } catch {
+          display = null;
+        }
+      }
+      const base: flashcast.IBuyResult = {
+        orderId: input.orderId, dealId: deal.id, productId: deal.productId, quantity: hold.quantity,
+        unitPrice: { ...deal.price }, total: { amount: total, currency: deal.price.currency }, holdExpiresAt: hold.expiresAt,
+        displayTotal: display ? { amount: display.amount, currency: display.currency } : null, fxAsOf: display?.asOf ?? 0,
+      };
+      const method = { type: input.method, token: token ?? '' };
+      const job = () => this.#job(principal, deal, input.orderId, hold.quantity, hold.idempotencyKey, total, display, method, instalments);
+      if (this.#steps && this.#orders) return await this.#confirmStep(input, deal, hold.state, job(), base, this.#steps, this.#orders);
+
       if (hold.state === 'H') {
         const c = await this.#reservation.commit(input.dealId, input.orderId);
         if (c.code === 'EXPIRED') {
@@ -308,35 +343,78 @@ export class Checkout {
       } else if (hold.state === 'R') {
         return fail(CommerceErrorCode.HoldExpired, 'the hold was released');
       }
-      const method = { type: input.method, token: input.token };
       if (input.save) await this.#methods.save(principal.userId, method);
-      const total = Currency.multiply(deal.price.amount, hold.quantity);
-      let display: FxConversion | null = null;
-      if (input.displayCurrency && Currency.isKnown(input.displayCurrency) && input.displayCurrency !== deal.price.currency) {
-        try {
-          display = this.#fx().convert(total, deal.price.currency, input.displayCurrency);
-        } catch {
-          display = null;
-        }
-      }
-      if (hold.state !== 'S') {
-        await this.#queue.enqueueSettle(this.#job(principal, deal, input.orderId, hold.quantity, hold.idempotencyKey, total, display, method, instalments));
-      }
-      return {
-        code: '', message: '', orderId: input.orderId, dealId: deal.id, productId: deal.productId, quantity: hold.quantity,
-        unitPrice: { ...deal.price }, total: { amount: total, currency: deal.price.currency }, holdExpiresAt: hold.expiresAt,
-        status: hold.state === 'S' ? CheckoutStatus.CHECKOUT_PAID : CheckoutStatus.CHECKOUT_SETTLING,
-        displayTotal: display ? { amount: display.amount, currency: display.currency } : null,
-        fxAsOf: display?.asOf ?? 0,
-      };
+      if (hold.state !== 'S') await this.#queue.enqueueSettle(job());
+      return { code: '', message: '', ...base, status: hold.state === 'S' ? CheckoutStatus.CHECKOUT_PAID : CheckoutStatus.CHECKOUT_SETTLING };
     } catch (error) {
       if (error instanceof FlashcastError) return fail(error.code, error.message);
       log.error({ err: error }, 'confirm failed');
       return fail(ErrorCode.Unavailable, 'temporarily unavailable, retry', 500);
     }
   }
+
+  /**
+   * The asynchronous confirmation: commit the hold (H -> P: it no longer lapses; the step's
+   * deadline releases it instead), claim the units in PostgreSQL, then the payment step.
+   */
+  async #confirmStep(input: ConfirmInput, deal: Deal, state: string, job: SettleJob, base: flashcast.IBuyResult,
+    steps: PaymentSteps, orders: OrderStore): Promise<flashcast.IBuyResult> {
+    if (state === 'S') return { code: '', message: '', ...base, status: CheckoutStatus.CHECKOUT_PAID };
+    if (state === 'R') {
+      const current = await steps.current(input.orderId);
+      return current ? this.#stepAnswer(current, base, deal.id) : fail(CommerceErrorCode.HoldExpired, 'the hold was released', 0, base);
+    }
+    if (state === 'H') {
+      const c = await this.#reservation.commit(deal.id, input.orderId);
+      if (c.code === 'EXPIRED') {
+        this.#broadcaster.publishInventory(deal.roomId, await this.#deals.inventory(deal, c));
+        return fail(CommerceErrorCode.HoldExpired, 'the hold expired before confirmation', 0, base);
+      }
+      if (c.code === 'RELEASED') return fail(CommerceErrorCode.HoldExpired, 'the hold was released', 0, base);
+    }
+    // PostgreSQL counts the units before the buyer goes anywhere (a step may take minutes).
+    const claim = await orders.claim(job);
+    if (claim === 'paid' || claim === 'refunded') return { code: '', message: '', ...base, status: CheckoutStatus.CHECKOUT_PAID };
+    if (claim === 'sold_out' || claim === 'deal_closed' || claim === 'no_deal') {
+      const code = claim === 'sold_out' ? CommerceErrorCode.SoldOut : CommerceErrorCode.Ended;
+      await orders.recordFailed(job, 'failed', claim === 'sold_out' ? 'SOLD_OUT' : 'DEAL_ENDED');
+      const r = await this.#reservation.release(deal.id, input.orderId, 'HP');
+      if (r.released) this.#broadcaster.publishInventory(deal.roomId, await this.#deals.inventory(deal, r));
+      return fail(code, claim === 'sold_out' ? 'sold out' : 'the deal has ended', 0, base);
+    }
+    if (claim !== 'claimed' && claim !== 'pending') {
+      const current = await steps.current(input.orderId);
+      return current ? this.#stepAnswer(current, base, deal.id) : fail(CommerceErrorCode.HoldExpired, 'the hold was released', 0, base);
+    }
+    if (input.save && input.token) await this.#methods.save(job.buyerId, job.method);
+    return this.#stepAnswer(await steps.begin(job, { token: input.token, save: input.save, returnUrl: input.returnUrl }), base, deal.id);
+  }
+
+  /** The BuyResult of a payment step's outcome. */
+  #stepAnswer(outcome: StepOutcome, base: flashcast.IBuyResult, dealId: string): flashcast.IBuyResult {
+    switch (outcome.kind) {
+      case 'step':
+        return {
+          code: '', message: '', ...base, status: CheckoutStatus.CHECKOUT_RESERVED, holdExpiresAt: outcome.attempt.expiresAt,
+          nextStep: NextSteps.forAttempt(outcome.attempt, dealId),
+        };
+      case 'settling':
+        return { code: '', message: '', ...base, status: CheckoutStatus.CHECKOUT_SETTLING, holdExpiresAt: outcome.attempt.expiresAt };
+      case 'declined':
+        return fail(CommerceErrorCode.PaymentDeclined, 'the payment was declined', 0, base);
+      case 'expired':
+        return fail(CommerceErrorCode.PaymentExpired, 'the payment step was not finished in time; the units were released', 0, base);
+      case 'in_progress':
+        return {
+          ...fail(CommerceErrorCode.PaymentInProgress, 'a payment with another method is under way for this order', 0, base),
+          nextStep: outcome.attempt.action === 'none' ? null : NextSteps.forAttempt(outcome.attempt, dealId),
+        };
+      default:
+        return fail(CommerceErrorCode.PaymentUnavailable, 'payments are unavailable right now; nothing was charged, confirm again shortly', outcome.retryAfterMs, base);
+    }
+  }
 }
 
-function fail(code: string, message: string, retryAfterMs = 0): flashcast.IBuyResult {
-  return { code, message, status: CheckoutStatus.CHECKOUT_FAILED, retryAfterMs };
+function fail(code: string, message: string, retryAfterMs = 0, context: flashcast.IBuyResult = {}): flashcast.IBuyResult {
+  return { ...context, code, message, status: CheckoutStatus.CHECKOUT_FAILED, retryAfterMs };
 }

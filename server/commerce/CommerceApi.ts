@@ -12,6 +12,8 @@ import { FxTable } from './FxTable.js';
 import { REFUND_REASONS } from './RefundPolicy.js';
 import { PAYMENT_METHOD_TYPES } from './PaymentProvider.js';
 import { CommerceErrorCode, CommerceNotFoundError } from './errors.js';
+import { PaymentAttempts } from './PaymentAttempts.js';
+import { InvalidArgumentError, NotFoundError } from '../../common/errors.js';
 
 const id = z.string().regex(ID_PATTERN, 'must be a valid id');
 const region = z.string().regex(/^[A-Z]{2}$/, 'must be an ISO 3166-1 alpha-2 code');
@@ -56,10 +58,13 @@ const schemas = {
     roomId: id, productId: id, quantity: z.unknown(), idempotencyKey: z.string().max(64), dealId: id.optional(),
     displayCurrency: currency.optional(), buyerId: z.string().max(64).optional(),
   }).strict(),
+  /** A confirmation: the method; a provider token when the buyer has one (else the provider's hosted step collects it). */
   confirm: z.object({
-    method: z.enum(PAYMENT_METHOD_TYPES as [string, ...string[]]), token: paymentToken,
+    method: z.enum(PAYMENT_METHOD_TYPES as [string, ...string[]]), token: paymentToken.optional(),
     instalments: z.union([z.literal(3), z.literal(6)]).optional(), save: z.boolean().optional(), displayCurrency: currency.optional(),
+    returnUrl: httpUrl(2048).optional(),
   }).strict(),
+  myOrders: z.object({ limit: z.coerce.number().int().min(1).max(100).default(20), before: id.optional() }).strict(),
   paymentMethod: z.object({ type: z.enum(PAYMENT_METHOD_TYPES as [string, ...string[]]), token: paymentToken }).strict(),
   prefs: z.object({ hideInTicker: z.boolean() }).strict(),
   // No amount: the server computes the refund and the return shipping (RefundService).
@@ -74,6 +79,7 @@ const BUY_STATUS: Record<string, number> = {
   SOLD_OUT: 409, INSUFFICIENT_STOCK: 409, LIMIT_REACHED: 409, NOT_STARTED: 409, ENDED: 410, REGION_BLOCKED: 403,
   NOT_ON_SALE: 404, INVALID_QUANTITY: 400, INVALID_CURRENCY: 400, INVALID_ARGUMENT: 400, IDEMPOTENCY_CONFLICT: 409,
   FORBIDDEN: 403, ROOM_NOT_ALLOWED: 403, BANNED: 403, HOLD_EXPIRED: 410, ORDER_NOT_FOUND: 404, UNAVAILABLE: 503,
+  PAYMENT_DECLINED: 402, PAYMENT_EXPIRED: 410, PAYMENT_IN_PROGRESS: 409, DEAL_ENDED: 410,
 };
 
 /** A BuyResult: 200 with it on success; otherwise the one error shape, the BuyResult in `details`. */
@@ -230,6 +236,23 @@ export class CommerceApi {
       const p = req.authorize();
       const b = parse(schemas.confirm, req.body);
       return buyJson(await s.checkout.confirm(p, { ...b, method: b.method as 'card', dealId: req.params.dealId, orderId: req.params.orderId }));
+    });
+    // --- the asynchronous payment step: a provider's signed notifications (the signature is the authentication) ---
+    router.add('POST', '/v1/payments/:provider/notifications', 'payment.notify', async (req) => {
+      if (!s.steps) throw new NotFoundError('no payment provider takes notifications here');
+      if (req.text === undefined) throw new InvalidArgumentError('the raw body is required');
+      const outcome = await s.steps.receive(req.params.provider, { rawBody: req.text, headers: req.headers });
+      return { status: 200, body: { received: true, duplicate: outcome.duplicate } };
+    });
+    router.add('GET', '/v1/me/orders', 'me.read', async (req) => {
+      const p = req.authorize();
+      const q = parse(schemas.myOrders, Object.fromEntries(req.query));
+      const orders = await OrderStore.ofBuyer(s.db, p.userId, { limit: q.limit, before: q.before });
+      const steps = s.steps ? await s.steps.attempts.forOrders(orders.map((o) => o.id)) : new Map();
+      return {
+        status: 200,
+        body: { orders: orders.map((o) => ({ ...o, payment_step: steps.has(o.id) ? PaymentAttempts.view(steps.get(o.id)!) : null })) },
+      };
     });
     router.add('GET', '/v1/orders/:orderId', 'order.read', async (req) => {
       req.authorize(await orderFacts(req.params.orderId));

@@ -20,6 +20,10 @@ import { HoldSweeper } from './HoldSweeper.js';
 import { PaymentAvailability } from './PaymentAvailability.js';
 import { SettlementQueue } from './SettlementQueue.js';
 import { OutboxMover, type OutboxMoverOptions } from './OutboxMover.js';
+import { OrderStore } from './OrderStore.js';
+import { PaymentAttempts } from './PaymentAttempts.js';
+import { PaymentSteps, type PaymentStepOptions } from './PaymentSteps.js';
+import type { PaymentProvider } from './PaymentProvider.js';
 import { logger } from '../../common/logger.js';
 import { runCloseSteps } from '../../common/closeSteps.js';
 
@@ -42,6 +46,12 @@ export interface CommerceServiceParams {
   /** The mover of settle jobs from the deals' outboxes to BullMQ (its sweep is off when `runWorkers` is false). */
   outbox?: Partial<OutboxMoverOptions>;
   dashboardIntervalMs?: number;
+  /**
+   * The asynchronous payment step (docs/payments.md): the providers whose notifications this
+   * process takes, the one first confirmations go to, and the step's hold and tolerance. Absent:
+   * confirmations go to settlement's synchronous capture and no notification route is served.
+   */
+  payments?: { providers: PaymentProvider[]; checkoutProvider?: string; options: PaymentStepOptions } | null;
 }
 
 /** Resolves to true when the user is banned in the room (RoomStore.isBanned). */
@@ -68,6 +78,10 @@ export class CommerceService {
   readonly queue: SettlementQueue;
   /** Moves winners' settle jobs from the deals' outboxes to the settlement queue. */
   readonly outbox: OutboxMover;
+  /** The asynchronous payment step and its notifications (null: not configured). */
+  readonly steps: PaymentSteps | null;
+  /** Claims units of confirmed orders in PostgreSQL (the asynchronous path), null without steps. */
+  readonly #orders: OrderStore | null;
   readonly db: Database;
   readonly params: CommerceServiceParams;
   #fx: FxTable;
@@ -78,6 +92,7 @@ export class CommerceService {
   private constructor(params: CommerceServiceParams, parts: {
     catalog: Catalog; plans: AffiliatePlans; deals: FlashDeals; checkout: Checkout; methods: PaymentMethods; refunds: RefundService; shippingRates: ReturnShippingRates;
     ledger: CommissionLedger; dashboard: DashboardStats; queue: SettlementQueue; outbox: OutboxMover; fx: FxTable; sweeper: HoldSweeper | null;
+    steps: PaymentSteps | null; orders: OrderStore | null;
   }) {
     this.params = params;
     this.db = params.db;
@@ -92,6 +107,8 @@ export class CommerceService {
     this.dashboard = parts.dashboard;
     this.queue = parts.queue;
     this.outbox = parts.outbox;
+    this.steps = parts.steps;
+    this.#orders = parts.orders;
     this.#fx = parts.fx;
     this.#sweeper = parts.sweeper;
     this.#fxTimer = setInterval(() => void this.reloadFx().catch((err) => log.warn({ err }, 'fx reload failed')), 60_000);
@@ -111,14 +128,21 @@ export class CommerceService {
     const methods = new PaymentMethods(p.db, p.redis, p.keys);
     const outbox = new OutboxMover(p.redis, p.keys, reservation, queue, { ...(p.runWorkers === false ? { sweepIntervalMs: 0 } : {}), ...p.outbox });
     const payments = new PaymentAvailability(p.redis, p.keys);
-    const checkout = new Checkout({ deals, reservation, methods, queue, outbox, payments, broadcaster: p.broadcaster, fx: fxNow, options: p.checkout });
+    const orders = p.payments ? new OrderStore(p.db) : null;
+    const steps = p.payments
+      ? new PaymentSteps({ attempts: new PaymentAttempts(p.db), queue, providers: p.payments.providers, checkoutProvider: p.payments.checkoutProvider, options: p.payments.options })
+      : null;
+    const checkout = new Checkout({
+      deals, reservation, methods, queue, outbox, payments, broadcaster: p.broadcaster, fx: fxNow, options: p.checkout,
+      steps: steps && orders ? { steps, orders } : null,
+    });
     const shippingRates = new ReturnShippingRates(p.db);
     const refunds = new RefundService(p.db, new RefundPolicy(fxNow), queue, shippingRates);
     const dashboard = new DashboardStats(p.redis, p.keys, deals, p.viewerCount ?? (() => 0), p.dashboardIntervalMs);
     const sweeper = p.runWorkers === false ? null : new HoldSweeper(p.redis, p.keys, reservation, p.broadcaster);
     self = new CommerceService(p, {
       catalog: new Catalog(p.db), plans: new AffiliatePlans(p.db), deals, checkout, methods, refunds, shippingRates, ledger: new CommissionLedger(p.db),
-      dashboard, queue, outbox, fx, sweeper,
+      dashboard, queue, outbox, fx, sweeper, steps, orders,
     });
     return self;
   }
@@ -158,6 +182,7 @@ export class CommerceService {
         ['dashboard', () => this.dashboard.close()],
         ['deals', () => this.deals.close()],
         ['outbox', () => this.outbox.close()],
+        ['orders', () => this.#orders?.close()],
         ['queue', () => this.queue.close()],
       ]);
     })();

@@ -52,3 +52,13 @@ export class FxRateMissingError extends CommerceError {
     super(CommerceErrorCode.FxRateMissing, `no FX rate ${base}->${quote}`, 422);
   }
 }
+
+/** A provider notification that does not verify (signature, timestamp, body): 400, nothing recorded. */
+export class PaymentNotificationError extends CommerceError {
+  /** What failed: `missing`, `malformed`, `stale`, `mismatch` (signature) or `body`. */
+  readonly reason: string;
+  constructor(reason: string, message = `notification refused (${reason})`) {
+    super(CommerceErrorCode.PaymentNotificationInvalid, message, 400);
+    this.reason = reason;
+  }
+}
