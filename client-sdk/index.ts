@@ -16,6 +16,12 @@ export type { SessionChannel, RequestOptions } from './SessionChannel.js';
 export { Room, RoomEvent } from './Room.js';
 export type { RoomState, RoomEvents, JoinOptions, BuyRequest } from './Room.js';
 export { FlashcastRequestError, RequestTimeoutError, ConnectionClosedError } from './errors.js';
+export { nextStepOf, buyResultOf, paymentActionOf } from './checkout.js';
+export type {
+  BuyResult, NextStep, ConfirmPaymentStep, ProviderStep, UnknownStep, ConfirmPaymentRequest, PaymentAction, PaymentMethod,
+  InstalmentOption, InstalmentDue, Money, Order, OrderPaymentStep,
+} from './checkout.js';
+export type { FetchLike } from './HttpApi.js';
 export { Backoff } from './Backoff.js';
 export { flashcast } from '../protocol/gen/flashcast.js';
 export {
@@ -25,6 +31,7 @@ export {
   BuyResultCode,
   SettlementErrorCode,
   SfuErrorCode,
+  NextStepCode,
   isReconnectCode,
 } from '../protocol/codes.js';
 // Media classes load on first room.publish / room.watch (mediasoup-client stays out of Node bundles).

@@ -242,7 +242,9 @@ export class CommerceApi {
       if (!s.steps) throw new NotFoundError('no payment provider takes notifications here');
       if (req.text === undefined) throw new InvalidArgumentError('the raw body is required');
       const outcome = await s.steps.receive(req.params.provider, { rawBody: req.text, headers: req.headers });
-      return { status: 200, body: { received: true, duplicate: outcome.duplicate } };
+      if (outcome.ack !== undefined) return { status: 200, raw: outcome.ack, headers: { 'content-type': 'text/plain' } };
+      // `duplicate`: every event in it had been applied before (a replay: answered, not applied again).
+      return { status: 200, body: { received: true, events: outcome.events.length, duplicate: outcome.events.every((e) => e.duplicate) } };
     });
     router.add('GET', '/v1/me/orders', 'me.read', async (req) => {
       const p = req.authorize();

@@ -117,9 +117,15 @@ export interface PaymentProvider {
   createPayment(request: PaymentRequest): Promise<NextAction>;
   /**
    * Verifies a notification (signature over the raw body, timestamp within the tolerance) and
-   * parses it. Throws PaymentNotificationError when it does not verify. Pure: no I/O.
+   * parses it into its events (one, or several for providers that batch them). Throws
+   * PaymentNotificationError when it does not verify. Pure: no I/O.
    */
-  verifyNotification(input: NotificationInput): PaymentNotification;
+  verifyNotification(input: NotificationInput): PaymentNotification[];
+  /**
+   * The body the provider expects in answer to a notification it delivered (e.g. Adyen's
+   * `[accepted]`); absent: JSON `{received: true, ...}`.
+   */
+  readonly notificationAck?: string;
   /**
    * Gives up a payment still waiting for the buyer (its step's deadline passed). Resolves to the
    * provider's final word: `canceled`, or how it ended if it ended first (captured: refund it).

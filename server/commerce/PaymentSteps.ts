@@ -1,4 +1,4 @@
-import type { CaptureResult, NextAction, PaymentProvider } from './PaymentProvider.js';
+import type { CaptureResult, NextAction, PaymentNotification, PaymentProvider } from './PaymentProvider.js';
 import type { PaymentAttempt, PaymentAttempts } from './PaymentAttempts.js';
 import type { SettleJob, SettlementQueue } from './SettlementQueue.js';
 import { NotFoundError } from '../../common/errors.js';
@@ -30,12 +30,18 @@ export type StepOutcome =
   /** The provider could not be reached: nothing was charged; confirm again later (same answer, same payment). */
   | { kind: 'unavailable'; retryAfterMs: number };
 
-/** What a notification did: replayed (nothing applied), applied, and the attempt's status after. */
-export interface ReceiveOutcome {
+/** What a notification's event did: replayed (nothing applied), applied, and the attempt's status after. */
+export interface EventOutcome {
   duplicate: boolean;
   applied: boolean;
   orderId: string;
   status: PaymentAttempt['status'];
+}
+
+/** What a notification did, event by event, and the body its provider expects in answer (if any). */
+export interface ReceiveOutcome {
+  events: EventOutcome[];
+  ack: string | undefined;
 }
 
 /**
@@ -128,7 +134,14 @@ export class PaymentSteps {
   async receive(providerName: string, input: { rawBody: string; headers: Record<string, string> }): Promise<ReceiveOutcome> {
     const provider = this.#providers.get(providerName);
     if (!provider) throw new NotFoundError('no such payment provider');
-    const n = provider.verifyNotification({ ...input, now: Date.now(), toleranceMs: this.#options.notificationToleranceMs });
+    const events = provider.verifyNotification({ ...input, now: Date.now(), toleranceMs: this.#options.notificationToleranceMs });
+    const outcomes: EventOutcome[] = [];
+    for (const n of events) outcomes.push(await this.#apply(provider, n));
+    return { events: outcomes, ack: provider.notificationAck };
+  }
+
+  /** One verified event: applied once, a final outcome handed to settlement. */
+  async #apply(provider: PaymentProvider, n: PaymentNotification): Promise<EventOutcome> {
     const { duplicate, applied, attempt } = await this.#attempts.applyNotification(provider.name, n, this.#options.stepHoldMs);
     log.info({ orderId: attempt.orderId, provider: provider.name, type: n.type, id: n.id, duplicate, applied, status: attempt.status }, 'payment notification');
     if (n.type === 'captured' && attempt.reference && (attempt.status === 'captured' || attempt.status === 'expired')) {

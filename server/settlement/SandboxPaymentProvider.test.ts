@@ -30,7 +30,7 @@ const verify = (rawBody: string, headers: Record<string, string>, now = Date.now
 describe('SandboxPaymentProvider: notifications (signature, timestamp, body)', () => {
   it('parses a notification it signed', () => {
     const n = sandbox.sign(body());
-    expect(verify(n.rawBody, n.headers)).toEqual({ id: 'evt_0123456789ab', paymentKey: 'pay.o_1', type: 'captured', reference: 'sbx_card_1', reason: undefined, methodToken: undefined });
+    expect(verify(n.rawBody, n.headers)).toEqual([{ id: 'evt_0123456789ab', paymentKey: 'pay.o_1', type: 'captured', reference: 'sbx_card_1', reason: undefined, methodToken: undefined }]);
   });
 
   it('refuses a tampered body, another secret, a stale timestamp, an unsigned or malformed notification', () => {
@@ -96,7 +96,7 @@ describe('SandboxPaymentProvider: createPayment and the hosted step (real Postgr
     const vid = (other as { url: string }).url.split('/').pop()!;
     const pending = await sandbox.viewed(vid);
     expect(JSON.parse(pending!.rawBody)).toMatchObject({ type: 'payment.pending', data: { paymentKey: 'pay.o_view' } });
-    expect(verify(pending!.rawBody, pending!.headers)).toMatchObject({ type: 'pending', paymentKey: 'pay.o_view' });
+    expect(verify(pending!.rawBody, pending!.headers)).toMatchObject([{ type: 'pending', paymentKey: 'pay.o_view' }]);
     expect(await sandbox.viewed(vid)).toBeNull();
   });
 });

@@ -214,7 +214,7 @@ export class SandboxPaymentProvider implements PaymentProvider {
   }
 
   /** Verifies a sandbox notification (signature, timestamp) and parses it. */
-  verifyNotification(input: NotificationInput): PaymentNotification {
+  verifyNotification(input: NotificationInput): PaymentNotification[] {
     const check = NotificationSignature.verify(this.#options.secret, input.rawBody, input.headers, input.now, input.toleranceMs);
     if (!check.ok) throw new PaymentNotificationError(check.reason);
     let parsed: z.infer<typeof notificationBody>;
@@ -226,7 +226,7 @@ export class SandboxPaymentProvider implements PaymentProvider {
     const d = parsed.data;
     const type = parsed.type.slice('payment.'.length) as PaymentNotification['type'];
     if (type === 'captured' && !d.reference) throw new PaymentNotificationError('body', 'a capture names its reference');
-    return { id: parsed.id, paymentKey: d.paymentKey, type, reference: d.reference ?? undefined, reason: d.reason ?? undefined, methodToken: d.methodToken ?? undefined };
+    return [{ id: parsed.id, paymentKey: d.paymentKey, type, reference: d.reference ?? undefined, reason: d.reason ?? undefined, methodToken: d.methodToken ?? undefined }];
   }
 
   /** A notification signed now with the sandbox's secret (tests send their own, forged or replayed, too). */
