@@ -354,40 +354,46 @@ export class Checkout {
   }
 
   /**
-   * The asynchronous confirmation: commit the hold (H -> P: it no longer lapses; the step's
-   * deadline releases it instead), claim the units in PostgreSQL, then the payment step.
+   * The asynchronous confirmation: the attempt is opened first (its deadline scheduled), then the
+   * hold is committed (H -> P: it no longer lapses; the step's deadline releases it instead), the
+   * units are claimed in PostgreSQL (a step may take minutes), and the provider is asked.
    */
   async #confirmStep(input: ConfirmInput, deal: Deal, state: string, job: SettleJob, base: flashcast.IBuyResult,
     steps: PaymentSteps, orders: OrderStore): Promise<flashcast.IBuyResult> {
     if (state === 'S') return { code: '', message: '', ...base, status: CheckoutStatus.CHECKOUT_PAID };
-    if (state === 'R') {
-      const current = await steps.current(input.orderId);
-      return current ? this.#stepAnswer(current, base, deal.id) : fail(CommerceErrorCode.HoldExpired, 'the hold was released', 0, base);
+    const prior = await steps.attempt(input.orderId);
+    // Asked again: the same step, or how it ended (a hold that lapsed before any step: HOLD_EXPIRED).
+    if (prior && (prior.action !== null || prior.status !== 'pending')) {
+      if (prior.status === 'expired' && prior.action === null) return fail(CommerceErrorCode.HoldExpired, 'the hold was released', 0, base);
+      return this.#stepAnswer(await steps.again(prior, job), base, deal.id);
     }
+    if (state === 'R') return fail(CommerceErrorCode.HoldExpired, 'the hold was released', 0, base);
+    // Held for payment with no step of ours: the saved method's one-tap payment is under way.
+    if (state === 'P' && !prior) return { code: '', message: '', ...base, status: CheckoutStatus.CHECKOUT_SETTLING };
+    const opened = await steps.open(job, { save: input.save });
+    if (opened.kind === 'in_progress') return this.#stepAnswer(opened, base, deal.id);
     if (state === 'H') {
       const c = await this.#reservation.commit(deal.id, input.orderId);
-      if (c.code === 'EXPIRED') {
-        this.#broadcaster.publishInventory(deal.roomId, await this.#deals.inventory(deal, c));
+      if (c.code === 'EXPIRED' || c.code === 'RELEASED') {
+        await steps.abandon(input.orderId, 'hold_lapsed');
+        if (c.code === 'EXPIRED') this.#broadcaster.publishInventory(deal.roomId, await this.#deals.inventory(deal, c));
         return fail(CommerceErrorCode.HoldExpired, 'the hold expired before confirmation', 0, base);
       }
-      if (c.code === 'RELEASED') return fail(CommerceErrorCode.HoldExpired, 'the hold was released', 0, base);
     }
-    // PostgreSQL counts the units before the buyer goes anywhere (a step may take minutes).
     const claim = await orders.claim(job);
     if (claim === 'paid' || claim === 'refunded') return { code: '', message: '', ...base, status: CheckoutStatus.CHECKOUT_PAID };
-    if (claim === 'sold_out' || claim === 'deal_closed' || claim === 'no_deal') {
-      const code = claim === 'sold_out' ? CommerceErrorCode.SoldOut : CommerceErrorCode.Ended;
-      await orders.recordFailed(job, 'failed', claim === 'sold_out' ? 'SOLD_OUT' : 'DEAL_ENDED');
-      const r = await this.#reservation.release(deal.id, input.orderId, 'HP');
-      if (r.released) this.#broadcaster.publishInventory(deal.roomId, await this.#deals.inventory(deal, r));
-      return fail(code, claim === 'sold_out' ? 'sold out' : 'the deal has ended', 0, base);
-    }
     if (claim !== 'claimed' && claim !== 'pending') {
-      const current = await steps.current(input.orderId);
-      return current ? this.#stepAnswer(current, base, deal.id) : fail(CommerceErrorCode.HoldExpired, 'the hold was released', 0, base);
+      await steps.abandon(input.orderId, claim);
+      if (claim === 'sold_out' || claim === 'deal_closed' || claim === 'no_deal') {
+        await orders.recordFailed(job, 'failed', claim === 'sold_out' ? 'SOLD_OUT' : 'DEAL_ENDED');
+        const r = await this.#reservation.release(deal.id, input.orderId, 'HP');
+        if (r.released) this.#broadcaster.publishInventory(deal.roomId, await this.#deals.inventory(deal, r));
+        return fail(claim === 'sold_out' ? CommerceErrorCode.SoldOut : CommerceErrorCode.Ended, claim === 'sold_out' ? 'sold out' : 'the deal has ended', 0, base);
+      }
+      return fail(CommerceErrorCode.HoldExpired, `the order is ${claim}`, 0, base);
     }
     if (input.save && input.token) await this.#methods.save(job.buyerId, job.method);
-    return this.#stepAnswer(await steps.begin(job, { token: input.token, save: input.save, returnUrl: input.returnUrl }), base, deal.id);
+    return this.#stepAnswer(await steps.start(opened.attempt, { token: input.token, returnUrl: input.returnUrl }), base, deal.id);
   }
 
   /** The BuyResult of a payment step's outcome. */

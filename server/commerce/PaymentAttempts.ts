@@ -202,6 +202,13 @@ export class PaymentAttempts {
     return this.get(orderId);
   }
 
+  /** A pending attempt the provider was never asked about is closed (`expired`, with the reason). */
+  async abandon(orderId: string, reason: string): Promise<void> {
+    await this.#db.query(
+      `UPDATE payment_attempts SET status = 'expired', reason = $2, updated_at = now() WHERE order_id = $1 AND status = 'pending' AND action IS NULL`,
+      [orderId, reason]);
+  }
+
   /**
    * A pending attempt whose deadline has passed becomes `expired` (exactly once). Resolves to
    * whether this call expired it, and the attempt after.

@@ -45,12 +45,12 @@ export interface ReceiveOutcome {
 }
 
 /**
- * The asynchronous payment step (docs/payments.md), on the gateway side: `begin` opens the
- * order's attempt (its deadline scheduled with settlement before the provider is asked), asks
- * the provider to create the payment and answers the next action; `receive` verifies a
- * provider notification (the provider's signature check), applies it once and hands final
- * outcomes to settlement, which records them (paid, declined) exactly as it records one-tap
- * captures. The units were claimed in PostgreSQL by the caller before `begin`.
+ * The asynchronous payment step (docs/payments.md), on the gateway side: `open` opens the
+ * order's attempt with its deadline scheduled with settlement (before anything is held for it),
+ * `start` asks the provider to create the payment (once the caller has claimed the units in
+ * PostgreSQL) and answers the next action; `receive` verifies a provider notification (the
+ * provider's signature check), applies it once and hands final outcomes to settlement, which
+ * records them (paid, declined) exactly as it records one-tap captures.
  */
 export class PaymentSteps {
   readonly #attempts: PaymentAttempts;
@@ -83,45 +83,64 @@ export class PaymentSteps {
   }
 
   /**
-   * Starts the payment step of a claimed order, or answers the step already started (a retried
-   * confirmation gets the same page, never a second payment: the key is the order's).
+   * Opens the order's attempt before anything is held for it, with its deadline scheduled with
+   * settlement: whatever happens next (the process gone between the commit and the claim, the
+   * provider down), the units come back when the step runs out. An attempt already there is
+   * returned (`in_progress` when it was opened for another method).
    */
-  async begin(job: SettleJob, opts: { token?: string | null; save?: boolean; returnUrl?: string | null }): Promise<StepOutcome> {
-    const provider = this.#checkout;
+  async open(job: SettleJob, opts: { save?: boolean }): Promise<{ kind: 'opened'; attempt: PaymentAttempt } | { kind: 'in_progress'; attempt: PaymentAttempt }> {
     const now = Date.now();
-    const { attempt: opened, created } = await this.#attempts.open({
-      orderId: job.orderId, paymentKey: job.paymentKey, provider: provider.name, buyerId: job.buyerId, method: job.method.type,
+    const { attempt, created } = await this.#attempts.open({
+      orderId: job.orderId, paymentKey: job.paymentKey, provider: this.#checkout.name, buyerId: job.buyerId, method: job.method.type,
       instalments: job.instalments, saveMethod: opts.save === true, expiresAt: now + this.#options.stepHoldMs,
-      limitAt: now + this.#options.maxStepHoldMs, job: { ...job, provider: provider.name },
+      limitAt: now + this.#options.maxStepHoldMs, job: { ...job, provider: this.#checkout.name },
     });
-    let attempt = opened;
-    if (!created && (attempt.method !== job.method.type || (attempt.instalments ?? null) !== (job.instalments ?? null))) {
-      return { kind: 'in_progress', attempt };
-    }
-    // The deadline is with settlement before the provider is asked: whatever happens next
-    // (provider down, this process gone), the units come back when the step runs out.
+    if (!created && PaymentSteps.#otherMethod(attempt, job)) return { kind: 'in_progress', attempt };
     if (attempt.status === 'pending') await this.#queue.schedulePaymentExpiry(attempt.job, attempt.expiresAt);
-    if (attempt.status === 'pending' && attempt.action === null) {
-      let action: NextAction;
-      try {
-        action = await provider.createPayment({
-          idempotencyKey: job.paymentKey, orderId: job.orderId, amount: job.totalAmount, currency: job.currency, method: job.method.type,
-          token: opts.token || null, instalments: job.instalments, buyerId: job.buyerId, returnUrl: opts.returnUrl ?? null,
-          expiresAt: attempt.expiresAt,
-        });
-      } catch (err) {
-        log.warn({ err, orderId: job.orderId, provider: provider.name }, 'createPayment failed');
-        return { kind: 'unavailable', retryAfterMs: 2_000 };
-      }
-      attempt = await this.#attempts.setAction(job.orderId, action);
+    return { kind: 'opened', attempt };
+  }
+
+  /**
+   * Asks the provider for the payment of an open attempt whose units are claimed, and answers
+   * the next action. Once per attempt: an attempt the provider answered already answers the same
+   * again (same page, no second payment: the key is the order's).
+   */
+  async start(attempt: PaymentAttempt, opts: { token?: string | null; returnUrl?: string | null }): Promise<StepOutcome> {
+    if (attempt.status !== 'pending' || attempt.action !== null) return this.#outcome(attempt);
+    const provider = this.#providers.get(attempt.provider) ?? this.#checkout;
+    const job = attempt.job;
+    let action: NextAction;
+    try {
+      action = await provider.createPayment({
+        idempotencyKey: attempt.paymentKey, orderId: attempt.orderId, amount: job.totalAmount, currency: job.currency, method: attempt.method,
+        token: opts.token || null, instalments: attempt.instalments, buyerId: attempt.buyerId, returnUrl: opts.returnUrl ?? null,
+        expiresAt: attempt.expiresAt,
+      });
+    } catch (err) {
+      log.warn({ err, orderId: attempt.orderId, provider: provider.name }, 'createPayment failed');
+      return { kind: 'unavailable', retryAfterMs: 2_000 };
     }
+    return this.#outcome(await this.#attempts.setAction(attempt.orderId, action));
+  }
+
+  /** The answer for an attempt asked again: its step or outcome; `in_progress` when asked with another method. */
+  again(attempt: PaymentAttempt, job: SettleJob): Promise<StepOutcome> {
+    if (PaymentSteps.#otherMethod(attempt, job)) return Promise.resolve({ kind: 'in_progress', attempt });
     return this.#outcome(attempt);
   }
 
-  /** Where an order's step stands now (a confirmation asked again), or null if it has none. */
-  async current(orderId: string): Promise<StepOutcome | null> {
-    const attempt = await this.#attempts.get(orderId);
-    return attempt ? this.#outcome(attempt) : null;
+  /** The order's attempt, or null. */
+  attempt(orderId: string): Promise<PaymentAttempt | null> {
+    return this.#attempts.get(orderId);
+  }
+
+  /** An attempt that will never start (the hold lapsed, the units were not there): closed, so nothing waits for it. */
+  async abandon(orderId: string, reason: string): Promise<void> {
+    await this.#attempts.abandon(orderId, reason);
+  }
+
+  static #otherMethod(attempt: PaymentAttempt, job: SettleJob): boolean {
+    return attempt.method !== job.method.type || (attempt.instalments ?? null) !== (job.instalments ?? null);
   }
 
   /**

@@ -272,14 +272,13 @@ export class SettlementWorker extends EnhancedEventEmitter<SettlementWorkerEvent
     }
     const code = SettlementErrorCode.PaymentExpired;
     const released = await this.#orders.release(d.orderId, 'failed', code);
-    if (!released) {
-      const status = await this.#orders.status(d.orderId);
-      if (status === 'paid' || status === 'refunded') return 'paid';
-      if (status === null) await this.#orders.recordFailed(d, 'failed', code);
-    }
+    const status = released ? 'failed' : await this.#orders.status(d.orderId);
+    if (status === 'paid' || status === 'refunded') return 'paid';
     const r = await this.#reservation.release(d.dealId, d.orderId, 'HP');
     if (r.released) await this.#showStock(d, r);
-    if (!released && !r.released) return 'failed'; // an earlier run released it and told the buyer
+    // Units held in Redis only (the step never claimed them): the order is recorded as it ended.
+    if (r.released && status === null) await this.#orders.recordFailed(d, 'failed', code);
+    if (!released && !r.released) return 'failed'; // nothing was held for it any more: released (and told) before
     log.info({ orderId: d.orderId, dealId: d.dealId }, 'payment step expired: units released');
     return this.#failed(d, 'failed', code, 'the payment step was not finished in time');
   }

@@ -217,6 +217,33 @@ describe('asynchronous payment step (sandbox hosted page, signed notifications, 
     expect(notifier.of('hal')).toHaveLength(1);
   });
 
+  it('the provider down at the confirmation: nothing charged; confirming again resumes the same order; if nobody does, the deadline releases the units', async () => {
+    const { notifier, product, deal } = await stack({ payments: { stepHoldMs: 1_500, maxStepHoldMs: 1_500 } });
+    const kim = principal('kim');
+    const lou = principal('lou');
+    const rk = await tap(kim, product.id);
+    const rl = await tap(lou, product.id, 'l1');
+    s.provider.configure({ outage: true });
+    for (const [who, r] of [[kim, rk], [lou, rl]] as const) {
+      const down = await confirm(who, r, { method: 'card' });
+      expect([down.body.error.code, down.body.error.details.orderId]).toEqual(['PAYMENT_UNAVAILABLE', r.orderId]);
+    }
+    // The units stay held for both (claimed in PostgreSQL), with a deadline.
+    expect(await soldUnits(deal.id)).toBe(2);
+    s.provider.configure({ outage: false });
+    const again = await confirm(kim, rk, { method: 'card' });
+    expect(again.body.nextStep).toMatchObject({ code: 'COMPLETE_PAYMENT' });
+    expect((await submit(again.body.nextStep.url, { card_number: '4242424242424242' })).raw).toContain('data-status="captured"');
+    await waitFor(() => notifier.of('kim').some((u) => u.status === 'paid'));
+    // Lou never comes back: released at the deadline, told PAYMENT_EXPIRED; Kim's sale stands.
+    await waitFor(() => notifier.of('lou').length > 0, 15_000);
+    expect(notifier.of('lou')).toEqual([expect.objectContaining({ status: 'failed', code: 'PAYMENT_EXPIRED' })]);
+    expect(await orderRow(rl.orderId!)).toMatchObject({ status: 'failed', fail_code: 'PAYMENT_EXPIRED' });
+    expect(await soldUnits(deal.id)).toBe(1);
+    expect(await available(deal.id)).toBe(4);
+    expect(notifier.of('kim').map((u) => u.status)).toEqual(['paid']);
+  });
+
   it('notifications: a replay is answered and not applied; forged, tampered, stale and unknown ones are refused and change nothing', async () => {
     const { notifier, product } = await stack();
     const ivy = principal('ivy');
