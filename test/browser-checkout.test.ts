@@ -198,6 +198,8 @@ describe('a first-time buyer pays on the hosted page, in Chromium', () => {
     const page = await shopper('first-3ds');
     const { hosted, orderId } = await tapAndChoose(page, 'pay-card');
     expect(await page.evaluate(() => (window as any).log.actions[0].type)).toBe('redirect');
+    expect(await hosted.textContent('h1')).toBe('Pay 19.99 USD by card');
+    await hosted.screenshot({ path: `${ARTIFACTS}hosted-page-card.png`, fullPage: true });
     await hosted.fill('#card-number', '4000 0000 0000 3220');
     await hosted.tap('#pay');
     await hosted.waitForSelector('#complete-3ds');

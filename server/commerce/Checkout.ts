@@ -413,7 +413,7 @@ export class Checkout {
       case 'in_progress':
         return {
           ...fail(CommerceErrorCode.PaymentInProgress, 'a payment with another method is under way for this order', 0, base),
-          nextStep: outcome.attempt.action === 'none' ? null : NextSteps.forAttempt(outcome.attempt, dealId),
+          nextStep: outcome.attempt.action === 'redirect' || outcome.attempt.action === 'approval' ? NextSteps.forAttempt(outcome.attempt, dealId) : null,
         };
       default:
         return fail(CommerceErrorCode.PaymentUnavailable, 'payments are unavailable right now; nothing was charged, confirm again shortly', outcome.retryAfterMs, base);
