@@ -2,7 +2,9 @@ import { flashcast } from '../protocol/gen/flashcast.js';
 import { CloseCode, ErrorCode, PROTOCOL_VERSION, isReconnectCode } from '../protocol/codes.js';
 import { Addresses } from './Addresses.js';
 import { DefaultReconnectPolicy } from './DefaultReconnectPolicy.js';
-import { HttpChannel, httpBaseUrl, type FetchLike } from './HttpChannel.js';
+import { HttpChannel, httpBaseUrl } from './HttpChannel.js';
+import { HttpApi, type FetchLike } from './HttpApi.js';
+import { paymentActionOf, type ConfirmPaymentRequest, type Order, type PaymentAction } from './checkout.js';
 import { ConnectionClosedError, FlashcastRequestError, RequestTimeoutError } from './errors.js';
 import type { ReconnectPolicy } from './ReconnectPolicy.js';
 import { Room, type JoinOptions } from './Room.js';
@@ -81,9 +83,12 @@ export interface ClientOptions {
   backoff?: { baseMs?: number; maxMs?: number };
   /** Requests kept while disconnected (default 500); beyond that they fail at once. */
   maxQueue?: number;
-  /** The HTTP API's base URL (default: from the first gateway URL, `wss://host/ws` → `https://host`). */
+  /**
+   * The HTTP API's origin (confirmPayment, orders), e.g. `https://live.example.com`; default:
+   * the first gateway URL's origin (`wss://` -> `https://`). Next-step URLs are resolved against it.
+   */
   httpUrl?: string;
-  /** `fetch` for the HTTP API (default: the global one). */
+  /** `fetch` implementation (default: the global one). */
   fetch?: FetchLike;
 }
 
@@ -134,9 +139,11 @@ export class FlashcastClient extends TypedEmitter<ClientEvents> {
   #lostAt = 0;
   /** What rooms and media see of this client. */
   readonly #channel: SessionChannel = this.#makeChannel();
-  /** The HTTP API, with the same token. */
+  /** The HTTP API, with the same token: the address book. */
   readonly #http: HttpChannel;
   #addresses: Addresses | null = null;
+  /** The HTTP API for payments (confirmPayment, orders). */
+  readonly #api: HttpApi;
 
   constructor(options: ClientOptions) {
     super();
@@ -156,12 +163,45 @@ export class FlashcastClient extends TypedEmitter<ClientEvents> {
       fetch: options.fetch,
       timeoutMs: this.#requestTimeoutMs,
     });
+    this.#api = new HttpApi(options.httpUrl ?? HttpApi.originOf(urls[0]), () => (typeof token === 'function' ? token() : token), options.fetch);
   }
 
   /** The buyer's address book over HTTP (list, add, remove): where orders ship. Needs no connection. */
   addresses(): Addresses {
     this.#addresses ??= new Addresses(this.#http);
     return this.#addresses;
+  }
+
+  /** The HTTP API's origin this client calls (and resolves next-step URLs against). */
+  get httpUrl(): string {
+    return this.#api.baseUrl;
+  }
+
+  /**
+   * Confirms a held order (the BuyResult's `nextStep` CONFIRM_PAYMENT) with a payment method.
+   * Resolves to what the buyer does next: `redirect` (open the provider's page at `url`),
+   * `approval` (approve in the provider's app: `url` opens it), or `done` (settling or paid;
+   * the outcome arrives as ClientEvent.OrderUpdate). Asking again answers the same step.
+   * Rejects with FlashcastRequestError: PAYMENT_DECLINED, HOLD_EXPIRED, PAYMENT_EXPIRED,
+   * PAYMENT_IN_PROGRESS (another method's step is under way: `details.nextStep`), ...
+   */
+  async confirmPayment(request: ConfirmPaymentRequest): Promise<PaymentAction> {
+    const { dealId, orderId, ...rest } = request;
+    if (!dealId || !orderId) throw new TypeError('dealId and orderId are required');
+    const body = Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined));
+    const json = await this.#api.request<Record<string, unknown>>(
+      'POST', `/v1/deals/${encodeURIComponent(dealId)}/orders/${encodeURIComponent(orderId)}/confirm`, body);
+    return paymentActionOf(json, this.#api.baseUrl);
+  }
+
+  /** The buyer's orders, newest first (`limit` 1-100, default 20; `before`: the last order id of the previous page). */
+  async orders(options: { limit?: number; before?: string } = {}): Promise<Order[]> {
+    const query = new URLSearchParams();
+    if (options.limit !== undefined) query.set('limit', String(options.limit));
+    if (options.before !== undefined) query.set('before', options.before);
+    const q = query.toString();
+    const json = await this.#api.request<{ orders: Order[] }>('GET', `/v1/me/orders${q ? `?${q}` : ''}`);
+    return json.orders;
   }
 
   get state(): ConnectionState {

@@ -265,6 +265,40 @@ describe('actions and membership', () => {
     expect(error).toMatchObject({ code: 'SOLD_OUT', room: ROOM, details: { code: 'SOLD_OUT' } });
   });
 
+  it('types the next step of a held order: CONFIRM_PAYMENT with its plans, also from a server that only sent the legacy fields', async () => {
+    const { room } = await join({ offset: 0, epoch: 'e1', snapshot: {} });
+    const buying = room.buy({ productId: 'scarf', idempotencyKey: 'k2' });
+    const frame = await sock.takeMsg('buy');
+    const plan = { count: 3, instalments: [1, 2, 3].map((seq) => ({ seq, amount: { amount: seq === 1 ? 334 : 333, currency: 'USD' }, dueAt: 1_000 * seq })) };
+    sock.reply(frame, { buyResult: {
+      status: flashcast.CheckoutStatus.CHECKOUT_RESERVED, orderId: 'o1', dealId: 'd1', holdExpiresAt: 5_000,
+      nextStep: { code: 'CONFIRM_PAYMENT', orderId: 'o1', dealId: 'd1', expiresAt: 5_000, methods: ['card', 'bnpl'], instalmentOptions: [plan], action: 'confirm_payment', path: '/v1/x' },
+    } });
+    const result = await buying;
+    expect(result.status).toBe(flashcast.CheckoutStatus.CHECKOUT_RESERVED);
+    expect(result.code).toBe('');
+    const step = result.nextStep!;
+    if (step.code !== 'CONFIRM_PAYMENT') throw new Error(`unexpected step ${step.code}`);
+    expect(step).toMatchObject({ orderId: 'o1', dealId: 'd1', expiresAt: 5_000, methods: ['card', 'bnpl'], path: '/v1/x' });
+    expect(step.instalmentOptions).toEqual([{ count: 3, instalments: [
+      { seq: 1, amount: { amount: 334, currency: 'USD' }, dueAt: 1_000 },
+      { seq: 2, amount: { amount: 333, currency: 'USD' }, dueAt: 2_000 },
+      { seq: 3, amount: { amount: 333, currency: 'USD' }, dueAt: 3_000 },
+    ] }]);
+
+    const legacy = room.buy({ productId: 'scarf', idempotencyKey: 'k3' });
+    const f2 = await sock.takeMsg('buy');
+    sock.reply(f2, { buyResult: {
+      status: flashcast.CheckoutStatus.CHECKOUT_RESERVED, orderId: 'o2', dealId: 'd2',
+      nextStep: { action: 'confirm_payment', method: 'POST', path: '/v1/deals/d2/orders/o2/confirm', methods: ['card'], expiresAt: 9 },
+    } });
+    expect((await legacy).nextStep).toMatchObject({ code: 'CONFIRM_PAYMENT', orderId: 'o2', dealId: 'd2', expiresAt: 9, instalmentOptions: [] });
+
+    const settling = room.buy({ productId: 'scarf', idempotencyKey: 'k4' });
+    sock.reply(await sock.takeMsg('buy'), { buyResult: { status: flashcast.CheckoutStatus.CHECKOUT_SETTLING, orderId: 'o3' } });
+    expect((await settling).nextStep).toBeNull();
+  });
+
   it('stops delivering events once left, by the app or by the server', async () => {
     const first = await join({ offset: 0, epoch: 'e1', snapshot: {} });
     const seen = announcements(first.room);

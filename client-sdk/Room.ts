@@ -2,6 +2,7 @@ import { flashcast } from '../protocol/gen/flashcast.js';
 import { ErrorCode } from '../protocol/codes.js';
 import { StreamCursor, StreamDecision } from '../protocol/StreamCursor.js';
 import { FlashcastRequestError } from './errors.js';
+import { buyResultOf, type BuyResult } from './checkout.js';
 import type { SessionChannel } from './SessionChannel.js';
 import { TypedEmitter } from './TypedEmitter.js';
 import type { Publisher, PublishOptions } from './media/Publisher.js';
@@ -164,18 +165,19 @@ export class Room extends TypedEmitter<RoomEvents> {
 
   /**
    * One-tap buy. Resolves when the units are held for the buyer: `status` is
-   * SETTLING when a saved payment method is being charged, or RESERVED with
-   * `nextStep` (what to confirm, where, before `holdExpiresAt`) for a first-time
-   * buyer. The outcome arrives as ClientEvent.OrderUpdate. The answer shows
-   * `itemsTotal`, `shipping` and `total`, and where it ships (`addressId`,
-   * `shipToCountry`); `shippingCode` ADDRESS_REQUIRED means the units are held
-   * but the buyer must add an address (`client.addresses().add`) before
-   * confirming. Rejects with a FlashcastRequestError whose code is SOLD_OUT,
-   * LIMIT_REACHED, NOT_STARTED, ENDED, REGION_BLOCKED (also for a destination
-   * the sale may not ship to), SHIPPING_UNAVAILABLE, ADDRESS_NOT_FOUND, ...
-   * (the full answer is in `error.details`).
+   * SETTLING when a saved payment method is being charged, or RESERVED with a
+   * typed `nextStep` for a first-time buyer (switch on `nextStep.code`:
+   * CONFIRM_PAYMENT with the methods and BNPL plans, until `expiresAt`; then
+   * `client.confirmPayment()`). The outcome arrives as ClientEvent.OrderUpdate.
+   * The answer shows `itemsTotal`, `shipping` and `total`, and where it ships
+   * (`addressId`, `shipToCountry`); `shippingCode` ADDRESS_REQUIRED means the
+   * units are held but the buyer must add an address (`client.addresses().add`)
+   * before confirming. Rejects with a FlashcastRequestError whose code is
+   * SOLD_OUT, LIMIT_REACHED, NOT_STARTED, ENDED, REGION_BLOCKED (also for a
+   * destination the sale may not ship to), SHIPPING_UNAVAILABLE,
+   * ADDRESS_NOT_FOUND, ... (the full answer is in `error.details`).
    */
-  async buy(request: BuyRequest): Promise<flashcast.IBuyResult> {
+  async buy(request: BuyRequest): Promise<BuyResult> {
     const idempotencyKey = request.idempotencyKey ?? randomId();
     const reply = await this.#channel.request(
       {
@@ -196,7 +198,7 @@ export class Room extends TypedEmitter<RoomEvents> {
     if (result.code) {
       throw new FlashcastRequestError(result.code, result.message ?? '', result.retryAfterMs ?? 0, this.id, result);
     }
-    return result;
+    return buyResultOf(result);
   }
 
   /**

@@ -16,11 +16,17 @@ export type { SessionChannel, RequestOptions } from './SessionChannel.js';
 export { Room, RoomEvent } from './Room.js';
 export type { RoomState, RoomEvents, JoinOptions, BuyRequest } from './Room.js';
 export { FlashcastRequestError, RequestTimeoutError, ConnectionClosedError } from './errors.js';
+export { nextStepOf, buyResultOf, paymentActionOf } from './checkout.js';
+export type {
+  BuyResult, NextStep, ConfirmPaymentStep, ProviderStep, UnknownStep, ConfirmPaymentRequest, PaymentAction, PaymentMethod,
+  InstalmentOption, InstalmentDue, Money, Order, OrderPaymentStep,
+} from './checkout.js';
+export type { FetchLike } from './HttpApi.js';
 export { Backoff } from './Backoff.js';
 export { Addresses } from './Addresses.js';
 export type { Address, AddressInput, AddressList, SavedAddress } from './Addresses.js';
 export { HttpChannel, httpBaseUrl } from './HttpChannel.js';
-export type { FetchLike, HttpChannelOptions } from './HttpChannel.js';
+export type { HttpChannelOptions } from './HttpChannel.js';
 export { ADDRESS_FAULTS, ADDRESS_FIELDS } from '../protocol/shipping.js';
 export type { AddressFault, AddressFaultReason, AddressField } from '../protocol/shipping.js';
 export { flashcast } from '../protocol/gen/flashcast.js';
@@ -32,6 +38,7 @@ export {
   SettlementErrorCode,
   SfuErrorCode,
   WebhookErrorCode,
+  NextStepCode,
   isReconnectCode,
 } from '../protocol/codes.js';
 // Media classes load on first room.publish / room.watch (mediasoup-client stays out of Node bundles).

@@ -72,6 +72,26 @@ describe('loadConfig', () => {
     }
   });
 
+  it('reads the payment settings: a per-provider notification secret (derived from the JWT secret when unset), the step hold and its limit', () => {
+    const defaults = loadConfig({ FLASHCAST_JWT_SECRET: SECRET });
+    expect(defaults.publicUrl).toBeUndefined();
+    expect(defaults.payments).toMatchObject({ notificationToleranceMs: 300_000, stepHoldMs: 600_000, maxStepHoldMs: 1_800_000 });
+    // Derived: the same on every process sharing the JWT secret, but never the JWT secret itself.
+    expect(defaults.payments.sandboxSecret).toBe(loadConfig({ FLASHCAST_JWT_SECRET: SECRET }).payments.sandboxSecret);
+    expect(defaults.payments.sandboxSecret).not.toContain(SECRET);
+    expect(loadConfig({ FLASHCAST_JWT_SECRET: `${SECRET}x` }).payments.sandboxSecret).not.toBe(defaults.payments.sandboxSecret);
+    const set = loadConfig({
+      FLASHCAST_JWT_SECRET: SECRET, PAYMENT_SANDBOX_SECRET: 'whsec-0123456789abcdef', PAYMENT_NOTIFICATION_TOLERANCE_S: '60',
+      PAYMENT_STEP_HOLD_MS: '900000', PAYMENT_STEP_MAX_HOLD_MS: '600000', FLASHCAST_PUBLIC_URL: 'https://live.example.com',
+    });
+    // A step hold longer than the limit is the limit.
+    expect(set.payments).toEqual({ sandboxSecret: 'whsec-0123456789abcdef', notificationToleranceMs: 60_000, stepHoldMs: 600_000, maxStepHoldMs: 600_000 });
+    expect(set.publicUrl).toBe('https://live.example.com');
+    for (const [name, bad] of [['PAYMENT_SANDBOX_SECRET', 'short'], ['FLASHCAST_PUBLIC_URL', 'https://x.example/'], ['FLASHCAST_PUBLIC_URL', 'ftp://x'], ['PAYMENT_NOTIFICATION_TOLERANCE_S', '0']]) {
+      expect(() => loadConfig({ FLASHCAST_JWT_SECRET: SECRET, [name]: bad }), `${name}=${bad}`).toThrow(new RegExp(name));
+    }
+  });
+
   it('reads the realtime limits, token buckets as "rate/burst"', () => {
     const defaults = loadConfig({ FLASHCAST_JWT_SECRET: SECRET });
     expect(defaults).toMatchObject({

@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { z } from 'zod';
 
 /**
@@ -121,6 +121,23 @@ const schema = z.object({
   FLASHCAST_WEBHOOK_CONCURRENCY: int(16, 1, 1_000),
   /** "1": endpoints may be on loopback and private networks (development, tests); never where merchants are untrusted. */
   FLASHCAST_WEBHOOK_ALLOW_PRIVATE: flag,
+  /**
+   * The base URL the public reaches this server at (e.g. https://live.example.com): links the
+   * server hands out (hosted payment pages) start with it. Unset: they are paths on the API's origin.
+   */
+  FLASHCAST_PUBLIC_URL: optional(z.string().url().regex(/^https?:\/\/[^?#]*[^/?#]$/, 'must be an http(s) URL without a trailing slash, query or fragment')),
+  /**
+   * Asynchronous payments (docs/payments.md). Each provider signs its notifications with its own
+   * secret (HMAC-SHA256): the sandbox's is PAYMENT_SANDBOX_SECRET, derived from
+   * FLASHCAST_JWT_SECRET when unset (the same on every process that shares that secret).
+   */
+  PAYMENT_SANDBOX_SECRET: optional(z.string().min(16, 'must be at least 16 characters')),
+  /** How old (or how far ahead) a notification's timestamp may be, in seconds. */
+  PAYMENT_NOTIFICATION_TOLERANCE_S: int(300, 1, 86_400),
+  /** A payment step (hosted page, BNPL approval) holds the units this long after the confirmation, and again after each "pending" notification... */
+  PAYMENT_STEP_HOLD_MS: int(10 * 60_000, 100, 24 * 3_600_000),
+  /** ...but never longer than this after the confirmation; then the units are released (PAYMENT_EXPIRED). */
+  PAYMENT_STEP_MAX_HOLD_MS: int(30 * 60_000, 100, 7 * 24 * 3_600_000),
 });
 
 /**
@@ -159,6 +176,23 @@ export interface WebhookSettings {
   timeoutMs: number;
   concurrency: number;
   allowPrivate: boolean;
+}
+
+/** Asynchronous payment settings (PAYMENT_*): see docs/payments.md. */
+export interface PaymentSettings {
+  /** The sandbox provider's notification signing secret. */
+  sandboxSecret: string;
+  /** Accepted age (either way) of a notification's timestamp, ms. */
+  notificationToleranceMs: number;
+  /** How long a payment step holds the units after the confirmation or a "pending" notification, ms. */
+  stepHoldMs: number;
+  /** The longest a payment step holds the units after the confirmation, ms. */
+  maxStepHoldMs: number;
+}
+
+/** A provider's notification secret derived from the JWT secret (used when none is configured). */
+export function derivedPaymentSecret(jwtSecret: string, provider: string): string {
+  return createHmac('sha256', jwtSecret).update(`flashcast/payment-notifications/${provider}`).digest('base64url');
 }
 
 /** The object without its undefined fields (so that spreading it over defaults keeps them). */
@@ -239,6 +273,10 @@ export interface Config {
   sandbox: SandboxSettings;
   /** Merchant webhooks: delivery (worker processes) and which endpoint URLs are accepted (gateways). */
   webhooks: WebhookSettings;
+  /** Where the public reaches this server (no trailing slash); undefined: links are paths. */
+  publicUrl: string | undefined;
+  /** Asynchronous payment steps and provider notifications. */
+  payments: PaymentSettings;
 }
 
 /** A configuration no process may run with; the message says what to set. */
@@ -348,6 +386,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
       timeoutMs: e.FLASHCAST_WEBHOOK_TIMEOUT_MS,
       concurrency: e.FLASHCAST_WEBHOOK_CONCURRENCY,
       allowPrivate: e.FLASHCAST_WEBHOOK_ALLOW_PRIVATE === '1',
+    },
+    publicUrl: e.FLASHCAST_PUBLIC_URL,
+    payments: {
+      sandboxSecret: e.PAYMENT_SANDBOX_SECRET ?? derivedPaymentSecret(secret, 'sandbox'),
+      notificationToleranceMs: e.PAYMENT_NOTIFICATION_TOLERANCE_S * 1000,
+      stepHoldMs: Math.min(e.PAYMENT_STEP_HOLD_MS, e.PAYMENT_STEP_MAX_HOLD_MS),
+      maxStepHoldMs: e.PAYMENT_STEP_MAX_HOLD_MS,
     },
     ...overrides,
   };

@@ -128,6 +128,14 @@ export const CommerceErrorCode = {
   AddressRequired: 'ADDRESS_REQUIRED',
   /** The shop has no shipping rate for the destination country (neither its own nor '*'). */
   ShippingUnavailable: 'SHIPPING_UNAVAILABLE',
+  /** The payment step (hosted page, BNPL approval) was not finished in time: the units went back. */
+  PaymentExpired: 'PAYMENT_EXPIRED',
+  /** A payment step is already under way for this order with another method: finish or let it expire. */
+  PaymentInProgress: 'PAYMENT_IN_PROGRESS',
+  /** A provider notification whose signature, timestamp or body does not verify (400; nothing was recorded). */
+  PaymentNotificationInvalid: 'PAYMENT_NOTIFICATION_INVALID',
+  /** A provider notification about a payment this server did not create (404: the provider retries). */
+  PaymentNotFound: 'PAYMENT_NOT_FOUND',
 } as const;
 
 export type CommerceErrorCode = (typeof CommerceErrorCode)[keyof typeof CommerceErrorCode];
@@ -152,6 +160,8 @@ export const BuyResultCode = {
   AddressNotFound: CommerceErrorCode.AddressNotFound,
   AddressRequired: CommerceErrorCode.AddressRequired,
   ShippingUnavailable: CommerceErrorCode.ShippingUnavailable,
+  PaymentExpired: CommerceErrorCode.PaymentExpired,
+  PaymentInProgress: CommerceErrorCode.PaymentInProgress,
   InvalidArgument: ErrorCode.InvalidArgument,
   Forbidden: ErrorCode.Forbidden,
   RoomNotAllowed: ErrorCode.RoomNotAllowed,
@@ -162,6 +172,21 @@ export const BuyResultCode = {
 } as const;
 
 export type BuyResultCode = (typeof BuyResultCode)[keyof typeof BuyResultCode];
+
+/**
+ * What a buyer does next (`NextStep.code`), with the step's parameters as fields of NextStep.
+ * Shopper text is rendered by the client from the code and parameters (localisable).
+ */
+export const NextStepCode = {
+  /** Choose a method (`methods`, `instalmentOptions`) and confirm, before `expiresAt`. */
+  ConfirmPayment: 'CONFIRM_PAYMENT',
+  /** Finish paying on the provider's page (`url`): card entry, 3-D Secure. */
+  CompletePayment: 'COMPLETE_PAYMENT',
+  /** Approve the payment in the provider's app (`url` opens it): buy now, pay later. */
+  ApprovePayment: 'APPROVE_PAYMENT',
+} as const;
+
+export type NextStepCode = (typeof NextStepCode)[keyof typeof NextStepCode];
 
 /** Stable codes of settlement (payments), seen in order updates and ops answers. */
 export const SettlementErrorCode = {
@@ -178,6 +203,8 @@ export const SettlementErrorCode = {
   DealEnded: 'DEAL_ENDED',
   /** The order had already ended (declined, lapsed or failed) when a retry of it came in. */
   OrderClosed: 'ORDER_CLOSED',
+  /** The buyer did not finish the payment step before its deadline (PAYMENT_STEP_MAX_HOLD_MS at most): units released. */
+  PaymentExpired: 'PAYMENT_EXPIRED',
   JobNotFound: 'JOB_NOT_FOUND',
 } as const;
 

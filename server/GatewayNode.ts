@@ -32,6 +32,7 @@ import { SocketSender } from './realtime/SocketSender.js';
 import { SocketTransport } from './realtime/SocketTransport.js';
 import { UserChannels } from './realtime/UserChannels.js';
 import { SandboxPaymentProvider } from './settlement/SandboxPaymentProvider.js';
+import { SandboxHostedPage } from './settlement/SandboxHostedPage.js';
 import { SettlementApi } from './settlement/SettlementApi.js';
 import { SettlementService } from './settlement/SettlementService.js';
 import { WebhookApi } from './webhooks/WebhookApi.js';
@@ -95,6 +96,7 @@ export class GatewayNode {
   readonly #realtime: Realtime;
   readonly #db: Database | null;
   readonly #idempotency: PgIdempotencyStore | null;
+  readonly #provider: SandboxPaymentProvider | null;
   #drainPromise: Promise<void> | null = null;
   #closePromise: Promise<void> | null = null;
 
@@ -110,6 +112,7 @@ export class GatewayNode {
     sfu: SfuService | RemoteSfu | null;
     db: Database | null;
     idempotency: PgIdempotencyStore | null;
+    provider: SandboxPaymentProvider | null;
   }) {
     this.#config = parts.config;
     this.#realtime = parts.realtime;
@@ -123,6 +126,7 @@ export class GatewayNode {
     this.sfu = parts.sfu;
     this.#db = parts.db;
     this.#idempotency = parts.idempotency;
+    this.#provider = parts.provider;
   }
 
   /** Connects to Redis (and the database when commerce runs here) and starts listening. */
@@ -136,6 +140,7 @@ export class GatewayNode {
     let settlement: SettlementService | null = null;
     let sfu: SfuService | RemoteSfu | null = null;
     let idempotency: PgIdempotencyStore | null = null;
+    let provider: SandboxPaymentProvider | null = null;
     try {
       await Promise.all([waitReady(redis), waitReady(subscriber)]);
       const tokens = new TokenService(config.jwtSecret);
@@ -150,6 +155,10 @@ export class GatewayNode {
         idempotency = new PgIdempotencyStore(db);
         router.setIdempotencyStore(idempotency);
         const connection = { url: redisUrl, maxRetriesPerRequest: null };
+        // The payment provider: first confirmations create payments here, its notifications come
+        // here, and its hosted page is served here (docs/payments.md).
+        const sandbox = new SandboxPaymentProvider(db, { ...config.sandbox, secret: config.payments.sandboxSecret, pageUrl: config.publicUrl ?? '' });
+        provider = sandbox;
         commerce = await CommerceService.create({
           redis,
           connection,
@@ -158,9 +167,11 @@ export class GatewayNode {
           broadcaster: rt.publisher,
           bans: (roomId, userId) => rt.store.isBanned(roomId, userId),
           viewerCount: (roomId) => rt.hub.viewers(roomId),
+          payments: { providers: [sandbox], options: config.payments },
         });
         wireCommerce(rt, commerce);
         new CommerceApi(commerce).register(router);
+        new SandboxHostedPage(sandbox, SandboxHostedPage.routerSender(router)).register(router);
         new SettlementApi({ connection, keys }).register(router);
         const shops = commerce.catalog;
         new WebhookApi({ db, shopOwner: async (id) => (await shops.getShop(id)).ownerUserId, allowPrivate: config.webhooks.allowPrivate }).register(router);
@@ -170,7 +181,7 @@ export class GatewayNode {
             connection,
             keys,
             db,
-            provider: new SandboxPaymentProvider(db, config.sandbox),
+            provider: sandbox,
             broadcaster: rt.publisher,
             notifier: new RedisOrderNotifier(redis, keys),
             sweepHolds: false,
@@ -182,12 +193,13 @@ export class GatewayNode {
       else if (options.sfu === 'remote') sfu = await RemoteSfu.create({ redisUrl, prefix: config.redisPrefix });
       if (sfu) attachSfu({ frames: rt.frames, sessions: rt.transport, registry: rt.metrics.registry, router }, sfu);
       registerRoomRoutes(router, rt.control, rt.store);
-      return new GatewayNode({ config, realtime: rt, redis, subscriber, router, tokens, commerce, settlement, sfu, db, idempotency });
+      return new GatewayNode({ config, realtime: rt, redis, subscriber, router, tokens, commerce, settlement, sfu, db, idempotency, provider });
     } catch (error) {
       sfu?.close();
       await idempotency?.close();
       await settlement?.close().catch(() => undefined);
       await commerce?.close().catch(() => undefined);
+      await provider?.close().catch(() => undefined);
       if (realtime) await closeRealtime(realtime);
       await db?.close().catch(() => undefined);
       redis.disconnect();
@@ -237,6 +249,7 @@ export class GatewayNode {
         ['gateway drain', () => this.drain()],
         ['settlement', () => this.settlement?.close()],
         ['commerce', () => this.commerce?.close()],
+        ['payment provider', () => this.#provider?.close()],
         ['realtime', () => closeRealtime(this.#realtime)],
         ['sfu', () => this.sfu?.close()],
         ['idempotency keys', () => this.#idempotency?.close()],

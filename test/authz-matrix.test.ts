@@ -102,6 +102,9 @@ const EXPECT: Record<Action, Record<Caller, Expect>> = {
   'order.returned': shopA,
   'me.read': anyToken,
   'me.write': anyToken,
+  // The provider's notification and hosted page take no token (a signature, a session id); a refusal there is not the policy's.
+  'payment.notify': everyone,
+  'payment.page': everyone,
   'fx.read': everyone,
   'fx.write': opsOnly,
   'ops.read': opsOnly,
@@ -125,7 +128,7 @@ let sfu: SfuService;
 const tokens = {} as Record<Exclude<Caller, 'anon'>, string>;
 const f = {
   shopA: '', shopB: '', pA: 'mx-pa', pA2: 'mx-pa2', pB: 'mx-pb', dealId: '', orderId: '', planX: '', planToClose: '', whipSession: '', webhookId: '',
-  addressId: '',
+  addressId: '', paySession: '',
 };
 /** A valid address (each caller allowed to adds one). */
 const ADDRESS = { name: 'Matrix Buyer', phone: '+14155550100', line1: '1 Market St', city: 'San Francisco', state: 'CA', postalCode: '94105', country: 'US' };
@@ -204,6 +207,12 @@ beforeAll(async () => {
   await waitFor(async () => (await commerce.db.query("SELECT 1 FROM orders WHERE id = $1 AND status = 'paid'", [f.orderId])).rows.length === 1, 15_000, 'paid order');
   // The viewer's address, for the DELETE route (only its owner finds it: others get 404, after the policy allowed them).
   f.addressId = (await commerce.addresses.add(IDENTITY.viewer.sub, ADDRESS)).id;
+  // A first-time buyer's hosted payment page (the sandbox's), for the page routes.
+  const first = { ...viewerPrincipal, userId: 'mx-first-time' };
+  const held = await commerce.checkout.reserve(first, { roomId: R, productId: f.pA, quantity: 1, idempotencyKey: 'mx-first' });
+  const step = await commerce.checkout.confirm(first, { dealId: held.dealId!, orderId: held.orderId!, method: 'card' });
+  expect(step.nextStep?.code).toBe('COMPLETE_PAYMENT');
+  f.paySession = step.nextStep!.url!.split('/').pop()!;
   // The banned viewer, banned in R by its host.
   const ban = await http('POST', `/v1/rooms/${R}/moderation`, tokens.hostR, { action: 'BAN', userId: IDENTITY.banned.sub });
   expect(ban.status, JSON.stringify(ban.body)).toBe(200);
@@ -272,6 +281,11 @@ const REQUESTS: Record<string, HttpCase> = {
   'POST /v1/checkout': { params: () => ({}), body: (c) => ({ roomId: R, productId: f.pA, quantity: 1, idempotencyKey: `mx-http-${c}` }) },
   'POST /v1/deals/:dealId/orders/:orderId/confirm': { params: () => ({ dealId: f.dealId, orderId: f.orderId }), body: () => ({ method: 'card', token: 'tok_visa' }) },
   'GET /v1/orders/:orderId': { params: () => ({ orderId: f.orderId }) },
+  'GET /v1/me/orders': { params: () => ({}) },
+  // Unsigned: refused by the provider's signature check (400), after the policy let it through.
+  'POST /v1/payments/:provider/notifications': { params: () => ({ provider: 'sandbox' }), body: () => ({ id: 'evt_0', type: 'payment.pending' }) },
+  'GET /v1/payments/sandbox/pay/:sessionId': { params: () => ({ sessionId: f.paySession }) },
+  'POST /v1/payments/sandbox/pay/:sessionId': { params: () => ({ sessionId: f.paySession }), body: () => 'card_number=1', contentType: 'application/x-www-form-urlencoded' },
   'PUT /v1/me/payment-method': { params: () => ({}), body: () => ({ type: 'card', token: 'tok_visa' }) },
   'DELETE /v1/me/payment-method': { params: () => ({}) },
   'PUT /v1/me/preferences': { params: () => ({}), body: () => ({ hideInTicker: false }) },

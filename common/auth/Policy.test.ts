@@ -52,7 +52,7 @@ describe('Policy', () => {
 
   it('answers 401 without a principal, except for public reads', () => {
     const publicActions = ACTIONS.filter((a) => Policy.isPublic(a));
-    expect(publicActions.sort()).toEqual(['api.read', 'deal.read', 'fx.read', 'product.read', 'shop.read']);
+    expect(publicActions.sort()).toEqual(['api.read', 'deal.read', 'fx.read', 'payment.notify', 'payment.page', 'product.read', 'shop.read']);
     for (const a of ACTIONS) {
       expect(outcome(null, a, base), a).toBe(Policy.isPublic(a) ? 'allow' : ErrorCode.Unauthorized);
       if (!Policy.isPublic(a)) expect(statusOf(null, a, base)).toBe(401);
@@ -199,6 +199,16 @@ describe('Policy', () => {
     expect(Policy.describe('room.pin')).toEqual({ action: 'room.pin', public: false, roles: ['host', 'ops'], scope: 'host', facts: ['roomId'] });
     expect(Policy.describe('checkout.buy')).toMatchObject({ public: false, scope: 'room', ban: true, facts: ['roomId', 'banned'] });
     for (const a of ACTIONS) expect(Policy.describe(a).public).toBe(Policy.isPublic(a));
+  });
+
+  it('payment providers: notifications and hosted pages take no token (a signature / a session id authenticates them), even when banned', () => {
+    for (const a of ['payment.notify', 'payment.page'] as Action[]) {
+      expect(outcome(null, a, {}), a).toBe('allow');
+      for (const p of [viewer, hostR, modR, sellerA, ops]) expect(outcome(p, a, { ...base, banned: true }), `${a} ${p.userId}`).toBe('allow');
+      expect(Policy.needs(a)).toEqual([]);
+    }
+    // The buyer's own orders need a token, any role.
+    expect(outcome(null, 'me.read', {})).toBe(ErrorCode.Unauthorized);
   });
 
   it('authorize throws the decision error; require also refuses a missing principal', () => {

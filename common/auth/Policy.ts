@@ -38,6 +38,8 @@ export const ACTIONS = [
   'order.returned',
   'me.read',
   'me.write',
+  'payment.notify',
+  'payment.page',
   'fx.read',
   'fx.write',
   'ops.read',
@@ -199,6 +201,11 @@ const RULES: Record<Action, Rule> = {
   'order.returned': { roles: SHOP_ROLES, needs: ['ownerUserId'], check: shopOrOps },
   'me.read': { roles: ALL },
   'me.write': { roles: ALL },
+  // A provider's notification: no token; its signature over the raw body is the authentication
+  // (verified by the provider's verifyNotification before anything is read or applied).
+  'payment.notify': { public: true },
+  // A provider's hosted payment step (the sandbox's page): no token; the unguessable session id is the capability.
+  'payment.page': { public: true },
   'fx.read': { public: true },
   'fx.write': { roles: ['ops'] },
   'ops.read': { roles: ['ops'] },

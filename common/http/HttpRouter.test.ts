@@ -59,6 +59,12 @@ describe('HttpRouter', () => {
     expect(await go('POST', '/v1/busy', viewer)).toEqual({
       status: 429, headers: { 'retry-after': '2' }, body: { error: { code: ErrorCode.RateLimited, message: 'slow down', details: { hint: 1 } } },
     });
+    // the body exactly as received reaches the handler too (a signature is over the raw bytes, not the parsed JSON)
+    r.add('POST', '/v1/raw', 'payment.notify', (req) => ({ status: 200, body: { text: req.text ?? null, parsed: req.body ?? null, raw: req.rawBody ?? null } }));
+    const spaced = '{ "a" :1 }';
+    expect(await go('POST', '/v1/raw', null, { text: spaced, headers: { 'content-type': 'application/json' } })).toEqual({ status: 200, body: { text: spaced, parsed: { a: 1 }, raw: null } });
+    expect(await go('POST', '/v1/raw', null, { text: 'a=1', headers: { 'content-type': 'application/x-www-form-urlencoded' } })).toEqual({ status: 200, body: { text: 'a=1', parsed: null, raw: 'a=1' } });
+    expect(await go('POST', '/v1/raw', null, { body: { a: 1 } })).toEqual({ status: 200, body: { text: null, parsed: { a: 1 }, raw: null } });
     // a token that fails verification answers 401 through the same adapter
     const forged = await r.dispatch({ method: 'GET', path: '/v1/fx', principal: () => { throw new UnauthorizedError('invalid token'); } });
     expect(forged).toMatchObject({ status: 401, body: { error: { code: ErrorCode.Unauthorized } } });

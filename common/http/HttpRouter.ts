@@ -38,6 +38,8 @@ export interface ApiRequest<B = unknown, Q = unknown> {
   body: B;
   /** The body as text when its content type is not JSON (e.g. application/sdp for WHIP). */
   rawBody?: string;
+  /** The body exactly as received (any content type), e.g. for a signature over it; undefined in-process. */
+  text?: string;
   /** Verified bearer token, or null when none was sent. */
   principal: Principal | null;
   /** Client address as text. */
@@ -244,6 +246,7 @@ export class HttpRouter {
         headers,
         body: spec ? validBody(spec, headers, body, rawBody) : body,
         rawBody,
+        text: input.text,
         principal,
         remoteAddress: input.remoteAddress ?? '',
         action,

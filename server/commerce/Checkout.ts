@@ -12,7 +12,11 @@ import type { PaymentMethods, SavedPaymentMethod } from './PaymentMethods.js';
 import type { SettlementQueue, SettleJob } from './SettlementQueue.js';
 import type { OutboxMover } from './OutboxMover.js';
 import type { PaymentAvailability } from './PaymentAvailability.js';
+import type { OrderStore } from './OrderStore.js';
+import type { PaymentSteps, StepOutcome } from './PaymentSteps.js';
 import { INSTALMENT_COUNTS } from './InstalmentPlan.js';
+import { NextSteps } from './NextSteps.js';
+import { httpUrl } from '../../common/text.js';
 import { Currency } from './Currency.js';
 import { OrderIds } from './OrderIds.js';
 import { RandomPool } from '../../common/RandomPool.js';
@@ -43,13 +47,21 @@ export interface ConfirmInput {
   dealId: string;
   orderId: string;
   method: PaymentMethodType;
-  token: string;
+  /**
+   * A provider token (a tokenised card, a linked account), when the buyer has one. Without it
+   * the provider collects the method on its hosted step (needs payment steps configured).
+   */
+  token?: string | null;
   instalments?: number | null;
   /** Save the method for one-tap buys next time. */
   save?: boolean;
   /** Where to ship: an id of the buyer's address book; the default address otherwise. */
   addressId?: string;
+  /** Where the provider's hosted step sends the buyer back when done (http(s)). */
+  returnUrl?: string | null;
 }
+
+const returnUrlSchema = httpUrl(2048);
 
 export interface CheckoutOptions {
   /** Hold TTL (default 5 min). */
@@ -96,11 +108,16 @@ export class Checkout {
   readonly #options: CheckoutOptions;
   /** Address and shipping of each tap (null: nothing ships, as before shipping existed). */
   readonly #shipping: CheckoutShipping | null;
+  /** The asynchronous payment step (null: confirmations go to settlement's synchronous capture). */
+  readonly #steps: PaymentSteps | null;
+  readonly #orders: OrderStore | null;
 
   constructor(params: {
     deals: FlashDeals; reservation: Reservation; methods: PaymentMethods; queue: SettlementQueue; outbox: OutboxMover;
     payments?: PaymentAvailability | null; broadcaster: RoomBroadcaster; fx: () => FxTable; options?: Partial<CheckoutOptions>;
     shipping?: CheckoutShipping | null;
+    /** Payment steps and the order store they claim units in (both or neither). */
+    steps?: { steps: PaymentSteps; orders: OrderStore } | null;
   }) {
     this.#deals = params.deals;
     this.#reservation = params.reservation;
@@ -112,6 +129,8 @@ export class Checkout {
     this.#fx = params.fx;
     this.#shipping = params.shipping ?? null;
     this.#options = { holdMs: 5 * 60_000, maxQuantity: 100, ...params.options };
+    this.#steps = params.steps?.steps ?? null;
+    this.#orders = params.steps?.orders ?? null;
   }
 
   /** Reserves units for the caller. Resolves to a BuyResult; `code` is empty on success. */
@@ -300,20 +319,10 @@ export class Checkout {
     if (state === 'P') return { ...result, status: CheckoutStatus.CHECKOUT_SETTLING };
     // A listing has no room: its buyer's confirmation finds the room of the tap here.
     if (deal.kind === 'regular') await this.#reservation.noteRoom(deal.id, reply.orderId, input.roomId, Math.max(0, reply.at - Date.now()) + ROOM_NOTE_MARGIN_MS);
-    const path = `/v1/deals/${deal.id}/orders/${reply.orderId}/confirm`;
     return {
       ...result,
       status: CheckoutStatus.CHECKOUT_RESERVED,
-      nextStep: {
-        action: 'confirm_payment',
-        method: 'POST',
-        path,
-        message: `Your ${reply.quantity} unit(s) are held until ${new Date(reply.at).toISOString()}. ` +
-          `Choose card, wallet or pay-in-3/6 and confirm at POST ${path} to complete the purchase; tick "save" for one-tap next time.`,
-        methods: [...PAYMENT_METHOD_TYPES],
-        instalments: [...INSTALMENT_COUNTS],
-        expiresAt: reply.at,
-      },
+      nextStep: NextSteps.confirmPayment({ dealId: deal.id, orderId: reply.orderId, total, currency: deal.price.currency, expiresAt: reply.at }),
     };
   }
 
@@ -331,14 +340,22 @@ export class Checkout {
   }
 
   /**
-   * A first-time buyer confirms a held order with a payment method: the hold is committed
-   * (it can no longer lapse) and the order goes to settlement. Idempotent.
+   * A first-time buyer confirms a held order with a payment method. With payment steps: the
+   * hold is committed (it no longer lapses on its own), the units are claimed in PostgreSQL, and
+   * the provider is asked for the payment: the answer is RESERVED with the step the buyer takes
+   * (COMPLETE_PAYMENT / APPROVE_PAYMENT, until its deadline), SETTLING when it was captured at
+   * once, or PAYMENT_DECLINED. Without: the hold is committed and settlement captures the token.
+   * Idempotent: confirming again answers the same step.
    */
   async confirm(principal: Principal, input: ConfirmInput & { displayCurrency?: string }): Promise<flashcast.IBuyResult> {
     try {
+      if (input === null || typeof input !== 'object') return fail(ErrorCode.InvalidArgument, 'missing input');
       if (!isValidId(input.dealId) || !isValidId(input.orderId)) return fail(ErrorCode.InvalidArgument, 'invalid ids');
       if (!PAYMENT_METHOD_TYPES.includes(input.method)) return fail(ErrorCode.InvalidArgument, 'method must be card, wallet or bnpl');
-      if (typeof input.token !== 'string' || input.token.length < 1 || input.token.length > 128) return fail(ErrorCode.InvalidArgument, 'token is invalid');
+      const token = input.token ?? null;
+      if (token !== null && (typeof token !== 'string' || token.length < 1 || token.length > 128)) return fail(ErrorCode.InvalidArgument, 'token is invalid');
+      if (token === null && !this.#steps) return fail(ErrorCode.InvalidArgument, 'token is required');
+      if (input.returnUrl != null && !returnUrlSchema.safeParse(input.returnUrl).success) return fail(ErrorCode.InvalidArgument, 'returnUrl must be an http(s) URL');
       const instalments = input.method === 'bnpl' ? (input.instalments ?? 3) : null;
       if (instalments !== null && !(INSTALMENT_COUNTS as readonly number[]).includes(instalments)) {
         return fail(ErrorCode.InvalidArgument, 'instalments must be 3 or 6');
@@ -354,6 +371,25 @@ export class Checkout {
       if (plan.kind === 'refused') return fail(plan.code, plan.message);
       if (plan.kind === 'address_required') return fail(CommerceErrorCode.AddressRequired, 'add a shipping address, then confirm');
       const roomId = deal.kind === 'regular' ? (await this.#reservation.roomOf(deal.id, input.orderId)) ?? '' : deal.roomId;
+      const total = CheckoutShipping.total(plan, items);
+      let display: FxConversion | null = null;
+      if (input.displayCurrency && Currency.isKnown(input.displayCurrency) && input.displayCurrency !== deal.price.currency) {
+        try {
+          display = this.#fx().convert(total, deal.price.currency, input.displayCurrency);
+        } catch {
+          display = null;
+        }
+      }
+      const base: flashcast.IBuyResult = {
+        orderId: input.orderId, dealId: deal.id, productId: deal.productId, quantity: hold.quantity,
+        unitPrice: { ...deal.price }, total: { amount: total, currency: deal.price.currency }, holdExpiresAt: hold.expiresAt,
+        displayTotal: display ? { amount: display.amount, currency: display.currency } : null, fxAsOf: display?.asOf ?? 0,
+        ...(hold.state === 'S' ? {} : CheckoutShipping.fields(plan, items, deal.price.currency)),
+      };
+      const method = { type: input.method, token: token ?? '' };
+      const job = () => this.#job(principal, deal, roomId, input.orderId, hold.quantity, hold.idempotencyKey, total, display, method, plan, instalments);
+      if (this.#steps && this.#orders) return await this.#confirmStep(input, deal, hold.state, job(), base, this.#steps, this.#orders);
+
       if (hold.state === 'H') {
         const c = await this.#reservation.commit(input.dealId, input.orderId);
         if (c.code === 'EXPIRED') {
@@ -364,32 +400,80 @@ export class Checkout {
       } else if (hold.state === 'R') {
         return fail(CommerceErrorCode.HoldExpired, 'the hold was released');
       }
-      const method = { type: input.method, token: input.token };
       if (input.save) await this.#methods.save(principal.userId, method);
-      const total = CheckoutShipping.total(plan, items);
-      let display: FxConversion | null = null;
-      if (input.displayCurrency && Currency.isKnown(input.displayCurrency) && input.displayCurrency !== deal.price.currency) {
-        try {
-          display = this.#fx().convert(total, deal.price.currency, input.displayCurrency);
-        } catch {
-          display = null;
-        }
-      }
-      if (hold.state !== 'S') {
-        await this.#queue.enqueueSettle(this.#job(principal, deal, roomId, input.orderId, hold.quantity, hold.idempotencyKey, total, display, method, plan, instalments));
-      }
-      return {
-        code: '', message: '', orderId: input.orderId, dealId: deal.id, productId: deal.productId, quantity: hold.quantity,
-        unitPrice: { ...deal.price }, total: { amount: total, currency: deal.price.currency }, holdExpiresAt: hold.expiresAt,
-        status: hold.state === 'S' ? CheckoutStatus.CHECKOUT_PAID : CheckoutStatus.CHECKOUT_SETTLING,
-        displayTotal: display ? { amount: display.amount, currency: display.currency } : null,
-        fxAsOf: display?.asOf ?? 0,
-        ...(hold.state === 'S' ? {} : CheckoutShipping.fields(plan, items, deal.price.currency)),
-      };
+      if (hold.state !== 'S') await this.#queue.enqueueSettle(job());
+      return { code: '', message: '', ...base, status: hold.state === 'S' ? CheckoutStatus.CHECKOUT_PAID : CheckoutStatus.CHECKOUT_SETTLING };
     } catch (error) {
       if (error instanceof FlashcastError) return fail(error.code, error.message);
       log.error({ err: error }, 'confirm failed');
       return fail(ErrorCode.Unavailable, 'temporarily unavailable, retry', 500);
+    }
+  }
+
+  /**
+   * The asynchronous confirmation: the attempt is opened first (its deadline scheduled), then the
+   * hold is committed (H -> P: it no longer lapses; the step's deadline releases it instead), the
+   * units are claimed in PostgreSQL (a step may take minutes), and the provider is asked.
+   */
+  async #confirmStep(input: ConfirmInput, deal: Deal, state: string, job: SettleJob, base: flashcast.IBuyResult,
+    steps: PaymentSteps, orders: OrderStore): Promise<flashcast.IBuyResult> {
+    if (state === 'S') return { code: '', message: '', ...base, status: CheckoutStatus.CHECKOUT_PAID };
+    const prior = await steps.attempt(input.orderId);
+    // Asked again: the same step, or how it ended (a hold that lapsed before any step: HOLD_EXPIRED).
+    if (prior && (prior.action !== null || prior.status !== 'pending')) {
+      if (prior.status === 'expired' && prior.action === null) return fail(CommerceErrorCode.HoldExpired, 'the hold was released', 0, base);
+      return this.#stepAnswer(await steps.again(prior, job), base, deal.id);
+    }
+    if (state === 'R') return fail(CommerceErrorCode.HoldExpired, 'the hold was released', 0, base);
+    // Held for payment with no step of ours: the saved method's one-tap payment is under way.
+    if (state === 'P' && !prior) return { code: '', message: '', ...base, status: CheckoutStatus.CHECKOUT_SETTLING };
+    const opened = await steps.open(job, { save: input.save });
+    if (opened.kind === 'in_progress') return this.#stepAnswer(opened, base, deal.id);
+    if (state === 'H') {
+      const c = await this.#reservation.commit(deal.id, input.orderId);
+      if (c.code === 'EXPIRED' || c.code === 'RELEASED') {
+        await steps.abandon(input.orderId, 'hold_lapsed');
+        if (c.code === 'EXPIRED') this.#broadcaster.publishInventory(deal.roomId, await this.#deals.inventory(deal, c));
+        return fail(CommerceErrorCode.HoldExpired, 'the hold expired before confirmation', 0, base);
+      }
+    }
+    const claim = await orders.claim(job);
+    if (claim === 'paid' || claim === 'refunded') return { code: '', message: '', ...base, status: CheckoutStatus.CHECKOUT_PAID };
+    if (claim !== 'claimed' && claim !== 'pending') {
+      await steps.abandon(input.orderId, claim);
+      if (claim === 'sold_out' || claim === 'deal_closed' || claim === 'no_deal') {
+        await orders.recordFailed(job, 'failed', claim === 'sold_out' ? 'SOLD_OUT' : 'DEAL_ENDED');
+        const r = await this.#reservation.release(deal.id, input.orderId, 'HP');
+        if (r.released) this.#broadcaster.publishInventory(deal.roomId, await this.#deals.inventory(deal, r));
+        return fail(claim === 'sold_out' ? CommerceErrorCode.SoldOut : CommerceErrorCode.Ended, claim === 'sold_out' ? 'sold out' : 'the deal has ended', 0, base);
+      }
+      return fail(CommerceErrorCode.HoldExpired, `the order is ${claim}`, 0, base);
+    }
+    if (input.save && input.token) await this.#methods.save(job.buyerId, job.method);
+    return this.#stepAnswer(await steps.start(opened.attempt, { token: input.token, returnUrl: input.returnUrl }), base, deal.id);
+  }
+
+  /** The BuyResult of a payment step's outcome. */
+  #stepAnswer(outcome: StepOutcome, base: flashcast.IBuyResult, dealId: string): flashcast.IBuyResult {
+    switch (outcome.kind) {
+      case 'step':
+        return {
+          code: '', message: '', ...base, status: CheckoutStatus.CHECKOUT_RESERVED, holdExpiresAt: outcome.attempt.expiresAt,
+          nextStep: NextSteps.forAttempt(outcome.attempt, dealId),
+        };
+      case 'settling':
+        return { code: '', message: '', ...base, status: CheckoutStatus.CHECKOUT_SETTLING, holdExpiresAt: outcome.attempt.expiresAt };
+      case 'declined':
+        return fail(CommerceErrorCode.PaymentDeclined, 'the payment was declined', 0, base);
+      case 'expired':
+        return fail(CommerceErrorCode.PaymentExpired, 'the payment step was not finished in time; the units were released', 0, base);
+      case 'in_progress':
+        return {
+          ...fail(CommerceErrorCode.PaymentInProgress, 'a payment with another method is under way for this order', 0, base),
+          nextStep: outcome.attempt.action === 'redirect' || outcome.attempt.action === 'approval' ? NextSteps.forAttempt(outcome.attempt, dealId) : null,
+        };
+      default:
+        return fail(CommerceErrorCode.PaymentUnavailable, 'payments are unavailable right now; nothing was charged, confirm again shortly', outcome.retryAfterMs, base);
     }
   }
 }
@@ -397,6 +481,6 @@ export class Checkout {
 /** The plan when nothing ships (no shipping step wired), or when shipping no longer matters (an order sold or released). */
 const NO_SHIPPING: ShippingPlan = { kind: 'none' };
 
-function fail(code: string, message: string, retryAfterMs = 0): flashcast.IBuyResult {
-  return { code, message, status: CheckoutStatus.CHECKOUT_FAILED, retryAfterMs };
+function fail(code: string, message: string, retryAfterMs = 0, context: flashcast.IBuyResult = {}): flashcast.IBuyResult {
+  return { ...context, code, message, status: CheckoutStatus.CHECKOUT_FAILED, retryAfterMs };
 }

@@ -27,6 +27,8 @@ import {
   ReturnShippingRateSchema,
   ShopSchema,
 } from './apiSchemas.js';
+import { PaymentAttempts } from './PaymentAttempts.js';
+import { InvalidArgumentError, NotFoundError } from '../../common/errors.js';
 
 const id = z.string().regex(ID_PATTERN, 'must be a valid id');
 const region = z.string().regex(/^[A-Z]{2}$/, 'must be an ISO 3166-1 alpha-2 code');
@@ -74,11 +76,14 @@ const schemas = {
     displayCurrency: currency.optional(), buyerId: z.string().max(64).optional(),
     addressId: id.optional().describe('The buyer\'s address to ship to (default: the default address)'),
   }).strict(),
+  /** A confirmation: the method; a provider token when the buyer has one (else the provider's hosted step collects it). */
   confirm: z.object({
-    method: z.enum(PAYMENT_METHOD_TYPES as [string, ...string[]]), token: paymentToken,
+    method: z.enum(PAYMENT_METHOD_TYPES as [string, ...string[]]), token: paymentToken.optional(),
     instalments: z.union([z.literal(3), z.literal(6)]).optional(), save: z.boolean().optional(), displayCurrency: currency.optional(),
     addressId: id.optional(),
+    returnUrl: httpUrl(2048).optional(),
   }).strict(),
+  myOrders: z.object({ limit: z.coerce.number().int().min(1).max(100).default(20), before: id.optional() }).strict(),
   paymentMethod: z.object({ type: z.enum(PAYMENT_METHOD_TYPES as [string, ...string[]]), token: paymentToken }).strict(),
   prefs: z.object({ hideInTicker: z.boolean() }).strict(),
   // No amount: the server computes the refund and the return shipping (RefundService).
@@ -94,6 +99,7 @@ const BUY_STATUS: Record<string, number> = {
   NOT_ON_SALE: 404, INVALID_QUANTITY: 400, INVALID_CURRENCY: 400, INVALID_ARGUMENT: 400, IDEMPOTENCY_CONFLICT: 409,
   FORBIDDEN: 403, ROOM_NOT_ALLOWED: 403, BANNED: 403, HOLD_EXPIRED: 410, ORDER_NOT_FOUND: 404, UNAVAILABLE: 503,
   ADDRESS_NOT_FOUND: 404, ADDRESS_REQUIRED: 409, SHIPPING_UNAVAILABLE: 422,
+  PAYMENT_DECLINED: 402, PAYMENT_EXPIRED: 410, PAYMENT_IN_PROGRESS: 409, DEAL_ENDED: 410,
 };
 
 /** A BuyResult: 200 with it on success; otherwise the one error shape, the BuyResult in `details`. */
@@ -292,6 +298,32 @@ export class CommerceApi {
       const p = req.authorize();
       const b = req.body;
       return buyJson(await s.checkout.confirm(p, { ...b, method: b.method as 'card', dealId: req.params.dealId, orderId: req.params.orderId }));
+    });
+    // --- the asynchronous payment step: a provider's signed notifications (the signature is the authentication) ---
+    router.add('POST', '/v1/payments/:provider/notifications', 'payment.notify', {
+      summary: 'A payment provider\'s signed notification (HMAC-SHA256 over "<timestamp>.<raw body>"; processed once)', tag: 'payments',
+      responses: { 200: z.object({ received: z.boolean(), events: z.number().int(), duplicate: z.boolean() }).strict() },
+      errors: { 400: 'PAYMENT_NOTIFICATION_INVALID: the signature, timestamp or body does not verify', 404: 'PAYMENT_NOT_FOUND: a payment this server did not create (retry later)' },
+    }, async (req) => {
+      if (!s.steps) throw new NotFoundError('no payment provider takes notifications here');
+      if (req.text === undefined) throw new InvalidArgumentError('the raw body is required');
+      const outcome = await s.steps.receive(req.params.provider, { rawBody: req.text, headers: req.headers });
+      if (outcome.ack !== undefined) return { status: 200, raw: outcome.ack, headers: { 'content-type': 'text/plain' } };
+      // `duplicate`: every event in it had been applied before (a replay: answered, not applied again).
+      return { status: 200, body: { received: true, events: outcome.events.length, duplicate: outcome.events.every((e) => e.duplicate) } };
+    });
+    router.add('GET', '/v1/me/orders', 'me.read', {
+      summary: 'The buyer\'s orders, newest first, each with its payment step', tag: 'checkout', query: schemas.myOrders,
+      responses: { 200: z.object({ orders: z.array(OrderViewSchema.and(z.object({ payment_step: z.unknown() }))) }) },
+    }, async (req) => {
+      const p = req.authorize();
+      const q = req.queryValues;
+      const orders = await OrderStore.ofBuyer(s.db, p.userId, { limit: q.limit, before: q.before });
+      const steps = s.steps ? await s.steps.attempts.forOrders(orders.map((o) => o.id)) : new Map();
+      return {
+        status: 200,
+        body: { orders: orders.map((o) => ({ ...o, payment_step: steps.has(o.id) ? PaymentAttempts.view(steps.get(o.id)!) : null })) },
+      };
     });
     router.add('GET', '/v1/orders/:orderId', 'order.read', { summary: 'An order', tag: 'checkout', responses: { 200: OrderViewSchema } }, async (req) => {
       req.authorize(await orderFacts(req.params.orderId));

@@ -27,6 +27,10 @@ import { SettlementQueue } from './SettlementQueue.js';
 import { OutboxMover, type OutboxMoverOptions } from './OutboxMover.js';
 import { DealEvents } from './DealEvents.js';
 import { WebhookOutbox } from '../webhooks/WebhookOutbox.js';
+import { OrderStore } from './OrderStore.js';
+import { PaymentAttempts } from './PaymentAttempts.js';
+import { PaymentSteps, type PaymentStepOptions } from './PaymentSteps.js';
+import type { PaymentProvider } from './PaymentProvider.js';
 import { logger } from '../../common/logger.js';
 import { runCloseSteps } from '../../common/closeSteps.js';
 
@@ -53,6 +57,12 @@ export interface CommerceServiceParams {
   /** The mover of settle jobs from the deals' outboxes to BullMQ (its sweep is off when `runWorkers` is false). */
   outbox?: Partial<OutboxMoverOptions>;
   dashboardIntervalMs?: number;
+  /**
+   * The asynchronous payment step (docs/payments.md): the providers whose notifications this
+   * process takes, the one first confirmations go to, and the step's hold and tolerance. Absent:
+   * confirmations go to settlement's synchronous capture and no notification route is served.
+   */
+  payments?: { providers: PaymentProvider[]; checkoutProvider?: string; options: PaymentStepOptions } | null;
 }
 
 /** Resolves to true when the user is banned in the room (RoomStore.isBanned). */
@@ -83,6 +93,10 @@ export class CommerceService {
   readonly queue: SettlementQueue;
   /** Moves winners' settle jobs from the deals' outboxes to the settlement queue. */
   readonly outbox: OutboxMover;
+  /** The asynchronous payment step and its notifications (null: not configured). */
+  readonly steps: PaymentSteps | null;
+  /** Claims units of confirmed orders in PostgreSQL (the asynchronous path), null without steps. */
+  readonly #orders: OrderStore | null;
   readonly db: Database;
   readonly params: CommerceServiceParams;
   #fx: FxTable;
@@ -95,7 +109,7 @@ export class CommerceService {
   private constructor(params: CommerceServiceParams, parts: {
     catalog: Catalog; plans: AffiliatePlans; deals: FlashDeals; checkout: Checkout; methods: PaymentMethods; refunds: RefundService; shippingRates: ReturnShippingRates;
     addresses: AddressBook; shipping: ShippingRates; ledger: CommissionLedger; dashboard: DashboardStats; queue: SettlementQueue; outbox: OutboxMover; fx: FxTable; sweeper: HoldSweeper | null;
-    webhooks: WebhookOutbox;
+    webhooks: WebhookOutbox; steps: PaymentSteps | null; orders: OrderStore | null;
   }) {
     this.params = params;
     this.db = params.db;
@@ -112,6 +126,8 @@ export class CommerceService {
     this.dashboard = parts.dashboard;
     this.queue = parts.queue;
     this.outbox = parts.outbox;
+    this.steps = parts.steps;
+    this.#orders = parts.orders;
     this.#fx = parts.fx;
     this.#sweeper = parts.sweeper;
     this.#webhooks = parts.webhooks;
@@ -145,9 +161,14 @@ export class CommerceService {
     const cache = await CachedHash.create(p.redis);
     const addresses = new AddressBook(p.db, p.redis, p.keys, cache);
     const shipping = new ShippingRates(p.db, p.redis, p.keys, cache, p.shipping);
+    const orders = p.payments ? new OrderStore(p.db) : null;
+    const steps = p.payments
+      ? new PaymentSteps({ attempts: new PaymentAttempts(p.db), queue, providers: p.payments.providers, checkoutProvider: p.payments.checkoutProvider, options: p.payments.options })
+      : null;
     const checkout = new Checkout({
       deals, reservation, methods, queue, outbox, payments, broadcaster: p.broadcaster, fx: fxNow, options: p.checkout,
       shipping: new CheckoutShipping(addresses, shipping),
+      steps: steps && orders ? { steps, orders } : null,
     });
     const shippingRates = new ReturnShippingRates(p.db);
     const refunds = new RefundService(p.db, new RefundPolicy(fxNow), queue, shippingRates);
@@ -155,7 +176,7 @@ export class CommerceService {
     const sweeper = p.runWorkers === false ? null : new HoldSweeper(p.redis, p.keys, reservation, p.broadcaster);
     self = new CommerceService(p, {
       catalog: new Catalog(p.db, listings), plans: new AffiliatePlans(p.db), deals, checkout, methods, refunds, shippingRates, addresses, shipping, ledger: new CommissionLedger(p.db),
-      dashboard, queue, outbox, fx, sweeper, webhooks,
+      dashboard, queue, outbox, fx, sweeper, webhooks, steps, orders,
     });
     return self;
   }
@@ -196,6 +217,7 @@ export class CommerceService {
         ['deals', () => this.deals.close()],
         ['webhook events', () => this.#webhooks.close()],
         ['outbox', () => this.outbox.close()],
+        ['orders', () => this.#orders?.close()],
         ['queue', () => this.queue.close()],
       ]);
     })();

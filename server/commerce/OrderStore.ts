@@ -324,6 +324,21 @@ export class OrderStore {
     };
   }
 
+  /**
+   * A buyer's orders in their API shape, newest first: at most `limit`, those placed before the
+   * order `before` when given (the next page). Each is `view`'s shape (one read per order: a
+   * page is small, and the shape stays declared in one place).
+   */
+  static async ofBuyer(db: Queryable, buyerId: string, page: { limit: number; before?: string | null }): Promise<OrderView[]> {
+    if (!Number.isInteger(page.limit) || page.limit < 1 || page.limit > 100) throw new TypeError('limit must be an integer from 1 to 100');
+    const { rows } = await db.query<{ id: string }>(
+      `SELECT o.id FROM orders o WHERE o.buyer_id = $1
+         AND ($3::text IS NULL OR (o.created_at, o.id) < (SELECT b.created_at, b.id FROM orders b WHERE b.id = $3 AND b.buyer_id = $1))
+       ORDER BY o.created_at DESC, o.id DESC LIMIT $2`, [buyerId, page.limit, page.before ?? null]);
+    const views = await Promise.all(rows.map((r) => OrderStore.view(db, r.id)));
+    return views.filter((v): v is OrderView => v !== null);
+  }
+
   /** The buyer and the shop owner of an order, or null. */
   static async facts(db: Queryable, orderId: string): Promise<OrderFacts | null> {
     const { rows } = await db.query<{ buyer_id: string; owner_user_id: string }>(

@@ -1,6 +1,6 @@
 import { runCloseSteps } from '../../common/closeSteps.js';
 import { Queue, type ConnectionOptions, type JobsOptions } from 'bullmq';
-import type { PaymentMethodType } from './PaymentProvider.js';
+import type { CaptureResult, PaymentMethodType } from './PaymentProvider.js';
 import type { Address } from '../../protocol/shipping.js';
 import { logger } from '../../common/logger.js';
 
@@ -37,6 +37,18 @@ export interface SettleJob {
   instalments: number | null;
   /** Enqueue time (ms): latency metrics. */
   enqueuedAt: number;
+  /**
+   * How the worker settles the payment: `capture` (absent: charge `method` now, the one-tap
+   * path), `record` (the provider decided already: `result`, from a notification or an answer
+   * given at once), `expire` (the payment step's deadline: release the units unless it ended).
+   */
+  phase?: 'capture' | 'record' | 'expire';
+  /** `record`: what the provider decided. */
+  result?: CaptureResult;
+  /** `record` / `expire`: the provider of the payment (absent: the worker's). */
+  provider?: string;
+  /** `record` of a capture: save this method for the buyer's one-tap buys. */
+  saveMethod?: { type: PaymentMethodType; token: string } | null;
 }
 
 export interface CommissionJob {
@@ -133,6 +145,25 @@ export class SettlementQueue {
   async addSettleJobs(jobs: SettleJob[]): Promise<void> {
     if (this.#closing) throw new Error('settlement queue closed');
     await this.settle.addBulk(jobs.map((job) => ({ name: 'settle', data: job, opts: { ...SETTLE_JOB_OPTIONS, jobId: settleJobId(job) } })));
+  }
+
+  /**
+   * Hands the provider's decision on an order's payment to settlement (phase `record`). One job
+   * per order and outcome: handing the same decision again (a replayed notification) adds nothing.
+   */
+  async recordPayment(job: SettleJob, result: CaptureResult, saveMethod: SettleJob['saveMethod'] = null): Promise<void> {
+    await this.addSettleJobs([{ ...job, phase: 'record', result, saveMethod, attempt: `rec-${result.status}`, enqueuedAt: Date.now() }]);
+  }
+
+  /**
+   * Checks the order's payment step at `at` (ms; phase `expire`): the worker releases the units
+   * if the step is still unfinished past its deadline, or checks again at a moved deadline. One
+   * job per deadline (and `suffix`): scheduling the same check again adds nothing.
+   */
+  async schedulePaymentExpiry(job: SettleJob, at: number, suffix = ''): Promise<void> {
+    if (this.#closing) throw new Error('settlement queue closed');
+    const data: SettleJob = { ...job, phase: 'expire', result: undefined, attempt: `exp-${at}${suffix ? `-${suffix}` : ''}`, enqueuedAt: Date.now() };
+    await this.settle.add('settle', data, { ...SETTLE_JOB_OPTIONS, jobId: settleJobId(data), delay: Math.max(0, at - Date.now()) });
   }
 
   /** Credits the order's affiliate commission after `delayMs` (the return window). */

@@ -109,6 +109,15 @@ export const NextStepSchema = apiSchema('NextStep', z.object({
   methods: z.array(z.string()).optional(),
   instalments: z.array(int).optional(),
   expiresAt: ms.optional(),
+  code: z.string().optional().describe('What the shopper does next, a localisable code: CONFIRM_PAYMENT, COMPLETE_PAYMENT, APPROVE_PAYMENT'),
+  orderId: z.string().optional(),
+  dealId: z.string().optional(),
+  instalmentOptions: z.array(z.object({
+    count: int.optional(),
+    instalments: z.array(z.object({}).passthrough()).optional(),
+  }).passthrough()).optional().describe('Each BNPL plan with every instalment\'s amount and due date'),
+  url: z.string().optional().describe('The provider\'s hosted step or approval (COMPLETE_PAYMENT, APPROVE_PAYMENT)'),
+  provider: z.string().optional(),
 }).strict());
 
 /** The protobuf BuyResult in its JSON form (fields at their default are left out). */

@@ -61,3 +61,13 @@ export class AddressInvalidError extends FlashcastError {
     super(CommerceErrorCode.AddressInvalid, `address ${first.field}: ${first.reason}`, 400, 0, { field: first.field, reason: first.reason, faults });
   }
 }
+
+/** A provider notification that does not verify (signature, timestamp, body): 400, nothing recorded. */
+export class PaymentNotificationError extends CommerceError {
+  /** What failed: `missing`, `malformed`, `stale`, `mismatch` (signature) or `body`. */
+  readonly reason: string;
+  constructor(reason: string, message = `notification refused (${reason})`) {
+    super(CommerceErrorCode.PaymentNotificationInvalid, message, 400);
+    this.reason = reason;
+  }
+}

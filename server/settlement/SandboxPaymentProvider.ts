@@ -1,10 +1,39 @@
+import { z } from 'zod';
 import type { Database } from '../db/Database.js';
-import type { CaptureRequest, CaptureResult, PaymentProvider, RefundRequest, RefundResult } from '../commerce/PaymentProvider.js';
+import type {
+  CancelResult, CaptureRequest, CaptureResult, NextAction, NotificationInput, PaymentNotification, PaymentProvider, PaymentRequest,
+  RefundRequest, RefundResult,
+} from '../commerce/PaymentProvider.js';
+import { NotificationSignature } from '../commerce/NotificationSignature.js';
+import { PaymentNotificationError } from '../commerce/errors.js';
 import { IdempotencyMismatchError, PaymentTimeoutError, ProviderUnavailableError } from './errors.js';
+import { SandboxSessions, type ActionResult, type BuyerAction, type SandboxSession } from './SandboxSessions.js';
 import { MicroBatcher } from '../../common/MicroBatcher.js';
 import { RandomPool } from '../../common/RandomPool.js';
 
 const randomRefs = new RandomPool();
+
+/** How long a sandbox hosted step stays usable at the provider (the merchant cancels it sooner, at its own deadline). */
+const SESSION_TTL_MS = 24 * 3_600_000;
+
+/** The body of a sandbox notification (what `verifyNotification` parses after the signature checks out). */
+const notificationBody = z.object({
+  id: z.string().regex(/^evt_[0-9a-f]{8,64}$/),
+  type: z.enum(['payment.captured', 'payment.declined', 'payment.pending', 'payment.canceled']),
+  created: z.number().int().nonnegative(),
+  data: z.object({
+    paymentKey: z.string().min(1).max(128),
+    reference: z.string().max(128).nullish(),
+    reason: z.string().max(128).nullish(),
+    methodToken: z.string().regex(/^[\x21-\x7E]{1,128}$/).nullish(),
+  }),
+});
+
+/** A signed notification, ready to POST to `/v1/payments/sandbox/notifications`. */
+export interface SignedNotification {
+  rawBody: string;
+  headers: Record<string, string>;
+}
 
 /** Knobs of the simulated provider. */
 export interface SandboxOptions {
@@ -24,6 +53,12 @@ export interface SandboxOptions {
   latencyMs: number;
   /** Delay after the capture is recorded, before answering (ms): a window to crash in. */
   answerDelayMs: number;
+  /** The secret the sandbox signs its notifications with (config PAYMENT_SANDBOX_SECRET). */
+  secret: string;
+  /** Where the hosted pages are served from (e.g. https://live.example.com); '' : paths on the API's origin. */
+  pageUrl: string;
+  /** Tokens whose payment needs a 3-D Secure challenge on the hosted page. */
+  threeDSecureTokens: string[];
 }
 
 const DEFAULTS: SandboxOptions = {
@@ -36,6 +71,9 @@ const DEFAULTS: SandboxOptions = {
   bnplLimit: 100_000_00,
   latencyMs: 0,
   answerDelayMs: 0,
+  secret: '',
+  pageUrl: '',
+  threeDSecureTokens: ['tok_3ds', 'tok_threeDSecure'],
 };
 
 /** A row of the sandbox's own ledger. */
@@ -78,6 +116,13 @@ const sleep = (ms: number) => (ms > 0 ? new Promise((r) => setTimeout(r, ms)) : 
  * configurable declines, timeouts and outages. Its "remote" ledger is the
  * `sandbox_payments` table, so idempotency holds across worker crashes and restarts,
  * as it would at a real provider.
+ *
+ * The asynchronous path works as a real provider's: `createPayment` captures a token at once
+ * (3-D Secure tokens excepted), or opens a hosted step (`sandbox_sessions`) served by the
+ * server (SandboxHostedPage): a card page (test cards, 3-D Secure challenge) or a BNPL /
+ * wallet approval. What the buyer does there comes back as a notification signed with the
+ * sandbox's secret (`flashcast-signature`, NotificationSignature), verified by
+ * `verifyNotification` like any provider's.
  */
 export class SandboxPaymentProvider implements PaymentProvider {
   readonly name = 'sandbox';
@@ -85,11 +130,113 @@ export class SandboxPaymentProvider implements PaymentProvider {
   #options: SandboxOptions;
   /** Captures are recorded in batches (one statement and commit for the captures of one tick). */
   readonly #records: MicroBatcher<CaptureRecord, Recorded & { fresh: boolean }>;
+  readonly #sessions: SandboxSessions;
 
   constructor(db: Database, options: Partial<SandboxOptions> = {}) {
     this.#db = db;
-    this.#options = { ...DEFAULTS, ...options };
+    // Without a configured secret, a random one: notifications verify within this instance only.
+    this.#options = { ...DEFAULTS, ...options, secret: options.secret || `sbx-${randomRefs.hex(16)}` };
     this.#records = new MicroBatcher((records) => this.#record(records), { maxBatch: 200, maxInFlight: 2 });
+    this.#sessions = new SandboxSessions(db, () => this.#options.bnplLimit);
+  }
+
+  /**
+   * Starts a payment: a token is captured at once (`none`) unless it needs 3-D Secure
+   * (`redirect` to the challenge); without a token, a card is entered on the hosted page
+   * (`redirect`) and a BNPL plan or a wallet payment approved there (`approval`). The same key
+   * again answers the same step (or the same capture).
+   */
+  async createPayment(req: PaymentRequest): Promise<NextAction> {
+    const o = this.#options;
+    await sleep(o.latencyMs);
+    if (o.outage || Math.random() < o.outageRate) throw new ProviderUnavailableError('sandbox outage');
+    const existing = await this.#sessions.byKey(req.idempotencyKey);
+    if (existing) return this.#actionOf(existing);
+    const token = req.token ?? '';
+    if (token !== '' && !o.threeDSecureTokens.includes(token)) {
+      return { type: 'none', result: await this.capture({ ...req, token, instalments: req.instalments ?? null }) };
+    }
+    if (req.method === 'bnpl' && (req.amount > o.bnplLimit || ![3, 6].includes(req.instalments ?? 0))) {
+      return { type: 'none', result: { status: 'declined', reason: 'bnpl_not_approved' } };
+    }
+    const session = await this.#sessions.open({
+      paymentKey: req.idempotencyKey, method: req.method, instalments: req.method === 'bnpl' ? (req.instalments ?? 3) : null,
+      amount: req.amount, currency: req.currency, status: token !== '' ? 'challenge' : 'open', returnUrl: req.returnUrl ?? null,
+      expiresAt: Date.now() + SESSION_TTL_MS,
+    });
+    return this.#actionOf(session);
+  }
+
+  /** The hosted page's URL of a session. */
+  pageUrl(sessionId: string): string {
+    return `${this.#options.pageUrl}/v1/payments/sandbox/pay/${encodeURIComponent(sessionId)}`;
+  }
+
+  #actionOf(session: SandboxSession): NextAction {
+    if (session.status === 'captured') return { type: 'none', result: { status: 'captured', reference: session.reference! } };
+    if (session.status === 'declined' || session.status === 'canceled') return { type: 'none', result: { status: 'declined', reason: session.reason ?? session.status } };
+    return { type: session.method === 'card' ? 'redirect' : 'approval', url: this.pageUrl(session.id) };
+  }
+
+  /** A hosted step, for its page (null: no such session). */
+  session(id: string): Promise<SandboxSession | null> {
+    return this.#sessions.get(id);
+  }
+
+  /**
+   * The buyer opened the page: the first time, the sandbox says "pending" (the buyer is on the
+   * step; the merchant extends the hold). Resolves to that notification, or null.
+   */
+  async viewed(id: string): Promise<SignedNotification | null> {
+    if (!(await this.#sessions.markViewed(id))) return null;
+    const session = await this.#sessions.get(id);
+    return session ? this.#notification(session.paymentKey, 'payment.pending', {}) : null;
+  }
+
+  /** The buyer acted on the page; resolves to the result and, if the payment ended, the signed notification to send. */
+  async act(id: string, action: BuyerAction): Promise<{ result: ActionResult; notification: SignedNotification | null } | null> {
+    const result = await this.#sessions.act(id, action);
+    if (!result) return null;
+    const e = result.ended;
+    if (!e) return { result, notification: null };
+    const notification = e.type === 'captured'
+      ? this.#notification(result.session.paymentKey, 'payment.captured', { reference: e.reference, methodToken: e.methodToken })
+      : this.#notification(result.session.paymentKey, e.type === 'declined' ? 'payment.declined' : 'payment.canceled', { reason: e.reason });
+    return { result, notification };
+  }
+
+  /** Gives up a waiting step (the merchant's deadline passed); resolves to how the payment ended. */
+  async cancelPayment(idempotencyKey: string): Promise<CancelResult> {
+    const o = this.#options;
+    await sleep(o.latencyMs);
+    if (o.outage || Math.random() < o.outageRate) throw new ProviderUnavailableError('sandbox outage');
+    return this.#sessions.cancel(idempotencyKey);
+  }
+
+  /** Verifies a sandbox notification (signature, timestamp) and parses it. */
+  verifyNotification(input: NotificationInput): PaymentNotification[] {
+    const check = NotificationSignature.verify(this.#options.secret, input.rawBody, input.headers, input.now, input.toleranceMs);
+    if (!check.ok) throw new PaymentNotificationError(check.reason);
+    let parsed: z.infer<typeof notificationBody>;
+    try {
+      parsed = notificationBody.parse(JSON.parse(input.rawBody));
+    } catch {
+      throw new PaymentNotificationError('body', 'notification body is not a sandbox notification');
+    }
+    const d = parsed.data;
+    const type = parsed.type.slice('payment.'.length) as PaymentNotification['type'];
+    if (type === 'captured' && !d.reference) throw new PaymentNotificationError('body', 'a capture names its reference');
+    return [{ id: parsed.id, paymentKey: d.paymentKey, type, reference: d.reference ?? undefined, reason: d.reason ?? undefined, methodToken: d.methodToken ?? undefined }];
+  }
+
+  /** A notification signed now with the sandbox's secret (tests send their own, forged or replayed, too). */
+  sign(rawBody: string, now = Date.now()): SignedNotification {
+    return { rawBody, headers: { 'content-type': 'application/json', ...NotificationSignature.headers(this.#options.secret, rawBody, now) } };
+  }
+
+  #notification(paymentKey: string, type: string, data: { reference?: string; reason?: string; methodToken?: string }): SignedNotification {
+    const now = Date.now();
+    return this.sign(JSON.stringify({ id: `evt_${randomRefs.hex(12)}`, type, created: Math.floor(now / 1000), data: { paymentKey, ...data } }), now);
   }
 
   /** Changes knobs at run time (tests, chaos drills). */

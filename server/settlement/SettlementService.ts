@@ -11,6 +11,7 @@ import { PaymentMethods } from '../commerce/PaymentMethods.js';
 import { HoldSweeper } from '../commerce/HoldSweeper.js';
 import { PaymentAvailability } from '../commerce/PaymentAvailability.js';
 import { SettlementQueue } from '../commerce/SettlementQueue.js';
+import { PaymentAttempts } from '../commerce/PaymentAttempts.js';
 import { SettlementWorker, type SettlementWorkerOptions } from './SettlementWorker.js';
 import { LedgerWorker } from './LedgerWorker.js';
 import { OrderEvents } from './OrderEvents.js';
@@ -75,6 +76,7 @@ export class SettlementService {
     const worker = await SettlementWorker.create({
       connection: p.connection, prefix, db: p.db, reservation, provider: p.provider, broadcaster: p.broadcaster,
       ticker, queue, methods, notifier: p.notifier, redis: p.redis, keys: p.keys, payments: new PaymentAvailability(p.redis, p.keys), events,
+      attempts: new PaymentAttempts(p.db),
     }, p.worker);
     const ledger = await LedgerWorker.create(p.connection, prefix, p.db, p.provider, events);
     const webhooks = p.webhooks === false ? null

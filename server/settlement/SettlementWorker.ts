@@ -7,7 +7,8 @@ import type { Reservation, StockChange } from '../commerce/Reservation.js';
 import type { RoomBroadcaster } from '../commerce/RoomBroadcaster.js';
 import type { PurchaseTicker } from '../commerce/PurchaseTicker.js';
 import type { PaymentMethods } from '../commerce/PaymentMethods.js';
-import type { PaymentProvider } from '../commerce/PaymentProvider.js';
+import type { CancelResult, CaptureResult, PaymentProvider } from '../commerce/PaymentProvider.js';
+import type { PaymentAttempts } from '../commerce/PaymentAttempts.js';
 import type { OrderNotifier, OrderUpdate } from '../realtime/OrderNotifier.js';
 import { QUEUES, type SettleJob, type SettlementQueue } from '../commerce/SettlementQueue.js';
 import { InstalmentPlan } from '../commerce/InstalmentPlan.js';
@@ -51,7 +52,12 @@ export type SettlementWorkerEvents = {
   close: [];
 };
 
-export type SettleOutcome = 'paid' | 'declined' | 'expired' | 'failed' | 'voided';
+/**
+ * How a job ended: its order `paid`, `declined`, `expired`, `failed`, its capture `voided`; or,
+ * for a payment step's deadline, `waiting` (the deadline moved: checked again then) or
+ * `recorded` (the step had ended: its outcome is recorded by a `record` job).
+ */
+export type SettleOutcome = 'paid' | 'declined' | 'expired' | 'failed' | 'voided' | 'waiting' | 'recorded';
 
 /**
  * Settles orders with PostgreSQL as the authority: commits the hold in Redis (it can no longer
@@ -81,6 +87,7 @@ export class SettlementWorker extends EnhancedEventEmitter<SettlementWorkerEvent
   readonly #breaker: CircuitBreaker;
   readonly #payments: PaymentAvailability | null;
   readonly #events: OrderEvents | null;
+  readonly #attempts: PaymentAttempts | null;
   #breakerState: BreakerState = 'closed';
   #closing: Promise<void> | null = null;
 
@@ -101,6 +108,7 @@ export class SettlementWorker extends EnhancedEventEmitter<SettlementWorkerEvent
     this.#breaker = new CircuitBreaker(options.breaker);
     this.#payments = params.payments ?? null;
     this.#events = params.events ?? null;
+    this.#attempts = params.attempts ?? null;
     this.#worker = new Worker<SettleJob, SettleOutcome>(QUEUES.settle, (job) => this.#settle(job), {
       connection: params.connection,
       prefix: params.prefix,
@@ -134,6 +142,10 @@ export class SettlementWorker extends EnhancedEventEmitter<SettlementWorkerEvent
 
   async #settle(job: Job<SettleJob>): Promise<SettleOutcome> {
     const d = job.data;
+    if (d.phase === 'expire') return this.#expireStep(d);
+    // `record`: the provider decided already (a notification, or an answer given at once); nothing is captured here.
+    const recorded = d.phase === 'record' && d.result ? d.result : null;
+    const captured = recorded?.status === 'captured' ? recorded.reference : null;
     // Redis first (H -> P: the hold can no longer lapse), then PostgreSQL decides: the claim inserts the
     // order or reports what it already is (a re-run after a crash, a retry after Redis forgot the hold),
     // so nothing is paid twice and the common path costs one statement.
@@ -147,13 +159,14 @@ export class SettlementWorker extends EnhancedEventEmitter<SettlementWorkerEvent
       if (status === null) {
         if (commit.code === 'EXPIRED') await this.#showStock(d, commit);
         await this.#orders.recordFailed(d, 'expired', 'HOLD_EXPIRED');
+        if (captured) await this.#void(d, captured, 'hold lapsed');
         return this.#failed(d, 'expired', 'HOLD_EXPIRED', 'the hold lapsed before payment');
       }
-      if (status !== 'pending') return this.#closed(d, status);
+      if (status !== 'pending') return recorded ? this.#tooLate(d, captured, status) : this.#closed(d, status);
       // pending: claimed by an earlier run; PostgreSQL holds its units, so the payment goes on.
     }
     // OK, SOLD, or UNKNOWN (Redis lost the hold): PostgreSQL decides whether the order may have its units.
-    if (!this.#allowPayment()) return this.#unavailable(d);
+    if (!recorded && !this.#allowPayment()) return this.#unavailable(d);
     const claim = await this.#orders.claim(d);
     if (claim === 'paid' || claim === 'refunded') {
       await this.#afterPaid(d, false);
@@ -165,29 +178,34 @@ export class SettlementWorker extends EnhancedEventEmitter<SettlementWorkerEvent
       const r = await this.#reservation.release(d.dealId, d.orderId, 'HP');
       if (r.released) await this.#showStock(d, r);
       log.warn({ orderId: d.orderId, dealId: d.dealId, claim }, 'PostgreSQL refused the units Redis held');
+      if (captured) await this.#void(d, captured, claim);
       return this.#failed(d, 'failed', code, claim === 'sold_out' ? 'sold out' : 'the deal has ended');
     }
-    if (claim !== 'claimed' && claim !== 'pending') return this.#closed(d, claim);
+    if (claim !== 'claimed' && claim !== 'pending') return recorded ? this.#tooLate(d, captured, claim) : this.#closed(d, claim);
     // order.created, off the capture's path (a re-run of this job records it if a crash lost it).
     if (claim === 'claimed' || job.attemptsMade > 0) void this.#events?.created(d);
 
-    let capture;
-    try {
-      capture = await this.#provider.capture({
-        idempotencyKey: d.paymentKey, amount: d.totalAmount, currency: d.currency, method: d.method.type,
-        token: d.method.token, instalments: d.instalments, buyerId: d.buyerId,
-      });
-      this.#breakerSaw(true);
-    } catch (error) {
-      if (error instanceof ProviderUnavailableError) {
-        this.#breakerSaw(false);
-        // Nothing was captured: after a bounded number of tries (or at once while the breaker is open)
-        // the hold goes back and the buyer is told to retry, instead of waiting for ops.
-        if (this.#breaker.state === 'open' || job.attemptsMade + 1 >= this.#options.unavailableAttempts) return this.#unavailable(d);
-        throw error;
+    let capture: CaptureResult;
+    if (recorded) {
+      capture = recorded;
+    } else {
+      try {
+        capture = await this.#provider.capture({
+          idempotencyKey: d.paymentKey, amount: d.totalAmount, currency: d.currency, method: d.method.type,
+          token: d.method.token, instalments: d.instalments, buyerId: d.buyerId,
+        });
+        this.#breakerSaw(true);
+      } catch (error) {
+        if (error instanceof ProviderUnavailableError) {
+          this.#breakerSaw(false);
+          // Nothing was captured: after a bounded number of tries (or at once while the breaker is open)
+          // the hold goes back and the buyer is told to retry, instead of waiting for ops.
+          if (this.#breaker.state === 'open' || job.attemptsMade + 1 >= this.#options.unavailableAttempts) return this.#unavailable(d);
+          throw error;
+        }
+        if (error instanceof SettlementError && !error.retryable) throw new UnrecoverableError(`${error.code}: ${error.message}`);
+        throw error; // a timeout may have captured: retry with the same key, never release
       }
-      if (error instanceof SettlementError && !error.retryable) throw new UnrecoverableError(`${error.code}: ${error.message}`);
-      throw error; // a timeout may have captured: retry with the same key, never release
     }
     if (capture.status === 'declined') {
       await this.#orders.release(d.orderId, 'declined', SettlementErrorCode.PaymentDeclined);
@@ -199,7 +217,7 @@ export class SettlementWorker extends EnhancedEventEmitter<SettlementWorkerEvent
     const now = Date.now();
     const creditAfter = now + this.#options.returnWindowMs;
     const written = await this.#orders.markPaid({
-      job: d, provider: this.#provider.name, providerRef: capture.reference, creatorId: deal.creatorId, dealBps: deal.commissionBps,
+      job: d, provider: d.provider ?? this.#provider.name, providerRef: capture.reference, creatorId: deal.creatorId, dealBps: deal.commissionBps,
       creditAfter,
       instalments: d.method.type === 'bnpl' && d.instalments ? InstalmentPlan.split(d.totalAmount, d.currency, d.instalments, now) : [],
     });
@@ -209,8 +227,65 @@ export class SettlementWorker extends EnhancedEventEmitter<SettlementWorkerEvent
       return 'voided';
     }
     if (written.commission > 0) await this.#queue.scheduleCommissionCredit(d.orderId, creditAfter - Date.now());
+    // Saved for one-tap buys when the buyer asked at confirmation (a token the provider gave on its hosted step).
+    if (written.paidNow && d.saveMethod) {
+      await this.#methods.save(d.buyerId, d.saveMethod).catch((err: unknown) => log.warn({ err, orderId: d.orderId }, 'could not save the payment method'));
+    }
     await this.#afterPaid(d, written.paidNow);
     return 'paid';
+  }
+
+  /**
+   * A payment step's deadline (phase `expire`). Moved by a `pending` notification: check again
+   * then. Ended meanwhile: its outcome is recorded (handed on again, idempotently). Still waiting:
+   * the provider is asked to cancel it (it may answer that the payment ended first), the attempt
+   * expires, and the units go back (PostgreSQL, then Redis); the buyer is told `failed` with
+   * PAYMENT_EXPIRED.
+   */
+  async #expireStep(d: SettleJob): Promise<SettleOutcome> {
+    const attempt = this.#attempts ? await this.#attempts.get(d.orderId) : null;
+    if (attempt?.status === 'pending' && attempt.expiresAt > Date.now()) {
+      // (A job id of its own: this run's id may name the same deadline when the timer fired a little early.)
+      await this.#queue.schedulePaymentExpiry(attempt.job, attempt.expiresAt, `r${Date.now()}`);
+      return 'waiting';
+    }
+    if (attempt?.status === 'captured' || attempt?.status === 'declined') {
+      const result: CaptureResult = attempt.status === 'captured'
+        ? { status: 'captured', reference: attempt.reference! } : { status: 'declined', reason: attempt.reason ?? 'declined' };
+      await this.#queue.recordPayment(attempt.job, result);
+      return 'recorded';
+    }
+    if (!attempt || attempt.status === 'pending') {
+      let final: CancelResult;
+      try {
+        final = await this.#provider.cancelPayment(d.paymentKey);
+      } catch (error) {
+        if (error instanceof SettlementError && !error.retryable) throw new UnrecoverableError(`${error.code}: ${error.message}`);
+        throw error; // retried with backoff: the units stay held until the provider has said the payment is over
+      }
+      if (final.status !== 'canceled') {
+        // It ended at the provider before the cancel: record that (a capture becomes the order, as notified).
+        if (this.#attempts) await this.#attempts.settle(d.orderId, final);
+        await this.#queue.recordPayment(attempt?.job ?? d, final);
+        return 'recorded';
+      }
+      if (this.#attempts && attempt) {
+        const e = await this.#attempts.expire(d.orderId);
+        // A notification came in between: its own record job settles the order.
+        if (!e.expired && e.attempt?.status !== 'expired') return 'recorded';
+      }
+    }
+    const code = SettlementErrorCode.PaymentExpired;
+    const released = await this.#orders.release(d.orderId, 'failed', code);
+    const status = released ? 'failed' : await this.#orders.status(d.orderId);
+    if (status === 'paid' || status === 'refunded') return 'paid';
+    const r = await this.#reservation.release(d.dealId, d.orderId, 'HP');
+    if (r.released) await this.#showStock(d, r);
+    // Units held in Redis only (the step never claimed them): the order is recorded as it ended.
+    if (r.released && status === null) await this.#orders.recordFailed(d, 'failed', code);
+    if (!released && !r.released) return 'failed'; // nothing was held for it any more: released (and told) before
+    log.info({ orderId: d.orderId, dealId: d.dealId }, 'payment step expired: units released');
+    return this.#failed(d, 'failed', code, 'the payment step was not finished in time');
   }
 
   #allowPayment(): boolean {
@@ -250,6 +325,17 @@ export class SettlementWorker extends EnhancedEventEmitter<SettlementWorkerEvent
     await this.#events?.failed(d, 'failed', SettlementErrorCode.PaymentUnavailable);
     this.safeEmit('orderfailed', d, SettlementErrorCode.PaymentUnavailable);
     return 'failed';
+  }
+
+  /**
+   * The provider's outcome came after the order had ended (its payment step expired first): a
+   * capture is refunded; the buyer was told when the order ended, and is not told again.
+   */
+  async #tooLate(d: SettleJob, captured: string | null, status: string): Promise<SettleOutcome> {
+    if (captured) await this.#void(d, captured, `order ${status}`);
+    const r = await this.#reservation.release(d.dealId, d.orderId, 'HP');
+    if (r.released) await this.#showStock(d, r);
+    return captured ? 'voided' : 'failed';
   }
 
   /** The order had ended already (declined, lapsed, failed): Redis may hold it again (a retry after it forgot): let it go. */
@@ -358,4 +444,6 @@ export interface SettlementWorkerParams {
   payments?: PaymentAvailability | null;
   /** Records order events for merchant webhooks (none: not recorded). */
   events?: OrderEvents | null;
+  /** The payment steps' attempts (their deadlines are checked here); none: no asynchronous payments. */
+  attempts?: PaymentAttempts | null;
 }

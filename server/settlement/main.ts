@@ -38,7 +38,8 @@ export async function runSettlementWorker(config: Config, shutdown: GracefulShut
       databaseUrl: config.databaseUrl, dataDir: config.dataDir, schema: config.databaseSchema, max: config.settlementDbPool,
     });
     shutdown.add('database', () => db.close());
-    const provider = new SandboxPaymentProvider(db, config.sandbox);
+    const provider = new SandboxPaymentProvider(db, { ...config.sandbox, secret: config.payments.sandboxSecret, pageUrl: config.publicUrl ?? '' });
+    shutdown.add('payment provider', () => provider.close());
     // The same room stream settings as the gateways: a worker's publish trims a room's history too.
     const publisher = new RoomPublisher(new RoomStore(redis, {
       prefix: config.redisPrefix, historySize: config.historySize, historyTtlSeconds: config.historyTtlSeconds,

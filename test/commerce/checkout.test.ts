@@ -53,6 +53,10 @@ describe('checkout and settlement (real Redis, PostgreSQL, BullMQ worker)', () =
     expect(r.body.status).toBe('CHECKOUT_RESERVED');
     expect(r.body.nextStep).toMatchObject({ action: 'confirm_payment', method: 'POST', path: `/v1/deals/${deal.id}/orders/${r.body.orderId}/confirm` });
     expect(r.body.nextStep.methods).toEqual(['card', 'wallet', 'bnpl']);
+    // A localisable code with parameters; the shopper text names no API path and no raw timestamp.
+    expect(r.body.nextStep).toMatchObject({ code: 'CONFIRM_PAYMENT', orderId: r.body.orderId, dealId: deal.id, expiresAt: r.body.holdExpiresAt });
+    expect(r.body.nextStep.message).not.toMatch(/\/v1\/|POST|\d{4}-\d{2}-\d{2}T/);
+    expect(r.body.nextStep.instalmentOptions.map((o: any) => [o.count, o.instalments.reduce((t: number, i: any) => t + i.amount.amount, 0)])).toEqual([[3, 1000], [6, 1000]]);
     const c = await s.call('POST', r.body.nextStep.path, bob, { method: 'bnpl', token: 'tok_bnpl', instalments: 3, save: true });
     expect(c.body).toMatchObject({ status: 'CHECKOUT_SETTLING', orderId: r.body.orderId });
     // confirming as someone else does not reveal the order

@@ -3,6 +3,8 @@ import { CommerceApi } from '../../server/commerce/CommerceApi.js';
 import { CommerceService } from '../../server/commerce/CommerceService.js';
 import { SettlementService } from '../../server/settlement/SettlementService.js';
 import { SandboxPaymentProvider, type SandboxOptions } from '../../server/settlement/SandboxPaymentProvider.js';
+import { SandboxHostedPage } from '../../server/settlement/SandboxHostedPage.js';
+import type { PaymentStepOptions } from '../../server/commerce/PaymentSteps.js';
 import { HttpRouter, type HttpMethod } from '../../common/http/HttpRouter.js';
 import { RoomStore } from '../../server/realtime/RoomStore.js';
 import { RoomControl } from '../../server/realtime/RoomControl.js';
@@ -32,6 +34,8 @@ export interface Stack {
   provider: SandboxPaymentProvider;
   router: HttpRouter;
   call: (method: HttpMethod, path: string, principal: Principal | null, body?: unknown) => Promise<{ status: number; body: any }>;
+  /** A request with a raw body and headers (a provider notification, a form post), through the router as the gateway sends it. */
+  raw: (method: HttpMethod, path: string, text: string, headers?: Record<string, string>) => Promise<{ status: number; body: any; raw: string }>;
   close: () => Promise<void>;
 }
 
@@ -46,6 +50,8 @@ export async function startStack(opts: {
   deals?: Partial<FlashDealsOptions>;
   /** Webhook delivery in the settlement worker (default: private addresses allowed, outbox polled every 100 ms). */
   webhooks?: Partial<WebhookServiceOptions>;
+  /** The asynchronous payment step (default on, as in a gateway); false: confirmations capture synchronously. */
+  payments?: Partial<PaymentStepOptions> | false;
 } = {}): Promise<Stack> {
   const redisUrl = opts.redisUrl ?? REDIS_URL;
   const redis = newRedis(redisUrl);
@@ -54,11 +60,15 @@ export async function startStack(opts: {
   const broadcaster = new RecordingBroadcaster(opts.room?.(redis, prefix) ?? null);
   const connection = { url: redisUrl, maxRetriesPerRequest: null };
   const rooms = new RoomStore(redis, { prefix, historySize: 100, historyTtlSeconds: 600 });
+  const provider = new SandboxPaymentProvider(db, { secret: 'stack-sandbox-secret-0123456789', ...opts.sandbox });
+  const payments = opts.payments === false ? null : {
+    providers: [provider],
+    options: { stepHoldMs: 10 * 60_000, maxStepHoldMs: 30 * 60_000, notificationToleranceMs: 300_000, ...opts.payments },
+  };
   const commerce = await CommerceService.create({
     redis, connection, keys, db, broadcaster, bans: (roomId, userId) => rooms.isBanned(roomId, userId), viewerCount: () => 10, checkout: { holdMs: opts.holdMs ?? 60_000 }, dashboardIntervalMs: 100,
-    outbox: opts.outbox, deals: opts.deals,
+    outbox: opts.outbox, deals: opts.deals, payments,
   });
-  const provider = new SandboxPaymentProvider(db, opts.sandbox);
   const settlement = opts.settle === false ? null : await SettlementService.create({
     redis, connection, keys, db, provider, broadcaster, tickerWindowMs: 50, notifier: opts.notifier,
     worker: { returnWindowMs: opts.returnWindowMs ?? 14 * 86_400_000, concurrency: opts.concurrency ?? 32 },
@@ -67,6 +77,8 @@ export async function startStack(opts: {
   const router = new HttpRouter();
   new CommerceApi(commerce).register(router);
   new WebhookApi({ db, shopOwner: async (id) => (await commerce.catalog.getShop(id)).ownerUserId, allowPrivate: true }).register(router);
+  // The sandbox's hosted page, sending its signed notifications through this router (as a gateway does).
+  new SandboxHostedPage(provider, SandboxHostedPage.routerSender(router)).register(router);
   // The room routes (pin, moderation...) as the gateway mounts them, publishing to the recorder.
   const control = new RoomControl(rooms, broadcaster);
   control.setCardSource({ card: (roomId, productId, locale) => commerce.pinCard(roomId, productId, locale) });
@@ -77,11 +89,17 @@ export async function startStack(opts: {
     const r = await router.dispatch({ method, path: p, query: new URLSearchParams(q), body, principal, remoteAddress: '127.0.0.1' });
     return { status: r.status, body: r.body as any };
   };
+  const raw = async (method: HttpMethod, path: string, text: string, headers: Record<string, string> = {}) => {
+    const [p, q = ''] = path.split('?');
+    const r = await router.dispatch({ method, path: p, query: new URLSearchParams(q), text, headers, principal: null, remoteAddress: '127.0.0.1' });
+    return { status: r.status, body: r.body as any, raw: typeof r.raw === 'string' ? r.raw : '' };
+  };
   return {
-    redis, keys, prefix, db, schema, broadcaster, rooms, commerce, settlement, provider, router, call,
+    redis, keys, prefix, db, schema, broadcaster, rooms, commerce, settlement, provider, router, call, raw,
     close: async () => {
       await settlement?.close();
       await commerce.close();
+      await provider.close();
       await deletePrefix(redis, prefix);
       redis.disconnect();
       await drop();
