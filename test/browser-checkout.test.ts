@@ -12,11 +12,12 @@ import { startGateway } from './helpers/InProcessGateway.js';
 
 /**
  * A first-time buyer, end to end in Chromium (a phone-sized page with touch): the shop's page
- * uses the built SDK; the buyer taps a deal product, picks a way to pay from the typed next
- * step, and finishes on the sandbox's hosted page (served by the gateway, opened in a new tab
- * as a phone does); PAID (or the decline) arrives on the buyer's socket. BNPL in 3 (approve),
- * a 3-D Secure card, a declined card. A screenshot of the hosted page is saved under
- * test/artifacts/.
+ * uses the built SDK; the buyer adds a shipping address, taps the pinned product at its
+ * regular price (no deal), picks a way to pay from the typed next step, and finishes on the
+ * sandbox's hosted page (served by the gateway, opened in a new tab as a phone does); PAID (or
+ * the decline) arrives on the buyer's socket. BNPL in 3 (approve), a 3-D Secure card, a
+ * declined card. Items 29.99 + shipping 5.00 = 34.99 USD. Screenshots of the hosted page are
+ * saved under test/artifacts/.
  */
 const PG_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const schema = `t_pay_${randomBytes(6).toString('hex')}`;
@@ -46,11 +47,14 @@ const PAGE = `<!doctype html><html lang="en"><meta charset="utf-8"><meta name="v
     await client.connect();
     const room = await client.join(roomId);
     window.client = client;
+    // A first purchase: where to ship (checked against the country's rules).
+    await client.addresses().add({ name: 'Ana Buyer', phone: '+14155550100', line1: '1 Market St', city: 'San Francisco', state: 'CA', postalCode: '94105', country: 'US' });
     el('buy').onclick = async () => {
       try {
         const result = await room.buy({ productId });
         const step = result.nextStep;
         window.log.steps.push(step && { code: step.code, orderId: step.orderId, methods: step.methods, plans: (step.instalmentOptions || []).map((o) => o.count) });
+        window.log.totals = { items: result.itemsTotal, shipping: result.shipping, total: result.total };
         if (!step || step.code !== NextStepCode.ConfirmPayment) return;
         // The app writes its own words from the code and parameters.
         el('step').innerHTML = '';
@@ -122,9 +126,13 @@ beforeAll(async () => {
     titles: { en: 'Red scarf' }, images: ['https://img.example/scarf.jpg'], price: { amount: 2999, currency: 'USD' }, stock: 100,
   })).id;
   await commerce.catalog.addToShowcase(ROOM, productId);
-  await commerce.deals.create(ROOM, 'shop-host', {
-    productId, price: { amount: 1999, currency: 'USD' }, totalStock: 20, perBuyerLimit: 2, countdownSeconds: 0, durationSeconds: 900,
+  // The shop ships for 5.00 anywhere; the host pins the product (no deal: its regular price).
+  await commerce.shipping.replace(shop.id, [{ region: '*', amount: 500, freeAbove: null }]);
+  const host = await mint({ sub: 'shop-host', role: 'host', rooms: [ROOM] });
+  const pinned = await fetch(`${gw.http}/v1/rooms/${ROOM}/pin`, {
+    method: 'POST', headers: { authorization: `Bearer ${host}`, 'content-type': 'application/json' }, body: JSON.stringify({ productId }),
   });
+  expect(pinned.status).toBe(200);
   site = await shopSite({
     '/': ['text/html', PAGE],
     '/sdk.js': ['text/javascript', await bundleForBrowser('../../client-sdk/index.ts')],
@@ -178,7 +186,10 @@ describe('a first-time buyer pays on the hosted page, in Chromium', () => {
     expect(await page.evaluate(() => (window as any).log.actions)).toEqual([{ type: 'approval', orderId, url: expect.stringContaining('/v1/payments/sandbox/pay/ps_') }]);
     expect(await hosted.textContent('h1')).toBe('Pay in 3 with Sandbox PayLater');
     const rows = await hosted.$$eval('#instalments tr.instalment', (trs) => trs.map((tr) => [tr.querySelector('time')!.getAttribute('datetime'), tr.lastElementChild!.textContent]));
-    expect(rows.map((r) => r[1])).toEqual(['6.67 USD', '6.66 USD', '6.66 USD']);
+    expect(rows.map((r) => r[1])).toEqual(['11.67 USD', '11.66 USD', '11.66 USD']);
+    expect(await page.evaluate(() => (window as any).log.totals)).toMatchObject({
+      items: { amount: 2999, currency: 'USD' }, shipping: { amount: 500, currency: 'USD' }, total: { amount: 3499, currency: 'USD' },
+    });
     expect(rows.every((r) => /^\d{4}-\d{2}-\d{2}$/.test(r[0]!))).toBe(true);
     // Phone-friendly: nothing wider than the screen.
     expect(await hosted.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
@@ -189,7 +200,9 @@ describe('a first-time buyer pays on the hosted page, in Chromium', () => {
     expect(await updatesOf(page)).toEqual([{ orderId, status: 3 /* CHECKOUT_PAID */, code: '' }]);
     expect(await page.evaluate(() => (window as any).orders())).toEqual([{ id: orderId, status: 'paid', step: 'captured' }]);
     const inst = await gw.node.commerce!.db.query<{ amount: number }>('SELECT amount FROM instalments WHERE order_id = $1 ORDER BY seq', [orderId]);
-    expect(inst.rows.map((r) => Number(r.amount))).toEqual([667, 666, 666]);
+    expect(inst.rows.map((r) => Number(r.amount))).toEqual([1167, 1166, 1166]);
+    const order = await gw.node.commerce!.db.query<{ shipping_amount: string; shipping_address: { city: string } }>('SELECT shipping_amount, shipping_address FROM orders WHERE id = $1', [orderId]);
+    expect([Number(order.rows[0].shipping_amount), order.rows[0].shipping_address.city]).toEqual([500, 'San Francisco']);
     await hosted.close();
     await page.close();
   });
@@ -198,7 +211,7 @@ describe('a first-time buyer pays on the hosted page, in Chromium', () => {
     const page = await shopper('first-3ds');
     const { hosted, orderId } = await tapAndChoose(page, 'pay-card');
     expect(await page.evaluate(() => (window as any).log.actions[0].type)).toBe('redirect');
-    expect(await hosted.textContent('h1')).toBe('Pay 19.99 USD by card');
+    expect(await hosted.textContent('h1')).toBe('Pay 34.99 USD by card');
     await hosted.screenshot({ path: `${ARTIFACTS}hosted-page-card.png`, fullPage: true });
     await hosted.fill('#card-number', '4000 0000 0000 3220');
     await hosted.tap('#pay');
