@@ -202,10 +202,14 @@ export class Checkout {
     // hold, so a first tap reaches the reservation as fast as a returning buyer's.
     // Shipping reads Redis only here (the buyer's cached address book, the shop's rates): a blocked
     // or unserved destination is refused before any hold; a book Redis does not have is read after it.
-    const [prefetched, planned] = await Promise.all([
-      this.#soldOut.has(dealId) ? undefined : this.#methods.peek(principal.userId),
-      this.#shipping ? this.#shipping.beforeHold(principal.userId, deal, total, input.addressId) : NO_SHIPPING,
-    ]);
+    // Once this node has seen the deal sold out, a tap (most likely a loser) looks nothing up: the
+    // rare winner (stock came back) decides its shipping and payment method after its hold.
+    const [prefetched, planned] = this.#soldOut.has(dealId)
+      ? [undefined, this.#shipping ? DECIDE_AFTER_HOLD : NO_SHIPPING]
+      : await Promise.all([
+        this.#methods.peek(principal.userId),
+        this.#shipping ? this.#shipping.beforeHold(principal.userId, deal, total, input.addressId) : NO_SHIPPING,
+      ]);
     let plan: ShippingPlan = planned;
     if (plan.kind === 'refused') return fail(plan.code, plan.message);
     let job: SettleJob | null = null;
@@ -480,6 +484,8 @@ export class Checkout {
 
 /** The plan when nothing ships (no shipping step wired), or when shipping no longer matters (an order sold or released). */
 const NO_SHIPPING: ShippingPlan = { kind: 'none' };
+/** The plan of a tap that decides its shipping after the hold (from PostgreSQL's address book). */
+const DECIDE_AFTER_HOLD: ShippingPlan = { kind: 'unknown' };
 
 function fail(code: string, message: string, retryAfterMs = 0, context: flashcast.IBuyResult = {}): flashcast.IBuyResult {
   return { ...context, code, message, status: CheckoutStatus.CHECKOUT_FAILED, retryAfterMs };
