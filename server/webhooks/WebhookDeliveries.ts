@@ -119,7 +119,8 @@ SELECT d.id, d.event_id, e.type, e.shop_id, d.endpoint_id, ep.url, d.status, d.a
   d.last_attempt_at, d.next_attempt_at, d.delivered_at, d.created_at,
   COALESCE((SELECT json_agg(json_build_object('attempt', a.attempt, 'at', a.at, 'durationMs', a.duration_ms, 'statusCode', a.status_code,
     'error', a.error, 'response', a.response) ORDER BY a.attempt DESC)
-    FROM (SELECT * FROM webhook_attempts x WHERE x.delivery_id = d.id ORDER BY x.attempt DESC LIMIT 20) a), '[]') AS history
+    FROM (SELECT x.attempt, x.at, x.duration_ms, x.status_code, x.error, x.response FROM webhook_attempts x
+          WHERE x.delivery_id = d.id ORDER BY x.attempt DESC LIMIT 20) a), '[]') AS history
 FROM webhook_deliveries d JOIN webhook_events e ON e.id = d.event_id JOIN webhook_endpoints ep ON ep.id = d.endpoint_id
 WHERE ($1::text IS NULL OR d.status = $1) AND ($2::text IS NULL OR e.shop_id = $2) AND ($3::text IS NULL OR d.event_id = $3)
 ORDER BY d.created_at DESC, d.id LIMIT $4`;
