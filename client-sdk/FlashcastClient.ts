@@ -2,8 +2,7 @@ import { flashcast } from '../protocol/gen/flashcast.js';
 import { CloseCode, ErrorCode, PROTOCOL_VERSION, isReconnectCode } from '../protocol/codes.js';
 import { Addresses } from './Addresses.js';
 import { DefaultReconnectPolicy } from './DefaultReconnectPolicy.js';
-import { HttpChannel, httpBaseUrl } from './HttpChannel.js';
-import { HttpApi, type FetchLike } from './HttpApi.js';
+import { HttpChannel, httpBaseUrl, type FetchLike } from './HttpChannel.js';
 import { paymentActionOf, type ConfirmPaymentRequest, type Order, type PaymentAction } from './checkout.js';
 import { ConnectionClosedError, FlashcastRequestError, RequestTimeoutError } from './errors.js';
 import type { ReconnectPolicy } from './ReconnectPolicy.js';
@@ -139,11 +138,9 @@ export class FlashcastClient extends TypedEmitter<ClientEvents> {
   #lostAt = 0;
   /** What rooms and media see of this client. */
   readonly #channel: SessionChannel = this.#makeChannel();
-  /** The HTTP API, with the same token: the address book. */
+  /** The HTTP API, with the same token: the address book, payments, orders. */
   readonly #http: HttpChannel;
   #addresses: Addresses | null = null;
-  /** The HTTP API for payments (confirmPayment, orders). */
-  readonly #api: HttpApi;
 
   constructor(options: ClientOptions) {
     super();
@@ -163,7 +160,6 @@ export class FlashcastClient extends TypedEmitter<ClientEvents> {
       fetch: options.fetch,
       timeoutMs: this.#requestTimeoutMs,
     });
-    this.#api = new HttpApi(options.httpUrl ?? HttpApi.originOf(urls[0]), () => (typeof token === 'function' ? token() : token), options.fetch);
   }
 
   /** The buyer's address book over HTTP (list, add, remove): where orders ship. Needs no connection. */
@@ -174,7 +170,7 @@ export class FlashcastClient extends TypedEmitter<ClientEvents> {
 
   /** The HTTP API's origin this client calls (and resolves next-step URLs against). */
   get httpUrl(): string {
-    return this.#api.baseUrl;
+    return this.#http.baseUrl;
   }
 
   /**
@@ -189,9 +185,9 @@ export class FlashcastClient extends TypedEmitter<ClientEvents> {
     const { dealId, orderId, ...rest } = request;
     if (!dealId || !orderId) throw new TypeError('dealId and orderId are required');
     const body = Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined));
-    const json = await this.#api.request<Record<string, unknown>>(
+    const json = await this.#http.request<Record<string, unknown>>(
       'POST', `/v1/deals/${encodeURIComponent(dealId)}/orders/${encodeURIComponent(orderId)}/confirm`, body);
-    return paymentActionOf(json, this.#api.baseUrl);
+    return paymentActionOf(json, this.#http.baseUrl);
   }
 
   /** The buyer's orders, newest first (`limit` 1-100, default 20; `before`: the last order id of the previous page). */
@@ -200,7 +196,7 @@ export class FlashcastClient extends TypedEmitter<ClientEvents> {
     if (options.limit !== undefined) query.set('limit', String(options.limit));
     if (options.before !== undefined) query.set('before', options.before);
     const q = query.toString();
-    const json = await this.#api.request<{ orders: Order[] }>('GET', `/v1/me/orders${q ? `?${q}` : ''}`);
+    const json = await this.#http.request<{ orders: Order[] }>('GET', `/v1/me/orders${q ? `?${q}` : ''}`);
     return json.orders;
   }
 

@@ -41,7 +41,12 @@ export class HttpChannel {
   readonly #options: HttpChannelOptions;
 
   constructor(options: HttpChannelOptions) {
-    this.#options = options;
+    this.#options = { ...options, baseUrl: options.baseUrl.replace(/\/+$/, '') };
+  }
+
+  /** The HTTP API's base URL (no trailing slash): next-step URLs are resolved against it. */
+  get baseUrl(): string {
+    return this.#options.baseUrl;
   }
 
   /** Sends one request; resolves to the parsed JSON body (undefined for 204). */
@@ -77,7 +82,9 @@ export class HttpChannel {
     if (status >= 200 && status < 300) return parsed as T;
     const error = (parsed as { error?: { code?: string; message?: string; details?: unknown } } | undefined)?.error;
     const code = error?.code ?? (status >= 500 ? ErrorCode.Unavailable : ErrorCode.Internal);
-    const retryAfterMs = retryAfter && /^\d+$/.test(retryAfter) ? Number(retryAfter) * 1000 : 0;
+    // The server's own hint (a BuyResult's retryAfterMs in details) first, else Retry-After.
+    const hinted = Number((error?.details as { retryAfterMs?: unknown } | undefined)?.retryAfterMs ?? 0);
+    const retryAfterMs = hinted > 0 ? hinted : retryAfter && /^\d+$/.test(retryAfter) ? Number(retryAfter) * 1000 : 0;
     throw new FlashcastRequestError(code, error?.message ?? `HTTP ${status}`, retryAfterMs, '', error?.details);
   }
 }

@@ -21,12 +21,11 @@ export type {
   BuyResult, NextStep, ConfirmPaymentStep, ProviderStep, UnknownStep, ConfirmPaymentRequest, PaymentAction, PaymentMethod,
   InstalmentOption, InstalmentDue, Money, Order, OrderPaymentStep,
 } from './checkout.js';
-export type { FetchLike } from './HttpApi.js';
 export { Backoff } from './Backoff.js';
 export { Addresses } from './Addresses.js';
 export type { Address, AddressInput, AddressList, SavedAddress } from './Addresses.js';
 export { HttpChannel, httpBaseUrl } from './HttpChannel.js';
-export type { HttpChannelOptions } from './HttpChannel.js';
+export type { FetchLike, HttpChannelOptions } from './HttpChannel.js';
 export { ADDRESS_FAULTS, ADDRESS_FIELDS } from '../protocol/shipping.js';
 export type { AddressFault, AddressFaultReason, AddressField } from '../protocol/shipping.js';
 export { flashcast } from '../protocol/gen/flashcast.js';
