@@ -6,7 +6,7 @@
  * server/settlement (server/webhooks sits below commerce: it sees only common/ and server/db), with
  * the composition roots (server/GatewayNode.ts, server/cli.ts, server/attachSfu.ts,
  * server/settlement/main.ts, sfu/main.ts) on top; sfu/ sees only common/
- * and protocol/; client-sdk/ only protocol/; production code never imports test/ or load-tests/.
+ * and protocol/; client-sdk/ only protocol/; web/ only client-sdk/ and protocol/; production code never imports test/ or load-tests/.
  * `npm run lint` runs it; `npm test` runs `npm run lint` first. test/lint.test.ts proves the
  * rules fire on the fixtures in test/lint-fixtures/.
  */
@@ -18,7 +18,7 @@ import { createTypeScriptImportResolver } from 'eslint-import-resolver-typescrip
 import flashcast from './scripts/eslint-rules.js';
 
 /** Every top-level part; a zone's `from` lists parts, never `.` (that would match node_modules). */
-const PARTS = ['protocol', 'common', 'server', 'sfu', 'client-sdk', 'load-tests', 'test', 'scripts'];
+const PARTS = ['protocol', 'common', 'server', 'sfu', 'client-sdk', 'load-tests', 'test', 'scripts', 'web'];
 const others = (...allowed) => PARTS.filter((p) => !allowed.includes(p)).map((p) => `./${p}`);
 
 /** The forbidden imports: `target` may not import anything under `from`. */
@@ -42,6 +42,11 @@ export const zones = [
     target: './client-sdk',
     from: others('client-sdk', 'protocol'),
     message: 'client-sdk/ imports only protocol/ (it ships to browsers).',
+  },
+  {
+    target: './web',
+    from: others('web', 'client-sdk', 'protocol'),
+    message: 'web/ (the pages) imports only client-sdk/ and protocol/: it talks to the server over its public API.',
   },
   {
     target: './server/realtime',
@@ -100,7 +105,7 @@ export function flashcastLintConfig(root) {
     },
     {
       // Real-bug rules that need types, on the code tsconfig.json builds (tests are not in it).
-      files: ['protocol', 'common', 'server', 'sfu', 'client-sdk', 'load-tests', 'scripts'].map((p) => `${p}/**/*.ts`),
+      files: ['protocol', 'common', 'server', 'sfu', 'client-sdk', 'load-tests', 'scripts', 'web'].map((p) => `${p}/**/*.ts`),
       ignores: ['**/*.test.ts'],
       languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: root } },
       rules: {

@@ -12,7 +12,10 @@ export type FetchLike = (url: string, init: {
 export interface HttpChannelOptions {
   /** Where the HTTP API is, e.g. `https://live.example.com` (see `httpBaseUrl`). */
   baseUrl: string;
-  /** The session's bearer token (called for every request, so a refreshed token is used). */
+  /**
+   * The session's bearer token (called for every request, so a refreshed token is used). An
+   * empty string sends no Authorization header (public routes such as /v1/web/config).
+   */
   token: () => string | Promise<string>;
   /** Default: the global `fetch`. */
   fetch?: FetchLike;
@@ -49,11 +52,21 @@ export class HttpChannel {
     return this.#options.baseUrl;
   }
 
-  /** Sends one request; resolves to the parsed JSON body (undefined for 204). */
-  async request<T>(method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, body?: unknown): Promise<T> {
+  /**
+   * Sends one request; resolves to the parsed JSON body (undefined for 204). `headers` adds
+   * request headers, e.g. `{ 'idempotency-key': key }` on a create that must not run twice.
+   */
+  async request<T>(
+    method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE',
+    path: string,
+    body?: unknown,
+    extraHeaders: Record<string, string> = {},
+  ): Promise<T> {
     const fetchImpl = this.#options.fetch ?? (globalThis as { fetch?: FetchLike }).fetch;
     if (!fetchImpl) throw new TypeError('no fetch available: pass `fetch` in the client options');
-    const headers: Record<string, string> = { authorization: `Bearer ${await this.#options.token()}` };
+    const token = await this.#options.token();
+    const headers: Record<string, string> = { ...extraHeaders };
+    if (token) headers.authorization = `Bearer ${token}`;
     if (body !== undefined) headers['content-type'] = 'application/json';
     const abort = new AbortController();
     const timer = setTimeout(() => abort.abort(), this.#options.timeoutMs);

@@ -27,6 +27,7 @@ export type { Address, AddressInput, AddressList, SavedAddress } from './Address
 export { HttpChannel, httpBaseUrl } from './HttpChannel.js';
 export type { FetchLike, HttpChannelOptions } from './HttpChannel.js';
 export { ADDRESS_FAULTS, ADDRESS_FIELDS } from '../protocol/shipping.js';
+export { CURRENCY_EXPONENTS, formatMoney, isKnownCurrency } from '../protocol/currency.js';
 export type { AddressFault, AddressFaultReason, AddressField } from '../protocol/shipping.js';
 export { flashcast } from '../protocol/gen/flashcast.js';
 export {

@@ -7,6 +7,7 @@ import { flashcast } from './gen/flashcast.js';
 export { flashcast };
 export * from './codes.js';
 export * from './shipping.js';
+export * from './currency.js';
 
 export const ClientFrame = flashcast.ClientFrame;
 export const ServerFrame = flashcast.ServerFrame;

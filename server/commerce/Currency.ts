@@ -1,17 +1,7 @@
+import { CURRENCY_EXPONENTS } from '../../protocol/currency.js';
 import { InvalidAmountError, InvalidCurrencyError } from './errors.js';
 
-/** ISO 4217 minor-unit exponents for the currencies we settle in. */
-const EXPONENTS: Readonly<Record<string, number>> = {
-  // 0 decimals
-  JPY: 0, KRW: 0, VND: 0, CLP: 0, ISK: 0, UGX: 0, XOF: 0, XAF: 0, PYG: 0, HUF: 2,
-  // 3 decimals
-  KWD: 3, BHD: 3, OMR: 3, JOD: 3, TND: 3, LYD: 3, IQD: 3,
-  // 2 decimals
-  USD: 2, EUR: 2, GBP: 2, CHF: 2, CAD: 2, AUD: 2, NZD: 2, CNY: 2, HKD: 2, SGD: 2, TWD: 2,
-  INR: 2, IDR: 2, MYR: 2, PHP: 2, THB: 2, BRL: 2, MXN: 2, ARS: 2, COP: 2, PEN: 2, ZAR: 2,
-  NGN: 2, KES: 2, EGP: 2, AED: 2, SAR: 2, QAR: 2, ILS: 2, TRY: 2, PLN: 2, CZK: 2, SEK: 2,
-  NOK: 2, DKK: 2, RON: 2, BGN: 2, UAH: 2, PKR: 2, BDT: 2,
-};
+const EXPONENTS = CURRENCY_EXPONENTS;
 
 /** Largest amount of minor units we accept anywhere (fits int64 and JS safe integers). */
 export const MAX_MINOR_UNITS = Number.MAX_SAFE_INTEGER;

@@ -1,0 +1,2 @@
+/** The host studio page (placeholder until the studio lands). */
+document.body.append('Flashcast studio');
