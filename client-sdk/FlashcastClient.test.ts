@@ -307,3 +307,40 @@ describe('reconnect policy', () => {
     expect(delays.every((d, n) => d >= 0 && d < Math.min(60, 40 * 2 ** n))).toBe(true);
   });
 });
+
+describe('the server clock', () => {
+  it('estimates the server clock from connected, event timestamps and pongs, whatever the device clock says', async () => {
+    const ahead = 90_000; // the server's clock runs 90 s ahead of this machine's
+    gw.greet = (i) => ({ connected: { sessionId: `s${i}`, userId: 'u1', nodeId: 'n1', pingIntervalMs: 100, serverTime: Date.now() + ahead } });
+    const { client, sock } = await connected();
+    sock.pong = false;
+    // connected alone: a lower bound, late by the frame's trip over loopback, never early
+    expect(client.clock.synced).toBe(true);
+    expect(client.clock.offsetMs).toBeLessThanOrEqual(ahead);
+    expect(client.clock.offsetMs).toBeGreaterThan(ahead - 1000);
+    // An event's ts is a lower bound too: a later stamp raises the estimate.
+    sock.send({ event: { room: 'r1', ts: Date.now() + ahead + 300 } });
+    await waitForValue(() => client.clock.offsetMs > ahead + 200);
+    expect(client.clock.offsetMs).toBeLessThanOrEqual(ahead + 300);
+    // A pong bounds it from both sides: its server time is 90 s ahead, so the interval holds ~ahead,
+    // contradicting the (too high) event stamp: the newest sample wins.
+    // (Only the latest ping's pong counts, so answer pings until one lands.)
+    while (client.clock.offsetMs > ahead + 5) {
+      const ping = await sock.takeMsg('ping');
+      sock.send({ pong: { clientTime: ping.ping!.clientTime, serverTime: Date.now() + ahead } });
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(Math.abs(client.clock.offsetMs - ahead)).toBeLessThan(50);
+    const deadline = Date.now() + ahead + 10_000;
+    expect(Math.abs(client.clock.until(deadline) - 10_000)).toBeLessThan(100);
+    expect(Math.abs(client.clock.now() - (Date.now() + ahead))).toBeLessThan(100);
+  });
+});
+
+async function waitForValue(check: () => boolean, timeoutMs = 5000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > end) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}

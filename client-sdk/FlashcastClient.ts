@@ -7,6 +7,7 @@ import { paymentActionOf, type ConfirmPaymentRequest, type Order, type PaymentAc
 import { ConnectionClosedError, FlashcastRequestError, RequestTimeoutError } from './errors.js';
 import type { ReconnectPolicy } from './ReconnectPolicy.js';
 import { Room, type JoinOptions } from './Room.js';
+import { ServerClock } from './ServerClock.js';
 import type { RequestOptions, SessionChannel } from './SessionChannel.js';
 import { TypedEmitter } from './TypedEmitter.js';
 
@@ -108,8 +109,8 @@ interface Pending {
  * (ping timeout), reconnects across gateway URLs as its ReconnectPolicy says
  * (full-jitter backoff by default), queues requests while reconnecting, and
  * resumes every joined room from its stream offset so the app sees each
- * critical event exactly once, in order. Builds the rooms; they see it only as
- * a SessionChannel.
+ * critical event exactly once, in order. Keeps an estimate of the server's clock
+ * (`clock`) for countdowns. Builds the rooms; they see it only as a SessionChannel.
  */
 export class FlashcastClient extends TypedEmitter<ClientEvents> {
   readonly #urls: string[];
@@ -141,6 +142,10 @@ export class FlashcastClient extends TypedEmitter<ClientEvents> {
   /** The HTTP API, with the same token: the address book, payments, orders. */
   readonly #http: HttpChannel;
   #addresses: Addresses | null = null;
+  /** The server's clock, estimated from its timestamps (connected, events, pongs). */
+  readonly #clock = new ServerClock();
+  /** The last ping sent: its clientTime (wall clock, echoed by the pong) and local monotonic time. */
+  #pingSent = { wall: 0, local: 0 };
 
   constructor(options: ClientOptions) {
     super();
@@ -207,6 +212,14 @@ export class FlashcastClient extends TypedEmitter<ClientEvents> {
   /** The current session (user, role, node), once connected. */
   get session(): Readonly<flashcast.IConnected> | null {
     return this.#session;
+  }
+
+  /**
+   * The server's clock as estimated from its timestamps: `clock.now()` (server ms),
+   * `clock.until(phaseEndsAt)` for a countdown, `clock.offsetMs`. See ServerClock.
+   */
+  get clock(): ServerClock {
+    return this.#clock;
   }
 
   /** Round-trip time of the last ping, ms. */
@@ -368,6 +381,7 @@ export class FlashcastClient extends TypedEmitter<ClientEvents> {
 
   #onMessage(data: unknown): void {
     this.#lastReceived = Date.now();
+    const receivedAt = this.#clock.localNow();
     let frame: flashcast.ServerFrame;
     try {
       const bytes = data instanceof ArrayBuffer ? new Uint8Array(data) : (data as Uint8Array);
@@ -377,9 +391,11 @@ export class FlashcastClient extends TypedEmitter<ClientEvents> {
     }
     switch (frame.msg) {
       case 'connected':
+        this.#clock.stamped(Number(frame.connected!.serverTime ?? 0), receivedAt);
         this.#onConnected(frame.connected!);
         return;
       case 'event': {
+        this.#clock.stamped(Number(frame.event!.ts ?? 0), receivedAt);
         const room = this.#rooms.get(frame.event!.room ?? '');
         room?._onEvent(frame.event as flashcast.RoomEvent);
         return;
@@ -399,9 +415,12 @@ export class FlashcastClient extends TypedEmitter<ClientEvents> {
       case 'mediaEvent':
         this.emit(ClientEvent.MediaEvent, frame.mediaEvent!);
         return;
-      case 'pong':
-        this.#rttMs = Date.now() - Number(frame.pong!.clientTime);
+      case 'pong': {
+        const clientTime = Number(frame.pong!.clientTime);
+        this.#rttMs = Date.now() - clientTime;
+        if (clientTime === this.#pingSent.wall) this.#clock.roundTrip(this.#pingSent.local, Number(frame.pong!.serverTime ?? 0), receivedAt);
         return;
+      }
       default:
         break;
     }
@@ -548,7 +567,8 @@ export class FlashcastClient extends TypedEmitter<ClientEvents> {
         }
         return;
       }
-      this.send({ ping: { clientTime: Date.now() } });
+      this.#pingSent = { wall: Date.now(), local: this.#clock.localNow() };
+      this.send({ ping: { clientTime: this.#pingSent.wall } });
     }, intervalMs);
   }
 

@@ -22,6 +22,8 @@ export type {
   InstalmentOption, InstalmentDue, Money, Order, OrderPaymentStep,
 } from './checkout.js';
 export { Backoff } from './Backoff.js';
+export { ServerClock } from './ServerClock.js';
+export type { ServerClockOptions } from './ServerClock.js';
 export { Addresses } from './Addresses.js';
 export type { Address, AddressInput, AddressList, SavedAddress } from './Addresses.js';
 export { HttpChannel, httpBaseUrl } from './HttpChannel.js';
