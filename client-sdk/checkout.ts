@@ -86,6 +86,8 @@ export interface ConfirmPaymentRequest {
   /** Where the provider's page sends the buyer back when done. */
   returnUrl?: string;
   displayCurrency?: string;
+  /** Where to ship (an id from `client.addresses()`): after a tap answered `shippingCode` ADDRESS_REQUIRED, the address just added. */
+  addressId?: string;
 }
 
 /**
