@@ -78,6 +78,11 @@ export class I18n {
     return () => this.#listeners.delete(listener);
   }
 
+  /** True when the current or the fallback language has `key`. */
+  has(key: string): boolean {
+    return this.#lookup(key) !== undefined;
+  }
+
   /** The message for `key` in the current language (fallback language, then the key itself). */
   t(key: string, params: Readonly<Record<string, string | number>> = {}): string {
     const count = params.count;
@@ -107,6 +112,14 @@ export class I18n {
   /** A date and/or time in the current language. */
   date(value: Date | number, options: Intl.DateTimeFormatOptions = { dateStyle: 'medium', timeStyle: 'short' }): string {
     return new Intl.DateTimeFormat(this.#locale, options).format(value);
+  }
+
+  /** A countdown in the current language's digits, rounded up to the second: "0:09", "4:05", "1:02:03". */
+  duration(ms: number): string {
+    const total = Math.max(0, Math.ceil(ms / 1000));
+    const two = (n: number) => this.number(n, { minimumIntegerDigits: 2, useGrouping: false });
+    const [h, m, s] = [Math.floor(total / 3600), Math.floor((total % 3600) / 60), total % 60];
+    return h > 0 ? `${this.number(h)}:${two(m)}:${two(s)}` : `${this.number(m)}:${two(s)}`;
   }
 
   /** The language's own name for a tag (for the switcher): "Bahasa Indonesia", "中文". */
