@@ -1,0 +1,232 @@
+/**
+ * What the viewer tests run against: a real gateway (commerce, settlement, optionally the SFU)
+ * on real Redis and PostgreSQL, the built pages (dist/public, `npm run build:web`) served on one
+ * origin with the API behind it (HTTP and WebSocket passed through, as a shop's reverse proxy
+ * or the gateway's own static serving does), a host page that publishes Chromium's fake
+ * camera, and helpers to seed a sale and open the watch page on a phone-sized screen.
+ */
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { connect, type Socket } from 'node:net';
+import { extname, join, normalize } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { SfuService } from '../../sfu/SfuService.js';
+import { mint } from '../helpers/clients.js';
+import { startGateway } from '../helpers/InProcessGateway.js';
+import { waitFor } from '../helpers/env.js';
+
+export const PG_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+export const PUBLIC_DIR = fileURLToPath(new URL('../../dist/public/', import.meta.url));
+export const ARTIFACTS = fileURLToPath(new URL('../artifacts/web/', import.meta.url));
+
+const TYPES: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.css': 'text/css', '.json': 'application/json' };
+
+/** A page that publishes Chromium's fake camera (1280x720, simulcast) to a room, through the built SDK. */
+const HOST_PAGE = `<!doctype html><meta charset="utf-8"><title>host</title><body><script type="module">
+  import { FlashcastClient } from '/sdk/flashcast.js';
+  window.goLive = async (token, roomId) => {
+    const client = new FlashcastClient({ url: location.origin.replace(/^http/, 'ws') + '/ws', token, backoff: { baseMs: 100, maxMs: 1000 } });
+    await client.connect();
+    const room = await client.join(roomId);
+    const stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: { width: 1280, height: 720, frameRate: 15 } });
+    window.publisher = await room.publish(stream);
+    await room.setPhase(2, 'Spring drop');
+    return window.publisher.producers.length;
+  };
+</script>`;
+
+/** Serves dist/public (and `extra` files) and passes everything else, WebSockets included, to `api`. */
+/** A shop's page embedding the element with the attributes in its query string (`/test-embed.html?room=…&token=…`). */
+function embedPage(query: URLSearchParams): string {
+  const esc = (v: string) => v.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;');
+  const attrs = ['room', 'token', 'lang', 'currency', 'quality', 'server'].filter((k) => query.get(k)).map((k) => `${k}="${esc(query.get(k)!)}"`).join(' ');
+  const src = query.get('script') ?? '/embed/flashcast-live.js';
+  return `<!doctype html><html lang="en"><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>shop</title><style>html,body{margin:0;background:#000}flashcast-live{height:100dvh}</style>
+<script type="module" src="${esc(src)}"></script><body><flashcast-live ${attrs}></flashcast-live></body></html>`;
+}
+
+export async function servePages(api: string, extra: Record<string, [string, string]> = {}): Promise<{ url: string; close: () => Promise<void> }> {
+  if (!existsSync(join(PUBLIC_DIR, 'embed', 'flashcast-live.js'))) throw new Error('dist/public is missing: run `npm run build:web` (npm test builds it)');
+  const target = new URL(api);
+  const sockets = new Set<Socket>();
+  const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    const path = decodeURIComponent((req.url ?? '/').split('?')[0]);
+    if (path === '/test-embed.html') {
+      return void res.writeHead(200, { 'content-type': TYPES['.html'], 'cache-control': 'no-store' }).end(embedPage(new URL(req.url ?? '/', 'http://x').searchParams));
+    }
+    if (extra[path]) return void res.writeHead(200, { 'content-type': extra[path][0], 'cache-control': 'no-store' }).end(extra[path][1]);
+    const file = normalize(join(PUBLIC_DIR, path.endsWith('/') ? `${path}index.html` : path));
+    if (file.startsWith(PUBLIC_DIR) && existsSync(file) && !file.endsWith('/')) {
+      return void res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream', 'cache-control': 'no-store' }).end(readFileSync(file));
+    }
+    const upstream = request({ host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers }, (r) => {
+      res.writeHead(r.statusCode ?? 502, r.headers);
+      r.pipe(res);
+    });
+    upstream.on('error', () => res.headersSent ? res.destroy() : res.writeHead(502).end());
+    req.pipe(upstream);
+  });
+  server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
+    const up = connect(Number(target.port), target.hostname, () => {
+      const headers = Object.entries(req.headers).flatMap(([k, v]) => (Array.isArray(v) ? v.map((x) => `${k}: ${x}`) : [`${k}: ${v}`]));
+      up.write(`${req.method} ${req.url} HTTP/1.1\r\n${headers.join('\r\n')}\r\n\r\n`);
+      if (head.length > 0) up.write(head);
+      socket.pipe(up).pipe(socket);
+    });
+    for (const s of [socket, up]) {
+      sockets.add(s);
+      s.on('close', () => sockets.delete(s));
+      s.on('error', () => {
+        socket.destroy();
+        up.destroy();
+      });
+    }
+  });
+  server.on('connection', (s) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: () => new Promise((resolve) => {
+      for (const s of sockets) s.destroy();
+      server.close(() => resolve());
+    }),
+  };
+}
+
+export interface WebStack {
+  gw: Awaited<ReturnType<typeof startGateway>>;
+  sfu: SfuService | null;
+  site: { url: string; close: () => Promise<void> };
+  schema: string;
+  close: () => Promise<void>;
+}
+
+/** A gateway with commerce and settlement (and an SFU when `sfu`), and the pages in front of it. */
+export async function startWebStack(options: { sfu?: boolean; rtcMinPort?: number } = {}): Promise<WebStack> {
+  const schema = `t_web_${randomBytes(6).toString('hex')}`;
+  const gw = await startGateway({ databaseUrl: PG_URL, databaseSchema: schema }, { commerce: true, settlement: true });
+  let sfu: SfuService | null = null;
+  if (options.sfu) {
+    const min = options.rtcMinPort ?? 48000;
+    sfu = await SfuService.create({ workers: 1, rtcMinPort: min, rtcMaxPort: min + 499 });
+    gw.node.attachSfu(sfu);
+  }
+  const site = await servePages(gw.http, { '/test-host.html': ['text/html', HOST_PAGE] });
+  mkdirSync(ARTIFACTS, { recursive: true });
+  return {
+    gw, sfu, site, schema,
+    close: async () => {
+      await site.close();
+      sfu?.close();
+      await gw.close();
+      await dropSchema(schema);
+    },
+  };
+}
+
+export async function dropSchema(schema: string): Promise<void> {
+  const admin = new pg.Client({ connectionString: PG_URL });
+  await admin.connect();
+  await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+  await admin.end();
+}
+
+export interface Sale {
+  shopId: string;
+  productId: string;
+  dealId: string;
+  hostToken: string;
+}
+
+/**
+ * A shop (USD, ships for 5.00 anywhere), a product at 29.99 in the room's showcase, pinned; with
+ * `deal`, a flash deal at 19.99 (its countdown and stock as given).
+ */
+export async function seedSale(stack: WebStack, room: string, deal?: { countdownSeconds: number; stock: number; durationSeconds?: number; perBuyerLimit?: number }): Promise<Sale> {
+  const commerce = stack.gw.node.commerce!;
+  const owner = `host-${room}`;
+  const shop = await commerce.catalog.createShop({ ownerUserId: owner, name: 'Scarves', currency: 'USD', country: 'US' });
+  const product = await commerce.catalog.createProduct(shop.id, {
+    titles: { en: 'Red silk scarf' }, images: [], price: { amount: 2999, currency: 'USD' }, stock: 500,
+  });
+  await commerce.catalog.addToShowcase(room, product.id);
+  await commerce.shipping.replace(shop.id, [{ region: '*', amount: 500, freeAbove: null }]);
+  const hostToken = await mint({ sub: owner, role: 'host', rooms: [room] });
+  let dealId = '';
+  if (deal) {
+    dealId = (await commerce.deals.create(room, owner, {
+      productId: product.id, price: { amount: 1999, currency: 'USD' }, totalStock: deal.stock, perBuyerLimit: deal.perBuyerLimit ?? 2,
+      countdownSeconds: deal.countdownSeconds, durationSeconds: deal.durationSeconds ?? 600,
+    })).id;
+  }
+  const pinned = await fetch(`${stack.gw.http}/v1/rooms/${room}/pin`, {
+    method: 'POST', headers: { authorization: `Bearer ${hostToken}`, 'content-type': 'application/json' }, body: JSON.stringify({ productId: product.id }),
+  });
+  if (pinned.status !== 200) throw new Error(`pin: ${pinned.status} ${await pinned.text()}`);
+  return { shopId: shop.id, productId: product.id, dealId, hostToken };
+}
+
+/** FX rates for display prices (ops only). */
+export async function loadFx(stack: WebStack, rates: { base: string; quote: string; rate: string }[]): Promise<void> {
+  const ops = await mint({ sub: 'ops-1', role: 'ops' });
+  const res = await fetch(`${stack.gw.http}/v1/fx`, {
+    method: 'PUT', headers: { authorization: `Bearer ${ops}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ rates: rates.map((r) => ({ ...r, asOf: Date.now() })) }),
+  });
+  if (res.status !== 204) throw new Error(`fx: ${res.status} ${await res.text()}`);
+}
+
+/** A phone: 360×640, touch. */
+export async function phone(browser: Browser, options: { locale?: string } = {}): Promise<BrowserContext> {
+  return browser.newContext({ viewport: { width: 360, height: 640 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true, locale: options.locale ?? 'en-US' });
+}
+
+export interface ViewerOptions {
+  room: string;
+  token?: string;
+  lang?: string;
+  currency?: string;
+  quality?: string;
+}
+
+/**
+ * A page embedding the element with these attributes (as a shop's page does: the token is its
+ * signed-in user's); resolves once the element reports `status`.
+ */
+export async function openViewer(context: BrowserContext, site: string, o: ViewerOptions, status = 'live'): Promise<Page> {
+  const page = await context.newPage();
+  page.on('pageerror', (e) => console.error(`page error: ${e.message}`));
+  const query = new URLSearchParams(Object.entries(o).filter(([, v]) => v) as [string, string][]);
+  await page.goto(`${site}/test-embed.html?${query}`);
+  await waitForState(page, (s) => s.status === status, `status ${status}`);
+  return page;
+}
+
+/** The element's state (`el.state`). */
+export function liveState(page: Page): Promise<Record<string, any>> {
+  return page.evaluate(() => (document.querySelector('flashcast-live') as unknown as { state: Record<string, unknown> }).state);
+}
+
+export async function waitForState(page: Page, check: (s: Record<string, any>) => boolean, what: string, timeoutMs = 15_000): Promise<Record<string, any>> {
+  return waitFor(async () => {
+    const s = await liveState(page).catch(() => null);
+    return s && check(s) ? s : null;
+  }, timeoutMs, what);
+}
+
+/** A host page publishing the fake camera to `room`; resolves once the producers exist. */
+export async function goLive(browser: Browser, stack: WebStack, room: string, hostToken: string): Promise<Page> {
+  const page = await browser.newPage();
+  await page.goto(`${stack.site.url}/test-host.html`);
+  await page.evaluate(([t, r]) => (window as any).goLive(t, r), [hostToken, room] as const);
+  return page;
+}
