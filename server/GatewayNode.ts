@@ -15,6 +15,7 @@ import { ApiDocs } from '../common/http/ApiDocs.js';
 import { HttpRouter } from '../common/http/HttpRouter.js';
 import { PgIdempotencyStore } from './http/PgIdempotencyStore.js';
 import { registerRoomRoutes } from './http/RoomApi.js';
+import { WebApi } from './http/WebApi.js';
 import { GatewayMetrics } from './metrics/GatewayMetrics.js';
 import { ChatIngress } from './realtime/ChatIngress.js';
 import { FloodGuard } from './realtime/FloodGuard.js';
@@ -59,6 +60,11 @@ export interface GatewayNodeOptions {
   sfu?: 'in-process' | 'remote' | false;
 }
 
+/** The media backend a node serves with now (null: no video), shared with the routes that report it. */
+interface MediaSlot {
+  backend: MediaBackend | null;
+}
+
 /** The realtime parts of a node, built together (see `buildRealtime`). */
 interface Realtime {
   metrics: GatewayMetrics;
@@ -76,7 +82,8 @@ interface Realtime {
 /**
  * A gateway process, and the one place that builds it: Redis connections (commands and
  * pub/sub), tokens, the HTTP router with its routes (its OpenAPI document at /openapi.json and
- * /docs, its Idempotency-Key store in PostgreSQL when commerce runs), the realtime parts (room store,
+ * /docs, its Idempotency-Key store in PostgreSQL when commerce runs; the web pages' config and
+ * token routes), the realtime parts (room store,
  * publisher, control, hub, membership, chat ingress, flood guard, slow-consumer policy,
  * frame dispatcher, socket transport, HTTP adapter), and optionally the commerce service,
  * the settlement workers and the media plane. Each part gets its collaborators through
@@ -97,6 +104,8 @@ export class GatewayNode {
   readonly #db: Database | null;
   readonly #idempotency: PgIdempotencyStore | null;
   readonly #provider: SandboxPaymentProvider | null;
+  /** The media plane serving this node's sessions now (set at create or by attachSfu). */
+  readonly #media: MediaSlot;
   #drainPromise: Promise<void> | null = null;
   #closePromise: Promise<void> | null = null;
 
@@ -113,6 +122,7 @@ export class GatewayNode {
     db: Database | null;
     idempotency: PgIdempotencyStore | null;
     provider: SandboxPaymentProvider | null;
+    media: MediaSlot;
   }) {
     this.#config = parts.config;
     this.#realtime = parts.realtime;
@@ -127,6 +137,7 @@ export class GatewayNode {
     this.#db = parts.db;
     this.#idempotency = parts.idempotency;
     this.#provider = parts.provider;
+    this.#media = parts.media;
   }
 
   /** Connects to Redis (and the database when commerce runs here) and starts listening. */
@@ -141,12 +152,14 @@ export class GatewayNode {
     let sfu: SfuService | RemoteSfu | null = null;
     let idempotency: PgIdempotencyStore | null = null;
     let provider: SandboxPaymentProvider | null = null;
+    const media: MediaSlot = { backend: null };
     try {
       await Promise.all([waitReady(redis), waitReady(subscriber)]);
       const tokens = new TokenService(config.jwtSecret);
       const router = new HttpRouter();
       new ApiDocs().register(router);
       const keys = new RedisKeys(config.redisPrefix);
+      new WebApi({ tokens, dev: config.usingDevSecret, web: config.web, publicUrl: config.publicUrl, video: () => media.backend !== null }).register(router);
       realtime = buildRealtime(config, { redis, subscriber, tokens, router, keys });
       await realtime.transport.listen();
       const rt = realtime;
@@ -191,9 +204,12 @@ export class GatewayNode {
       }
       if (options.sfu === 'in-process') sfu = await SfuService.create(sfuConfigFrom(config));
       else if (options.sfu === 'remote') sfu = await RemoteSfu.create({ redisUrl, prefix: config.redisPrefix });
-      if (sfu) attachSfu({ frames: rt.frames, sessions: rt.transport, registry: rt.metrics.registry, router }, sfu);
+      if (sfu) {
+        attachSfu({ frames: rt.frames, sessions: rt.transport, registry: rt.metrics.registry, router }, sfu);
+        media.backend = sfu;
+      }
       registerRoomRoutes(router, rt.control, rt.store);
-      return new GatewayNode({ config, realtime: rt, redis, subscriber, router, tokens, commerce, settlement, sfu, db, idempotency, provider });
+      return new GatewayNode({ config, realtime: rt, redis, subscriber, router, tokens, commerce, settlement, sfu, db, idempotency, provider, media });
     } catch (error) {
       sfu?.close();
       await idempotency?.close();
@@ -224,7 +240,12 @@ export class GatewayNode {
    */
   attachSfu(sfu: MediaBackend): () => void {
     const rt = this.#realtime;
-    return attachSfu({ frames: rt.frames, sessions: rt.transport, registry: rt.metrics.registry, router: this.router }, sfu);
+    const detach = attachSfu({ frames: rt.frames, sessions: rt.transport, registry: rt.metrics.registry, router: this.router }, sfu);
+    this.#media.backend = sfu;
+    return () => {
+      detach();
+      if (this.#media.backend === sfu) this.#media.backend = null;
+    };
   }
 
   /**
