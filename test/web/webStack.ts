@@ -1,14 +1,13 @@
 /**
  * What the viewer tests run against: a real gateway (commerce, settlement, optionally the SFU)
- * on real Redis and PostgreSQL, the built pages (dist/public, `npm run build:web`) served on one
- * origin with the API behind it (HTTP and WebSocket passed through, as a shop's reverse proxy
- * or the gateway's own static serving does), a host page that publishes Chromium's fake
- * camera, and helpers to seed a sale and open the watch page on a phone-sized screen.
+ * on real Redis and PostgreSQL, serving the built pages (dist/public, `npm run build:web`); a
+ * shop's site on another origin that embeds the element from it (allowed by
+ * FLASHCAST_CORS_ORIGINS), a host page that publishes Chromium's fake camera, and helpers to
+ * seed a sale and open the element on a phone-sized screen.
  */
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { connect, type Socket } from 'node:net';
-import { extname, join, normalize } from 'node:path';
+import { existsSync, mkdirSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
@@ -22,13 +21,12 @@ export const PG_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.
 export const PUBLIC_DIR = fileURLToPath(new URL('../../dist/public/', import.meta.url));
 export const ARTIFACTS = fileURLToPath(new URL('../artifacts/web/', import.meta.url));
 
-const TYPES: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.css': 'text/css', '.json': 'application/json' };
-
-/** A page that publishes Chromium's fake camera (1280x720, simulcast) to a room, through the built SDK. */
-const HOST_PAGE = `<!doctype html><meta charset="utf-8"><title>host</title><body><script type="module">
-  import { FlashcastClient } from '/sdk/flashcast.js';
+/** A page that publishes Chromium's fake camera (1280x720, simulcast) to a room, through the gateway's built SDK. */
+function hostPage(gateway: string): string {
+  return `<!doctype html><meta charset="utf-8"><title>host</title><body><script type="module">
+  import { FlashcastClient } from '${gateway}/sdk/flashcast.js';
   window.goLive = async (token, roomId) => {
-    const client = new FlashcastClient({ url: location.origin.replace(/^http/, 'ws') + '/ws', token, backoff: { baseMs: 100, maxMs: 1000 } });
+    const client = new FlashcastClient({ url: '${gateway.replace(/^http/, 'ws')}/ws', token, backoff: { baseMs: 100, maxMs: 1000 } });
     await client.connect();
     const room = await client.join(roomId);
     const stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: { width: 1280, height: 720, frameRate: 15 } });
@@ -37,66 +35,39 @@ const HOST_PAGE = `<!doctype html><meta charset="utf-8"><title>host</title><body
     return window.publisher.producers.length;
   };
 </script>`;
-
-/** Serves dist/public (and `extra` files) and passes everything else, WebSockets included, to `api`. */
-/** A shop's page embedding the element with the attributes in its query string (`/test-embed.html?room=…&token=…`). */
-function embedPage(query: URLSearchParams): string {
-  const esc = (v: string) => v.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;');
-  const attrs = ['room', 'token', 'lang', 'currency', 'quality', 'server'].filter((k) => query.get(k)).map((k) => `${k}="${esc(query.get(k)!)}"`).join(' ');
-  const src = query.get('script') ?? '/embed/flashcast-live.js';
-  return `<!doctype html><html lang="en"><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>shop</title><style>html,body{margin:0;background:#000}flashcast-live{height:100dvh}</style>
-<script type="module" src="${esc(src)}"></script><body><flashcast-live ${attrs}></flashcast-live></body></html>`;
 }
 
-export async function servePages(api: string, extra: Record<string, [string, string]> = {}): Promise<{ url: string; close: () => Promise<void> }> {
-  if (!existsSync(join(PUBLIC_DIR, 'embed', 'flashcast-live.js'))) throw new Error('dist/public is missing: run `npm run build:web` (npm test builds it)');
-  const target = new URL(api);
-  const sockets = new Set<Socket>();
+/**
+ * A shop's page embedding the element from the gateway, with the attributes in its query string
+ * (`/test-embed.html?room=…&token=…`), as docs/web.md tells a shop to.
+ */
+function embedPage(gateway: string, query: URLSearchParams): string {
+  const esc = (v: string) => v.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;');
+  const attrs = ['room', 'token', 'lang', 'currency', 'quality', 'server'].filter((k) => query.get(k)).map((k) => `${k}="${esc(query.get(k)!)}"`).join(' ');
+  return `<!doctype html><html lang="en"><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>A shop</title><style>html,body{margin:0;background:#000}flashcast-live{height:100dvh}</style>
+<script type="module" src="${esc(gateway)}/embed/flashcast-live.js"></script><body><flashcast-live ${attrs}></flashcast-live></body></html>`;
+}
+
+/** The shop's site: its own origin, serving the embed and host pages (pointing at the gateway set later). */
+export async function shopSite(): Promise<{ url: string; setGateway: (url: string) => void; close: () => Promise<void> }> {
+  let gateway = '';
   const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
-    const path = decodeURIComponent((req.url ?? '/').split('?')[0]);
-    if (path === '/test-embed.html') {
-      return void res.writeHead(200, { 'content-type': TYPES['.html'], 'cache-control': 'no-store' }).end(embedPage(new URL(req.url ?? '/', 'http://x').searchParams));
-    }
-    if (extra[path]) return void res.writeHead(200, { 'content-type': extra[path][0], 'cache-control': 'no-store' }).end(extra[path][1]);
-    const file = normalize(join(PUBLIC_DIR, path.endsWith('/') ? `${path}index.html` : path));
-    if (file.startsWith(PUBLIC_DIR) && existsSync(file) && !file.endsWith('/')) {
-      return void res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream', 'cache-control': 'no-store' }).end(readFileSync(file));
-    }
-    const upstream = request({ host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers }, (r) => {
-      res.writeHead(r.statusCode ?? 502, r.headers);
-      r.pipe(res);
-    });
-    upstream.on('error', () => res.headersSent ? res.destroy() : res.writeHead(502).end());
-    req.pipe(upstream);
-  });
-  server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
-    const up = connect(Number(target.port), target.hostname, () => {
-      const headers = Object.entries(req.headers).flatMap(([k, v]) => (Array.isArray(v) ? v.map((x) => `${k}: ${x}`) : [`${k}: ${v}`]));
-      up.write(`${req.method} ${req.url} HTTP/1.1\r\n${headers.join('\r\n')}\r\n\r\n`);
-      if (head.length > 0) up.write(head);
-      socket.pipe(up).pipe(socket);
-    });
-    for (const s of [socket, up]) {
-      sockets.add(s);
-      s.on('close', () => sockets.delete(s));
-      s.on('error', () => {
-        socket.destroy();
-        up.destroy();
-      });
-    }
-  });
-  server.on('connection', (s) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
+    const url = new URL(req.url ?? '/', 'http://shop');
+    const html = url.pathname === '/test-embed.html' ? embedPage(gateway, url.searchParams) : url.pathname === '/test-host.html' ? hostPage(gateway) : null;
+    if (html === null) return void res.writeHead(404).end();
+    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' }).end(html);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : 0;
   return {
     url: `http://127.0.0.1:${port}`,
+    setGateway: (url) => {
+      gateway = url;
+    },
     close: () => new Promise((resolve) => {
-      for (const s of sockets) s.destroy();
+      server.closeAllConnections();
       server.close(() => resolve());
     }),
   };
@@ -105,22 +76,32 @@ export async function servePages(api: string, extra: Record<string, [string, str
 export interface WebStack {
   gw: Awaited<ReturnType<typeof startGateway>>;
   sfu: SfuService | null;
+  /** The shop's site, another origin than the gateway's (listed in its FLASHCAST_CORS_ORIGINS). */
   site: { url: string; close: () => Promise<void> };
   schema: string;
   close: () => Promise<void>;
 }
 
-/** A gateway with commerce and settlement (and an SFU when `sfu`), and the pages in front of it. */
-export async function startWebStack(options: { sfu?: boolean; rtcMinPort?: number } = {}): Promise<WebStack> {
+/**
+ * A gateway with commerce and settlement (and an SFU when `sfu`) serving the built pages, and a
+ * shop's site on another origin that it allows (CORS). `dev`: the gateway mints tokens for the
+ * pages' sign-in form (as on the development secret).
+ */
+export async function startWebStack(options: { sfu?: boolean; rtcMinPort?: number; dev?: boolean } = {}): Promise<WebStack> {
+  if (!existsSync(join(PUBLIC_DIR, 'embed', 'flashcast-live.js'))) throw new Error('dist/public is missing: run `npm run build:web` (npm test builds it)');
   const schema = `t_web_${randomBytes(6).toString('hex')}`;
-  const gw = await startGateway({ databaseUrl: PG_URL, databaseSchema: schema }, { commerce: true, settlement: true });
+  const site = await shopSite();
+  const gw = await startGateway(
+    { databaseUrl: PG_URL, databaseSchema: schema, corsOrigins: [site.url], ...(options.dev ? { usingDevSecret: true } : {}) },
+    { commerce: true, settlement: true },
+  );
+  site.setGateway(gw.http);
   let sfu: SfuService | null = null;
   if (options.sfu) {
     const min = options.rtcMinPort ?? 48000;
     sfu = await SfuService.create({ workers: 1, rtcMinPort: min, rtcMaxPort: min + 499 });
     gw.node.attachSfu(sfu);
   }
-  const site = await servePages(gw.http, { '/test-host.html': ['text/html', HOST_PAGE] });
   mkdirSync(ARTIFACTS, { recursive: true });
   return {
     gw, sfu, site, schema,
@@ -224,7 +205,7 @@ export async function waitForState(page: Page, check: (s: Record<string, any>) =
 }
 
 /** A host page publishing the fake camera to `room`; resolves once the producers exist. */
-export async function goLive(browser: Browser, stack: WebStack, room: string, hostToken: string): Promise<Page> {
+export async function goLive(browser: Browser, stack: Pick<WebStack, 'site'>, room: string, hostToken: string): Promise<Page> {
   const page = await browser.newPage();
   await page.goto(`${stack.site.url}/test-host.html`);
   await page.evaluate(([t, r]) => (window as any).goLive(t, r), [hostToken, room] as const);
