@@ -44,9 +44,9 @@ export const viewerStyles = css`
     position: absolute;
     inset: 0;
     display: grid;
-    place-items: center;
+    place-items: start center;
     text-align: center;
-    padding: 2rem;
+    padding: 22% 2rem 2rem;
     background: radial-gradient(circle at 50% 35%, #3a1f2b, #111 70%);
     background-size: cover;
     background-position: center;
