@@ -12,6 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Config } from '../../common/config.js';
 import { SfuService } from '../../sfu/SfuService.js';
 import { mint } from '../helpers/clients.js';
 import { startGateway } from '../helpers/InProcessGateway.js';
@@ -49,11 +50,21 @@ function embedPage(gateway: string, query: URLSearchParams): string {
 <script type="module" src="${esc(gateway)}/embed/flashcast-live.js"></script><body><flashcast-live ${attrs}></flashcast-live></body></html>`;
 }
 
-/** The shop's site: its own origin, serving the embed and host pages (pointing at the gateway set later). */
-export async function shopSite(): Promise<{ url: string; setGateway: (url: string) => void; close: () => Promise<void> }> {
+/**
+ * The shop's site: its own origin, serving the embed and host pages (pointing at the gateway set
+ * later) and, with `tokenFor`, its token endpoint `POST /flashcast-token`: the Flashcast token
+ * of the user its session cookie names (FLASHCAST_TOKEN_ENDPOINT), 401 without one.
+ */
+export async function shopSite(options: { tokenFor?: (session: string) => Promise<string> } = {}): Promise<{ url: string; setGateway: (url: string) => void; close: () => Promise<void> }> {
   let gateway = '';
   const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? '/', 'http://shop');
+    if (url.pathname === '/flashcast-token' && req.method === 'POST' && options.tokenFor) {
+      const session = /(?:^|;\s*)shop_session=([^;]+)/.exec(req.headers.cookie ?? '')?.[1];
+      if (!session) return void res.writeHead(401, { 'content-type': 'application/json' }).end('{"error":"not signed in"}');
+      void options.tokenFor(session).then((token) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ token })));
+      return;
+    }
     const html = url.pathname === '/test-embed.html' ? embedPage(gateway, url.searchParams) : url.pathname === '/test-host.html' ? hostPage(gateway) : null;
     if (html === null) return void res.writeHead(404).end();
     res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' }).end(html);
@@ -87,12 +98,14 @@ export interface WebStack {
  * shop's site on another origin that it allows (CORS). `dev`: the gateway mints tokens for the
  * pages' sign-in form (as on the development secret).
  */
-export async function startWebStack(options: { sfu?: boolean; rtcMinPort?: number; dev?: boolean } = {}): Promise<WebStack> {
+export async function startWebStack(options: {
+  sfu?: boolean; rtcMinPort?: number; dev?: boolean; config?: Partial<Config>; site?: Parameters<typeof shopSite>[0];
+} = {}): Promise<WebStack> {
   if (!existsSync(join(PUBLIC_DIR, 'embed', 'flashcast-live.js'))) throw new Error('dist/public is missing: run `npm run build:web` (npm test builds it)');
   const schema = `t_web_${randomBytes(6).toString('hex')}`;
-  const site = await shopSite();
+  const site = await shopSite(options.site);
   const gw = await startGateway(
-    { databaseUrl: PG_URL, databaseSchema: schema, corsOrigins: [site.url], ...(options.dev ? { usingDevSecret: true } : {}) },
+    { databaseUrl: PG_URL, databaseSchema: schema, corsOrigins: [site.url], ...(options.dev ? { usingDevSecret: true } : {}), ...options.config },
     { commerce: true, settlement: true },
   );
   site.setGateway(gw.http);

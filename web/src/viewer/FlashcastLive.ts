@@ -118,6 +118,8 @@ export class FlashcastLive extends LitElement {
   #lastState = '';
   #announce = '';
   #lastChatId = '';
+  #retries = 0;
+  #retryTimer: ReturnType<typeof setTimeout> | null = null;
   #unsubscribe: (() => void)[] = [];
 
   constructor() {
@@ -184,10 +186,14 @@ export class FlashcastLive extends LitElement {
     this.#setStatus('starting');
     try {
       this.#origin = serverOrigin(this.server || null, SCRIPT_URL);
-      this.#config = await webConfig(this.#origin).catch(() => FALLBACK_CONFIG);
+      // An older gateway without the route: its defaults. Unreachable (offline, or an origin it does not list): an error, retried.
+      this.#config = await webConfig(this.#origin).catch((error: unknown) => {
+        if ((error as { code?: string }).code === 'NOT_FOUND') return FALLBACK_CONFIG;
+        throw error;
+      });
       if (generation !== this.#generation) return;
       void this.#loadFx();
-      const token = await viewerToken(this.#origin, this.room, this.#config, this.token || null).catch(() => null);
+      const token = await viewerToken(this.#origin, this.room, this.#config, this.token || null);
       if (generation !== this.#generation) return;
       if (!token) {
         this.#setStatus('signin');
@@ -199,6 +205,11 @@ export class FlashcastLive extends LitElement {
       if (generation !== this.#generation) return;
       this.#error = (error as { code?: string }).code ?? 'UNAVAILABLE';
       this.#setStatus('error');
+      // Try again later (2 s, 4 s, … up to a minute): the network may come back.
+      const delay = Math.min(60_000, 2000 * 2 ** this.#retries++);
+      this.#retryTimer = setTimeout(() => {
+        if (generation === this.#generation && this.isConnected) void this.#start();
+      }, delay);
     }
   }
 
@@ -258,6 +269,8 @@ export class FlashcastLive extends LitElement {
   }
 
   #stop(reset = true): void {
+    if (this.#retryTimer) clearTimeout(this.#retryTimer);
+    this.#retryTimer = null;
     this.#session?.close();
     this.#session = null;
     this.#checkout = null;
@@ -275,6 +288,7 @@ export class FlashcastLive extends LitElement {
     if (!session) return;
     const connection = session.connection;
     if (this.#status !== 'closed') this.#setStatus(connection === 'reconnecting' || connection === 'connecting' ? 'reconnecting' : connection === 'connected' ? 'live' : this.#status);
+    if (this.#status === 'live') this.#retries = 0;
     this.#lookUpDeals();
     this.requestUpdate();
   }
