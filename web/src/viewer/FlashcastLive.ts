@@ -26,6 +26,15 @@ import { viewerStyles } from './styles.js';
 
 const SCRIPT_URL = import.meta.url;
 
+/** A User Timing mark (`flashcast:<stage>`), so a page's timeline shows where the time to first frame goes. */
+function mark(stage: string): void {
+  try {
+    performance.mark(`flashcast:${stage}`);
+  } catch {
+    // No User Timing: nothing to mark.
+  }
+}
+
 /** Used when the gateway does not answer GET /v1/web/config (an older server). */
 const FALLBACK_CONFIG: WebConfig = { dev: false, guests: false, tokenEndpoint: null, video: true, wsPath: '/ws', whipPath: '/whip' };
 
@@ -184,6 +193,9 @@ export class FlashcastLive extends LitElement {
     const generation = ++this.#generation;
     this.#stop(false);
     this.#setStatus('starting');
+    mark('start');
+    // The video code (mediasoup-client) loads while the page asks for its config and token.
+    void import('../../../client-sdk/media/Viewer.js').catch(() => undefined);
     try {
       this.#origin = serverOrigin(this.server || null, SCRIPT_URL);
       // An older gateway without the route: its defaults. Unreachable (offline, or an origin it does not list): an error, retried.
@@ -192,8 +204,10 @@ export class FlashcastLive extends LitElement {
         throw error;
       });
       if (generation !== this.#generation) return;
+      mark('config');
       void this.#loadFx();
       const token = await viewerToken(this.#origin, this.room, this.#config, this.token || null);
+      mark('token');
       if (generation !== this.#generation) return;
       if (!token) {
         this.#setStatus('signin');
@@ -603,6 +617,7 @@ export class FlashcastLive extends LitElement {
         video.requestVideoFrameCallback((now) => {
           if (this.#firstFrameMs === null) {
             this.#firstFrameMs = Math.round(now);
+            mark('first-frame');
             this.requestUpdate();
           }
         });

@@ -179,7 +179,9 @@ export class LiveSession extends TypedEmitter<LiveSessionEvents> {
     });
     client.on(ClientEvent.MediaEvent, () => setTimeout(() => this.#checkMedia(), 300));
     await client.connect();
+    performance.mark('flashcast:connected');
     const room = await client.join(this.#options.room, { lite: this.#options.lite });
+    performance.mark('flashcast:joined');
     this.#room = room;
     const changed = () => this.emit('change');
     for (const event of [RoomEvent.Snapshot, RoomEvent.Pin, RoomEvent.Unpin, RoomEvent.Inventory, RoomEvent.State, RoomEvent.Stats, RoomEvent.Announcement] as const) {
@@ -205,6 +207,7 @@ export class LiveSession extends TypedEmitter<LiveSessionEvents> {
     this.#setVideo('starting');
     try {
       const viewer = await this.#room!.watch(video, { quality: this.#quality });
+      performance.mark('flashcast:watching');
       if (this.#closed) {
         void viewer.stop();
         return;
