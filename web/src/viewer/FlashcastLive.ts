@@ -128,6 +128,8 @@ export class FlashcastLive extends LitElement {
   #announce = '';
   #lastChatId = '';
   #retries = 0;
+  #qualityChosen = false;
+  #focusedSheet = '';
   #retryTimer: ReturnType<typeof setTimeout> | null = null;
   #unsubscribe: (() => void)[] = [];
 
@@ -160,6 +162,15 @@ export class FlashcastLive extends LitElement {
     document.addEventListener('visibilitychange', onVisible);
     window.addEventListener('focus', onVisible);
     this.#unsubscribe.push(() => document.removeEventListener('visibilitychange', onVisible), () => window.removeEventListener('focus', onVisible));
+    // A connection that turns slow (or data saver switched on) moves an automatic viewer to Lite.
+    const connection = browserConnection();
+    const onConnection = () => {
+      if (!this.#qualityChosen && (!this.quality || this.quality === 'auto') && prefersLite(connection) && this.#session?.quality === 'auto') {
+        void this.#session.setQuality('lite');
+      }
+    };
+    connection?.addEventListener('change', onConnection);
+    this.#unsubscribe.push(() => connection?.removeEventListener('change', onConnection));
     this.#tick = setInterval(() => this.#onTick(), 250);
   }
 
@@ -184,6 +195,7 @@ export class FlashcastLive extends LitElement {
     }
     if (changed.has('currency')) void this.#loadFx();
     this.#scrollChat();
+    this.#focusSheet();
     this.#emitState();
   }
 
@@ -602,7 +614,27 @@ export class FlashcastLive extends LitElement {
   }
 
   #setQuality(quality: WatchQuality): void {
+    this.#qualityChosen = true;
     void this.#session?.setQuality(quality);
+  }
+
+  /** Escape closes the menu, then the sheet (unless a request is under way). */
+  #onKey(event: KeyboardEvent): void {
+    if (event.key !== 'Escape') return;
+    if (this.#menuOpen) {
+      this.#menuOpen = false;
+      this.requestUpdate();
+    } else if (this.#sheet !== 'none') {
+      this.#closeSheet();
+    }
+  }
+
+  /** A sheet that just opened takes the focus (its title), so keyboards and screen readers land in it. */
+  #focusSheet(): void {
+    const open = this.#sheet !== 'none' ? this.#sheet : '';
+    if (open === this.#focusedSheet) return;
+    this.#focusedSheet = open;
+    if (open) this.renderRoot.querySelector<HTMLElement>('.panel h2')?.focus({ preventScroll: true });
   }
 
   #onVideoFrame = (): void => {
@@ -691,7 +723,7 @@ export class FlashcastLive extends LitElement {
     const checkoutState = this.#checkout?.state;
     const sheetOpen = this.#sheet !== 'none';
     return html`
-      <div class="stage" part="stage" lang=${this.#i18n.locale}>
+      <div class="stage" part="stage" lang=${this.#i18n.locale} @keydown=${(e: KeyboardEvent) => this.#onKey(e)}>
         <video part="video" data-testid="video" .muted=${this.#muted} playsinline autoplay @playing=${this.#onVideoFrame} @resize=${this.#onVideoFrame}
           aria-label=${this.#t('video.label')}></video>
         ${showVideo ? nothing : this.#renderPoster(live, offer)}

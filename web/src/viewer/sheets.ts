@@ -40,7 +40,7 @@ function countryOptions(ctx: SheetContext, selected: string): TemplateResult[] {
 
 function head(ctx: SheetContext, title: string, id: string, closable = true): TemplateResult {
   return html`<div class="head">
-    <h2 id=${id}>${title}</h2>
+    <h2 id=${id} tabindex="-1">${title}</h2>
     <button class="close" data-testid="sheet-close" aria-label=${ctx.t('sheet.close')} ?disabled=${!closable} @click=${ctx.close}>✕</button>
   </div>`;
 }
