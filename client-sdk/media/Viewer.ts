@@ -154,11 +154,13 @@ export class Viewer extends TypedEmitter<ViewerEvents> {
   async #start(): Promise<void> {
     const caps = await this.#channel.request({ capabilities: {} });
     const device = new Device();
-    await device.load({ routerRtpCapabilities: JSON.parse(caps.routerRtpCapabilitiesJson ?? '{}') });
+    // The device learns the router's codecs while the server creates the transport (one round trip saved).
+    const [, created] = await Promise.all([
+      device.load({ routerRtpCapabilities: JSON.parse(caps.routerRtpCapabilitiesJson ?? '{}') }),
+      this.#channel.request({ createTransport: { direction: flashcast.MediaDirection.RECV, preferTcp: this.#options.preferTcp === true } }),
+    ]);
     this.#device = device;
-    const info = (await this.#channel.request({
-      createTransport: { direction: flashcast.MediaDirection.RECV, preferTcp: this.#options.preferTcp === true },
-    })).transport!;
+    const info = created.transport!;
     const transport = device.createRecvTransport({
       id: info.id!,
       iceParameters: JSON.parse(info.iceParametersJson!),
@@ -185,8 +187,9 @@ export class Viewer extends TypedEmitter<ViewerEvents> {
     await this.#consumeAll(caps.producers ?? []);
   }
 
+  /** Consumes the producers side by side (audio and video in one round trip on slow links). */
   async #consumeAll(producers: flashcast.IMediaProducerInfo[]): Promise<void> {
-    for (const p of producers) await this.#consume(p).catch((error: Error) => this.emit('error', error));
+    await Promise.all(producers.map((p) => this.#consume(p).catch((error: Error) => this.emit('error', error))));
   }
 
   async #consume(producer: flashcast.IMediaProducerInfo): Promise<void> {
