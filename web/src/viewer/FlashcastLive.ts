@@ -8,6 +8,7 @@
  */
 import { LitElement, html, nothing, type PropertyValues, type TemplateResult } from 'lit';
 import type { WatchQuality } from '../../../client-sdk/media/Viewer.js';
+import { ErrorCode } from '../../../protocol/codes.js';
 import { flashcast } from '../../../protocol/gen/flashcast.js';
 import { convertMinor, fxLookup, type FxLookup, type FxRate } from '../../../protocol/fx.js';
 import type { AddressInput } from '../../../protocol/shipping.js';
@@ -38,8 +39,8 @@ function mark(stage: string): void {
 /** Used when the gateway does not answer GET /v1/web/config (an older server). */
 const FALLBACK_CONFIG: WebConfig = { dev: false, guests: false, tokenEndpoint: null, video: true, wsPath: '/ws', whipPath: '/whip' };
 
-/** Codes a guest gets for chat and buy (the server's SIGN_IN_REQUIRED). */
-const SIGN_IN_REQUIRED = 'SIGN_IN_REQUIRED';
+/** What a guest's chat and buy are answered (sign in first). */
+const SIGN_IN_REQUIRED = ErrorCode.SignInRequired;
 
 /** The element's status, as `state.status` and `flashcast-state` report it. */
 export type LiveStatus = 'idle' | 'starting' | 'signin' | 'connecting' | 'live' | 'reconnecting' | 'closed' | 'error';
@@ -411,7 +412,8 @@ export class FlashcastLive extends LitElement {
 
   #emitState(): void {
     const state = this.#snapshot();
-    const key = JSON.stringify({ ...state, product: state.product && { ...state.product, deal: state.product.deal && { ...state.product.deal, remainingMs: Math.ceil(state.product.deal.remainingMs / 1000) } } });
+    // What changes by itself (the time left, the clock estimate) is current in `el.state` but fires no event.
+    const key = JSON.stringify({ ...state, clockOffsetMs: 0, product: state.product && { ...state.product, deal: state.product.deal && { ...state.product.deal, remainingMs: 0 } } });
     if (key === this.#lastState) return;
     this.#lastState = key;
     this.#dispatch('flashcast-state', state);
