@@ -1,6 +1,7 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RoomEvent, flashcast, type FlashcastClient } from '../../client-sdk/index.js';
+import { TokenService } from '../../common/auth/TokenService.js';
 import { chromiumAvailable, launchChromium } from '../helpers/browser.js';
 import { mint, sdkClient } from '../helpers/clients.js';
 import { waitFor } from '../helpers/env.js';
@@ -10,7 +11,8 @@ import { ARTIFACTS, liveState, phone, seedSale, startWebStack, waitForState, typ
  * The standalone watch page as a newcomer meets it (served by the gateway, no token anywhere):
  * a guest watches and sends hearts; chatting or buying asks to sign in, which on a development
  * server is a name (POST /v1/dev/tokens); then the viewer chats (others see the name), stays
- * signed in across a reload (this tab only), is told when a moderator mutes them, and signs out.
+ * signed in across a reload (this tab only), is told when a moderator mutes them, and signs out;
+ * a remembered sign-in the server refuses is forgotten.
  */
 const ROOM = 'signin-room';
 
@@ -101,6 +103,13 @@ describe.skipIf(!chromiumAvailable())('watching as a guest, then signing in', ()
     expect((await waitForState(page, (s) => s.status === 'live' && s.guest, 'guest again')).userId).toMatch(/^guest:/);
     expect(other.state).toBe('connected');
     expect((await liveState(page)).room).toBe(ROOM);
+
+    // A remembered sign-in the server no longer accepts (here: signed with another secret) is forgotten: a guest again.
+    const forged = new TokenService('another-secret-0123456789abcdef').mintSync({ sub: 'ghost', role: 'viewer' });
+    await page.evaluate(([key, token]) => sessionStorage.setItem(key, token), [`flashcast:${stack.gw.http}:viewer:${ROOM}`, forged] as const); // TokenSource's key
+    await page.reload();
+    expect((await waitForState(page, (s) => s.status === 'live', 'live after a refused token')).guest).toBe(true);
+    expect(await page.evaluate((key) => sessionStorage.getItem(key), `flashcast:${stack.gw.http}:viewer:${ROOM}`)).toBeNull();
     await context.close();
   }, 90_000);
 });

@@ -8,13 +8,13 @@
  */
 import { LitElement, html, nothing, type PropertyValues, type TemplateResult } from 'lit';
 import type { WatchQuality } from '../../../client-sdk/media/Viewer.js';
-import { ErrorCode } from '../../../protocol/codes.js';
+import { CloseCode, ErrorCode } from '../../../protocol/codes.js';
 import { flashcast } from '../../../protocol/gen/flashcast.js';
 import { convertMinor, fxLookup, type FxLookup, type FxRate } from '../../../protocol/fx.js';
 import type { AddressInput } from '../../../protocol/shipping.js';
 import { I18n } from '../shared/I18n.js';
 import { publicHttp, serverOrigin, webConfig, type WebConfig } from '../shared/ServerInfo.js';
-import { devToken, forgetToken, rememberToken, shopToken, tokenClaims, viewerToken, type PageToken } from '../shared/TokenSource.js';
+import { devToken, forgetToken, rememberToken, rememberedToken, shopToken, tokenClaims, viewerToken, type PageToken } from '../shared/TokenSource.js';
 import { theme } from '../shared/theme.js';
 import { CheckoutFlow, type CheckoutState, type PaymentChoice } from './CheckoutFlow.js';
 import { LiveSession } from './LiveSession.js';
@@ -230,6 +230,13 @@ export class FlashcastLive extends LitElement {
       await this.#connect(token, generation);
     } catch (error) {
       if (generation !== this.#generation) return;
+      const closeCode = (error as { closeCode?: number }).closeCode;
+      if ((closeCode === CloseCode.Unauthorized || closeCode === CloseCode.TokenExpired) && !this.token && rememberedToken(this.#origin, `viewer:${this.room}`)) {
+        // This tab's remembered sign-in no longer works (expired, or the server's secret changed): forget it, start afresh.
+        forgetToken(this.#origin, `viewer:${this.room}`);
+        void this.#start();
+        return;
+      }
       this.#error = (error as { code?: string }).code ?? 'UNAVAILABLE';
       this.#setStatus('error');
       // Try again later (2 s, 4 s, … up to a minute): the network may come back.
