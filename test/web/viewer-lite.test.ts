@@ -12,7 +12,8 @@ import { ARTIFACTS, goLive, phone, seedSale, startWebStack, waitForState, type S
  * HTTP; the same on the WebSocket through ThrottledProxy, which the emulation does not slow):
  * the element starts in Lite on its own (the Network Information API says 2G/3G), plays the
  * smallest layer (320 px wide from a 1280x720 camera), chat goes both ways, and the buy button
- * works: a returning buyer's one tap is paid.
+ * works: a returning buyer's one tap is paid. On a fast connection auto plays a bigger layer and
+ * the quality switcher moves to Lite, then audio only.
  */
 const ROOM = 'lite-room';
 const SLOW_3G = { offline: false, latency: 2000, downloadThroughput: 50_000, uploadThroughput: 50_000, connectionType: 'cellular3g' } as const;
@@ -93,4 +94,46 @@ describe.skipIf(!chromiumAvailable())('the viewer on slow 3G', () => {
     await context.close();
     await host.close();
   }, 240_000);
+
+  it('on a fast connection: auto plays a bigger layer, the switcher moves to Lite and audio only', async () => {
+    const host = await goLive(browser, stack, ROOM, sale.hostToken);
+    const token = await mint({ sub: 'fast-viewer', role: 'viewer', name: 'Nadia', region: 'MY' });
+    const context = await phone(browser);
+    const page = await context.newPage();
+    await page.goto(`${stack.site.url}/test-embed.html?${new URLSearchParams({ room: ROOM, token, lang: 'en' })}`);
+    const live = await waitForState(page, (s) => s.status === 'live' && s.video.hasVideo, 'live with video', 30_000);
+    expect(live.video.quality).toBe('auto');
+    expect(live.roomPhase).toBe('live');
+    expect(await testId(page, 'live-badge').innerText()).toBe('LIVE');
+    const stats = () => page.evaluate(() => (document.querySelector('flashcast-live') as unknown as { videoStats(): Promise<{ framesDecoded: number; frameWidth: number } | null> }).videoStats());
+    await waitFor(async () => ((await stats())?.frameWidth ?? 0) >= 640, 30_000, 'auto above the lowest layer');
+    await waitForState(page, (s) => s.video.firstFrameMs !== null, 'a first frame');
+
+    // A purchase and a chat line, as a viewer sees a live sale.
+    const buyer = sdkClient(stack.gw.url, await mint({ sub: 'fast-buyer', role: 'viewer', name: 'Rina', region: 'ID' }));
+    clients.push(buyer);
+    await buyer.addresses().add({ name: 'Rina', phone: '+6281234567890', line1: 'Jl. Merdeka 10', city: 'Jakarta', state: 'DKI Jakarta', postalCode: '10110', country: 'ID' });
+    const saved = await fetch(`${stack.gw.http}/v1/me/payment-method`, {
+      method: 'PUT', headers: { authorization: `Bearer ${await mint({ sub: 'fast-buyer', role: 'viewer' })}`, 'content-type': 'application/json' }, body: JSON.stringify({ type: 'card', token: 'tok_visa' }),
+    });
+    expect(saved.status).toBe(204);
+    await buyer.connect();
+    const buyerRoom = await buyer.join(ROOM);
+    await buyerRoom.sendChat('Is it real silk?');
+    await buyerRoom.buy({ productId: sale.productId, dealId: sale.dealId });
+    await page.locator('[data-testid="ticker"] li', { hasText: 'Rina (ID) just bought' }).waitFor({ timeout: 20_000 });
+    await page.locator('[data-testid="chat-list"] li', { hasText: 'Is it real silk?' }).waitFor();
+    await page.screenshot({ path: `${ARTIFACTS}viewer-live.png` });
+
+    // The switcher: Lite pins the smallest layer, audio only drops the video (the poster says so).
+    await testId(page, 'settings').tap();
+    await testId(page, 'quality-lite').tap();
+    await waitFor(async () => (await stats())?.frameWidth === 320, 20_000, 'Lite at 320');
+    expect(await testId(page, 'quality-lite').getAttribute('aria-pressed')).toBe('true');
+    await testId(page, 'quality-audio').tap();
+    await waitForState(page, (s) => s.video.quality === 'audio' && !s.video.hasVideo, 'audio only');
+    expect(await testId(page, 'offline').innerText()).toContain('Audio only');
+    await context.close();
+    await host.close();
+  }, 120_000);
 });
