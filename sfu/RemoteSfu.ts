@@ -86,6 +86,18 @@ export class RemoteSfu extends EnhancedEventEmitter<RemoteSfuEvents> implements 
     return flashcast.MediaResponse.decode(Buffer.from(reply.response, 'base64'));
   }
 
+  /**
+   * Of these rooms, those with an origin SFU node: a host opened a send transport there, and
+   * while it publishes the node keeps the claim alive (SfuNode's heartbeat, 30 s).
+   */
+  async publishing(roomIds: readonly string[]): Promise<Set<string>> {
+    if (roomIds.length === 0) return new Set();
+    const pipeline = this.rpc.redis.pipeline();
+    for (const roomId of roomIds) pipeline.exists(this.rpc.key(`origin:${roomId}`));
+    const answers = (await pipeline.exec()) ?? [];
+    return new Set(roomIds.filter((_, i) => answers[i]?.[1] === 1));
+  }
+
   closeSession(sessionId: string): void {
     const nodes = new Set<string>();
     for (const [key, node] of this.placements) {
