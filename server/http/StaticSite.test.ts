@@ -32,6 +32,8 @@ beforeAll(async () => {
   write('assets/logo.png', Buffer.from([0x89, 0x50, 0x4e, 0x47]));
   write('embed/flashcast-live.js', SCRIPT);
   write('sdk/flashcast.js', 'export {};');
+  write('sdk/chunks/Viewer-C-q9NRYG.js', 'export {};');
+  write('studio/studio-dashboard.js', 'export {};');
   write('.env', 'SECRET=1');
   write('watch/.hidden.html', 'hidden');
   symlinkSync('/etc/hostname', join(dir, 'assets', 'linked.txt'));
@@ -49,7 +51,7 @@ describe('StaticSite', () => {
     expect(get('/watch/').headers!['content-type']).toBe('text/html; charset=utf-8');
     expect(site.paths()).toEqual([
       '/', '/assets/index-B3kX9a_Q.js', '/assets/logo.png', '/embed/flashcast-live.js', '/index.html',
-      '/sdk/flashcast.js', '/studio/', '/studio/index.html', '/watch/', '/watch/index.html',
+      '/sdk/chunks/Viewer-C-q9NRYG.js', '/sdk/flashcast.js', '/studio/', '/studio/index.html', '/studio/studio-dashboard.js', '/watch/', '/watch/index.html',
     ]);
     // Dotfiles and symbolic links are not served: the router answers (404).
     for (const path of ['/.env', '/watch/.hidden.html', '/assets/linked.txt', '/nope', '/ops/']) expect(site.answer(path, {})).toBeNull();
@@ -70,8 +72,12 @@ describe('StaticSite', () => {
       'access-control-allow-origin': '*',
       'x-content-type-options': 'nosniff',
     });
+    expect(get('/sdk/chunks/Viewer-C-q9NRYG.js').headers!['cache-control']).toBe('public, max-age=31536000, immutable');
     expect(get('/assets/logo.png').headers).toMatchObject({ 'content-type': 'image/png', 'cache-control': 'no-cache' });
-    for (const path of ['/', '/watch/', '/embed/flashcast-live.js', '/sdk/flashcast.js']) expect(get(path).headers!['cache-control'], path).toBe('no-cache');
+    // Fixed names (entries a shop embeds, pages) are revalidated, even one that looks hashed.
+    for (const path of ['/', '/watch/', '/embed/flashcast-live.js', '/sdk/flashcast.js', '/studio/studio-dashboard.js']) {
+      expect(get(path).headers!['cache-control'], path).toBe('no-cache');
+    }
     expect(get('/studio/').headers!['content-security-policy']).toBe("frame-ancestors 'none'");
     expect(get('/watch/').headers!['content-security-policy']).toBeUndefined();
   });

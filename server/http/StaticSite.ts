@@ -50,8 +50,11 @@ const FILE_PREFIXES = ['/assets/', '/embed/', '/sdk/'];
 /** Paths that belong to the API: never the site's, whatever is in the folder. */
 const API_PREFIXES = ['/v1', '/whip', '/ws'];
 
-/** A file name with a content hash, as Vite writes them (`index-B3kX9a_Q.js`). */
-const HASHED = /-[A-Za-z0-9_-]{8,}\.[A-Za-z0-9]+$/;
+/**
+ * A content-hashed file as Vite writes them (`assets/index-B3kX9a_Q.js`, `sdk/chunks/Viewer-C-q9NRYG.js`):
+ * its URL changes with its content, so it may be cached for ever. Entries keep a fixed name.
+ */
+const HASHED = /\/(?:assets|chunks)\/(?:[^/]+\/)*[^/]+-[A-Za-z0-9_-]{8}\.[A-Za-z0-9]+$/;
 
 const IMMUTABLE = 'public, max-age=31536000, immutable';
 const REVALIDATE = 'no-cache';
@@ -203,7 +206,7 @@ async function loadFile(file: string, urlPath: string): Promise<SiteFile> {
   }
   const headers: Record<string, string> = {
     'content-type': CONTENT_TYPES[ext] ?? 'application/octet-stream',
-    'cache-control': urlPath.startsWith('/assets/') && HASHED.test(urlPath) ? IMMUTABLE : REVALIDATE,
+    'cache-control': HASHED.test(urlPath) ? IMMUTABLE : REVALIDATE,
     'x-content-type-options': 'nosniff',
   };
   if (gz) headers.vary = 'Accept-Encoding';
