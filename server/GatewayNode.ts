@@ -272,7 +272,9 @@ function buildRealtime(
   const { redis, subscriber, tokens, router, keys } = io;
   const app = uWS.App();
   const metrics = new GatewayMetrics();
-  const store = new RoomStore(redis, { prefix: config.redisPrefix, historySize: config.historySize, historyTtlSeconds: config.historyTtlSeconds });
+  const store = new RoomStore(redis, {
+    prefix: config.redisPrefix, historySize: config.historySize, historyTtlSeconds: config.historyTtlSeconds, statsPartitions: config.statsPartitions,
+  });
   const publisher = new RoomPublisher(store);
   const control = new RoomControl(store, publisher);
   const hub = new RoomHub({
