@@ -262,7 +262,7 @@ export class Reservation {
   async #bucketsOf(dealId: string): Promise<number> {
     const known = this.#counts.get(dealId);
     if (known !== undefined) return known;
-    const [n, status] = await this.#redis.hmget(this.#k(dealId)[0].deal, 'buckets', 'status');
+    const [n, status] = await this.#redis.hmget(this.#keys.deal(dealId, 'deal'), 'buckets', 'status');
     if (status === null) return 1; // not remembered: the deal's state may come back (rebuild)
     const count = Math.max(1, Number(n ?? 1));
     this.#know(dealId, count);
@@ -407,35 +407,31 @@ export class Reservation {
     };
   }
 
-  /** The deal's Redis state as far as the reconciler compares it with PostgreSQL. */
+  /**
+   * The deal's Redis state as far as the reconciler compares it with PostgreSQL: with several
+   * buckets, summed (and a deal a rebuild fenced and left so, because it died, counts as missing).
+   */
   async health(dealId: string): Promise<DealHealth> {
-    return (await this.healthOf([dealId]))[0];
+    const fields = ['stock', 'epoch', 'status', 'total', 'buckets'];
+    const first = await this.#redis.hmget(this.#keys.deal(dealId, 'deal'), ...fields);
+    const n = first[2] === null ? 1 : Math.max(1, Number(first[4] ?? 1));
+    const heads = n === 1 ? [first] : [first, ...(await Promise.all(this.#k(dealId, n).slice(1).map((k) => this.#redis.hmget(k.deal, ...fields))))];
+    const same = (j: number) => heads.every((h) => h[j] === heads[0][j]);
+    return {
+      exists: heads.every((h) => h[2] !== null && h[2] !== 'fenced'),
+      available: heads.reduce((a, h) => a + Number(h[0] ?? 0), 0),
+      epoch: same(1) ? heads[0][1] ?? '' : '',
+      status: same(2) ? heads[0][2] ?? '' : '',
+      total: same(3) ? Number(heads[0][3] ?? 0) : -1,
+    };
   }
 
   /**
-   * `health` of several deals: one round trip for their first buckets (and one more for the
-   * other buckets of deals that have several). A deal a rebuild fenced and left so (it died)
-   * counts as missing.
+   * `health` of several deals (the reconciler's pass): the deals' reads auto-pipelined together, one
+   * round trip per Redis node (an explicit pipeline must stay in one slot on a cluster).
    */
   async healthOf(dealIds: string[]): Promise<DealHealth[]> {
-    if (dealIds.length === 0) return [];
-    const fields = ['stock', 'epoch', 'status', 'total', 'buckets'];
-    const pipe = this.#redis.pipeline();
-    for (const id of dealIds) pipe.hmget(this.#k(id)[0].deal, ...fields);
-    const replies = (await pipe.exec()) ?? [];
-    return Promise.all(dealIds.map(async (id, i) => {
-      const [err, v] = replies[i] ?? [new Error('no reply'), null];
-      if (err) throw err;
-      const first = v as (string | null)[];
-      const n = first[2] === null ? 1 : Math.max(1, Number(first[4] ?? 1));
-      const heads = n === 1 ? [first] : [first, ...(await Promise.all(this.#k(id, n).slice(1).map((k) => this.#redis.hmget(k.deal, ...fields))))];
-      const same = (j: number) => heads.every((h) => h[j] === heads[0][j]);
-      const exists = heads.every((h) => h[2] !== null && h[2] !== 'fenced');
-      return {
-        exists, available: heads.reduce((a, h) => a + Number(h[0] ?? 0), 0),
-        epoch: same(1) ? heads[0][1] ?? '' : '', status: same(2) ? heads[0][2] ?? '' : '', total: same(3) ? Number(heads[0][3] ?? 0) : -1,
-      };
-    }));
+    return Promise.all(dealIds.map((id) => this.health(id)));
   }
 
   /**
