@@ -40,11 +40,13 @@ describe('DealBuckets', () => {
 describe('StockView', () => {
   it('sums the newest stock of each bucket and ignores older versions', () => {
     const v = new StockView(3);
+    expect(v.complete).toBe(false);
     v.see(0, 5, 1_000_000, 1);
     v.see(1, 4, 7, 1);
     v.see(1, 9, 6, 2); // older: ignored
     expect(v.total()).toEqual({ available: 9, version: 1_000_007 });
     v.see(2, 1, 1, 3);
+    expect(v.complete).toBe(true);
     expect(v.total()).toEqual({ available: 10, version: 1_000_008 });
   });
 

@@ -74,6 +74,16 @@ describe('a deal split over 3 buckets', () => {
     expect(await res.stock('d1')).toEqual(opened);
   });
 
+  it('another node taking its home\'s last unit answers the deal\'s stock, not its home\'s', async () => {
+    await res.open(deal({ totalStock: 9 }));
+    const other = await Reservation.create(redis, keys); // a second gateway: it has seen no bucket yet
+    const buyers = buyersOf(0, 3, 'n');
+    const last = (await Promise.all(buyers.map((u) => other.reserve(tap(u, 'k'))))).at(-1)!;
+    expect(await stockOf(0)).toBe(0);
+    expect(last).toMatchObject({ code: 'OK', available: 6 });
+    expect(last.version).toBe((await res.stock('d1')).version);
+  });
+
   it('1,600 concurrent taps of 400 buyers with one home: all 300 units sold, none oversold, limits held, retries idempotent across buckets', async () => {
     await res.open(deal({ totalStock: 300, perBuyerLimit: 2 }));
     // Every buyer's home is bucket 0: its 100 units go first, the other 200 are lent by buckets 1 and 2.

@@ -279,10 +279,17 @@ export class Reservation {
     return v;
   }
 
-  /** The deal's stock and version after `change` in one of its buckets (the view's sums with several). */
-  #dealLevel<T extends BucketChange>(dealId: string, n: number, bucket: number, change: T): T {
-    if (n === 1) return change;
+  /** The deal's view, every bucket read once first if some were never seen (their stock would count as 0). */
+  async #fullView(dealId: string, n: number): Promise<StockView> {
     const view = this.#view(dealId, n);
+    if (!view.complete) await this.stock(dealId);
+    return view;
+  }
+
+  /** The deal's stock and version after `change` in one of its buckets (the view's sums with several). */
+  async #dealLevel<T extends BucketChange>(dealId: string, n: number, bucket: number, change: T): Promise<T> {
+    if (n === 1) return change;
+    const view = await this.#fullView(dealId, n);
     view.see(bucket, change.available, change.version);
     return { ...change, ...view.total() };
   }
@@ -513,7 +520,7 @@ export class Reservation {
   async #reserveSplit(input: ReserveInput, n: number): Promise<ReserveReply> {
     const home = DealBuckets.ofOrder(input.orderId);
     if (home !== DealBuckets.home(input.userId, n)) throw new TypeError("the order id must name the buyer's home bucket (OrderIds.forPurchase with the deal's buckets)");
-    const view = this.#view(input.dealId, n);
+    const view = await this.#fullView(input.dealId, n);
     const answer = (r: RawReply): ReserveReply => {
       const { loan: _loan, ...reply } = r;
       return { ...reply, code: reply.code as ReserveCode, ...view.total() };
@@ -666,7 +673,7 @@ export class Reservation {
     const { n, home, keys } = await this.#homeOf(dealId, orderId);
     const r = await this.#release.run<[number, number, HoldState | '', number, number, number, string]>(this.#redis, keys.hold, [orderId, states, forget ? '1' : '0']);
     await this.#endLoan(dealId, n, orderId, r[6]);
-    const change = this.#dealLevel(dealId, n, home, { available: Number(r[1]), version: Number(r[4]), endsAt: Number(r[5]) });
+    const change = await this.#dealLevel(dealId, n, home, { available: Number(r[1]), version: Number(r[4]), endsAt: Number(r[5]) });
     return { released: r[0] === 1, previous: r[2], quantity: Number(r[3]), ...change };
   }
 
@@ -733,7 +740,7 @@ export class Reservation {
     const { n, home, keys } = await this.#homeOf(dealId, orderId);
     const r = await this.#commit.run<[string, number, HoldState | '', number, number, string]>(this.#redis, keys.hold, [orderId]);
     await this.#endLoan(dealId, n, orderId, r[5]);
-    const change = this.#dealLevel(dealId, n, home, { available: Number(r[1]), version: Number(r[3]), endsAt: Number(r[4]) });
+    const change = await this.#dealLevel(dealId, n, home, { available: Number(r[1]), version: Number(r[3]), endsAt: Number(r[4]) });
     return { code: r[0] as 'OK', previous: r[2], ...change };
   }
 

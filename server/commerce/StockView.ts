@@ -21,6 +21,11 @@ export class StockView {
     return this.#stock.length;
   }
 
+  /** True once every bucket was seen (before, `total` would count the others as empty). */
+  get complete(): boolean {
+    return this.#seenAt.every((at) => at > 0);
+  }
+
   /** Takes a bucket's stock as of a version; an older version than the one kept is ignored. */
   see(bucket: number, stock: number, version: number, now = Date.now()): void {
     if (version < this.#version[bucket]) return;
