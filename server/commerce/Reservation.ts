@@ -504,10 +504,8 @@ export class Reservation {
     }
     if (input.buckets !== undefined) this.#know(input.dealId, input.buckets);
     const n = input.buckets ?? (await this.#bucketsOf(input.dealId));
-    if (n === 1) {
-      const { loan: _loan, ...reply } = await this.#homeTap(input.dealId, 1, 0, { ...input, flags: '' });
-      return reply as ReserveReply;
-    }
+    // One bucket: the script's answer as it is (its `loan` is always empty; no copy on the hot path).
+    if (n === 1) return this.#homeTap(input.dealId, 1, 0, { ...input, flags: '' }) as Promise<RawReply> as Promise<ReserveReply>;
     return this.#reserveSplit(input, n);
   }
 
