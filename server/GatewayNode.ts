@@ -360,7 +360,9 @@ function buildRealtime(
   const app = createApp(config);
   const cors = new CorsPolicy({ origins: config.corsOrigins, ownOrigins: config.publicUrl ? [new URL(config.publicUrl).origin] : [] });
   const metrics = new GatewayMetrics();
-  const store = new RoomStore(redis, { prefix: config.redisPrefix, historySize: config.historySize, historyTtlSeconds: config.historyTtlSeconds });
+  const store = new RoomStore(redis, {
+    prefix: config.redisPrefix, historySize: config.historySize, historyTtlSeconds: config.historyTtlSeconds, statsPartitions: config.statsPartitions,
+  });
   const publisher = new RoomPublisher(store);
   const control = new RoomControl(store, publisher);
   const hub = new RoomHub({
