@@ -280,7 +280,7 @@ export class OpsConsole extends LitElement {
       return html`${header}<p class="center ${this._error ? 'error' : 'muted'}">${this._error || t('ops.loading')}</p>`;
     }
     if (!this._token) {
-      return html`${header}<fc-sign-in .config=${this._config} .origin=${this.#origin} .i18n=${i18n} role="ops"
+      return html`${header}<fc-sign-in .config=${this._config} .origin=${this.#origin} .i18n=${i18n} .roles=${['ops']}
         @signed-in=${(e: CustomEvent<SignedIn>) => this.#signIn(e.detail.token)}></fc-sign-in>`;
     }
     return html`${header}

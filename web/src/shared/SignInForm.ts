@@ -3,7 +3,7 @@
  * server's `dev` setting) a form mints one through POST /v1/dev/tokens; in production the
  * shop's own token endpoint signs the user in (with the shop's cookies); a token minted with
  * `flashcast token` can always be pasted. Fires `signed-in` with `{ token, room }` once a
- * token of the wanted role is in hand; the page remembers it for the tab.
+ * token of an accepted role is in hand; the page remembers it for the tab.
  */
 import { LitElement, html, css, nothing } from 'lit';
 import type { WebConfig } from './ServerInfo.js';
@@ -19,6 +19,10 @@ export const signInMessages = {
   'signin.user': 'User id',
   'signin.name': 'Display name',
   'signin.room': 'Room',
+  'signin.role': 'Sign in as',
+  'signin.role.host': 'Host',
+  'signin.role.moderator': 'Moderator',
+  'signin.role.ops': 'Ops',
   'signin.submit': 'Sign in',
   'signin.shop': 'Sign in with your shop account',
   'signin.shopFailed': 'Your shop did not sign you in: sign in on the shop first, then try again.',
@@ -27,12 +31,14 @@ export const signInMessages = {
   'signin.token': 'Token',
   'signin.useToken': 'Use this token',
   'signin.noMethod': 'This server has no sign-in page configured: paste a token.',
-  'signin.wrongRole': 'This token is for the {actual} role; this page needs {role}.',
+  'signin.wrongRole': 'This token is for the {actual} role; this page takes {role}.',
   'signin.noRoom': 'This token names no room.',
   'signin.badId': 'Ids are 1-64 letters, digits, _ . : or -',
 } as const;
 
 const ID = /^[A-Za-z0-9_.:-]{1,64}$/;
+
+export type SignInRole = 'host' | 'moderator' | 'ops';
 
 export interface SignedIn {
   token: PageToken;
@@ -44,7 +50,7 @@ export class SignInForm extends LitElement {
   static override properties = {
     config: { attribute: false },
     origin: { type: String },
-    role: { type: String },
+    roles: { attribute: false },
     askRoom: { type: Boolean, attribute: 'ask-room' },
     room: { type: String },
     i18n: { attribute: false },
@@ -53,8 +59,8 @@ export class SignInForm extends LitElement {
   };
   declare config: WebConfig;
   declare origin: string;
-  /** The role the page needs: host (studio) or ops (console). */
-  declare role: 'host' | 'ops';
+  /** The roles the page takes, the first proposed: host and moderator (studio), ops (console). */
+  declare roles: SignInRole[];
   declare askRoom: boolean;
   /** The room the form proposes. */
   declare room: string;
@@ -105,7 +111,7 @@ export class SignInForm extends LitElement {
 
   constructor() {
     super();
-    this.role = 'host';
+    this.roles = ['host'];
     this.askRoom = false;
     this.room = 'demo';
     this.origin = location.origin;
@@ -118,8 +124,11 @@ export class SignInForm extends LitElement {
     const devForm = this.config.dev
       ? html`<p>${t('signin.dev')}</p>
           <form @submit=${this.#onDev}>
-            <label>${t('signin.user')}<input name="user" required autocomplete="username" value=${this.role === 'ops' ? 'ops-1' : 'host-1'} data-testid="signin-user"></label>
-            <label>${t('signin.name')}<input name="name" maxlength="60" value=${this.role === 'ops' ? 'Ops' : 'Host'} data-testid="signin-name"></label>
+            <label>${t('signin.user')}<input name="user" required autocomplete="username" value=${`${this.roles[0]}-1`} data-testid="signin-user"></label>
+            <label>${t('signin.name')}<input name="name" maxlength="60" value=${t(`signin.role.${this.roles[0]}`)} data-testid="signin-name"></label>
+            ${this.roles.length > 1
+              ? html`<label>${t('signin.role')}<select name="role" data-testid="signin-role">${this.roles.map((r) => html`<option value=${r}>${t(`signin.role.${r}`)}</option>`)}</select></label>`
+              : nothing}
             ${this.askRoom ? html`<label>${t('signin.room')}<input name="room" required value=${this.room} data-testid="signin-room"></label>` : nothing}
             <button class="primary" ?disabled=${this._busy} data-testid="signin-submit">${t('signin.submit')}</button>
           </form>`
@@ -134,7 +143,7 @@ export class SignInForm extends LitElement {
       <details ?open=${!this.config.dev && !this.config.tokenEndpoint}>
         <summary>${t('signin.paste')}</summary>
         <form @submit=${this.#onPaste}>
-          <p>${t('signin.pasteHint', { role: this.role })}</p>
+          <p>${t('signin.pasteHint', { role: this.roles[0] })}</p>
           <label>${t('signin.token')}<textarea name="token" rows="3" required spellcheck="false" data-testid="signin-token"></textarea></label>
           <button ?disabled=${this._busy} data-testid="signin-token-submit">${t('signin.useToken')}</button>
         </form>
@@ -147,6 +156,7 @@ export class SignInForm extends LitElement {
     event.preventDefault();
     const form = new FormData(event.target as HTMLFormElement);
     const user = String(form.get('user') ?? '').trim();
+    const role = (String(form.get('role') ?? '') || this.roles[0]) as SignInRole;
     const room = String(form.get('room') ?? '').trim();
     if (!ID.test(user) || (this.askRoom && !ID.test(room))) {
       this._error = this.i18n.t('signin.badId');
@@ -155,7 +165,7 @@ export class SignInForm extends LitElement {
     await this.#attempt(async () => {
       const token = await devToken(this.origin, {
         user,
-        role: this.role,
+        role,
         name: String(form.get('name') ?? '').trim() || user,
         ...(this.askRoom ? { rooms: [room] } : {}),
       });
@@ -184,7 +194,9 @@ export class SignInForm extends LitElement {
     try {
       const result = await signIn();
       const claims = tokenClaims(result.token.token);
-      if (claims.role !== this.role) throw new Error(this.i18n.t('signin.wrongRole', { actual: claims.role ?? '?', role: this.role }));
+      if (!this.roles.includes(claims.role as SignInRole)) {
+        throw new Error(this.i18n.t('signin.wrongRole', { actual: claims.role ?? '?', role: this.roles.join(', ') }));
+      }
       if (this.askRoom) {
         const rooms = claims.rooms ?? [];
         const wanted = result.room ?? (rooms.includes(this.room) ? this.room : rooms[0]);

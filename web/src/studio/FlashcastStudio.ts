@@ -2,7 +2,8 @@
  * `<flashcast-studio>`: the host studio page. Signs the host in (remembered for the tab),
  * opens a shop when the host has none, then shows the studio: camera and going live, the
  * live dashboard, OBS, the showcase and pins, flash deals, chat and moderation. Two columns
- * on a desktop, one on a phone.
+ * on a desktop, one on a phone. A room's moderator signs in here too and gets the chat and
+ * moderation alone.
  */
 import { LitElement, html, css, nothing } from 'lit';
 import { ClientEvent, type ConnectionState } from '../../../client-sdk/FlashcastClient.js';
@@ -23,7 +24,7 @@ import './DealsPanel.js';
 import './DashboardPanel.js';
 import './ModerationPanel.js';
 
-type View = 'loading' | 'signin' | 'connecting' | 'setup' | 'studio' | 'failed';
+type View = 'loading' | 'signin' | 'connecting' | 'setup' | 'studio' | 'moderator' | 'failed';
 
 const TOKEN_SCOPE = 'studio';
 
@@ -206,6 +207,10 @@ export class FlashcastStudio extends LitElement {
       session.client.on(ClientEvent.StateChanged, this.#onConnection);
       this._connection = session.client.state;
       this._session = session;
+      if (session.role === 'moderator') {
+        this._view = 'moderator';
+        return;
+      }
       this._shops = await session.api.myShops();
       this._view = this._shops.length === 0 ? 'setup' : 'studio';
     } catch (error) {
@@ -251,7 +256,7 @@ export class FlashcastStudio extends LitElement {
             <span class="conn" data-testid="connection-state" data-state=${this._connection}>${t(`conn.${this._connection}`)}</span>
             <span class="spacer"></span>
             <a href=${`/watch/?room=${encodeURIComponent(s.roomId)}`} target="_blank" rel="noopener" data-testid="watch-link">${t('studio.watch')}</a>
-            <span class="muted">${s.name}</span>
+            <span class="muted" data-testid="studio-user" data-role=${s.role}>${s.role === 'moderator' ? t('studio.asModerator', { name: s.name }) : s.name}</span>
             <button class="small" @click=${this.#signOut} data-testid="signout">${t('studio.signOut')}</button>`
         : nothing}
     </header>`;
@@ -264,9 +269,11 @@ export class FlashcastStudio extends LitElement {
           <button @click=${() => void this.#start()}>${t('studio.retry')}</button>
           <button @click=${this.#signOut} data-testid="signin-again">${t('studio.signInAgain')}</button></div>`;
       case 'signin':
-        return html`${header}<fc-sign-in .config=${this._config!} .origin=${this.#origin} .i18n=${i18n} role="host" ask-room room=${this.room || 'demo'}
+        return html`${header}<fc-sign-in .config=${this._config!} .origin=${this.#origin} .i18n=${i18n} .roles=${['host', 'moderator']} ask-room room=${this.room || 'demo'}
             @signed-in=${(e: CustomEvent<SignedIn>) => void this.#open(e.detail)}></fc-sign-in>
           ${this._error ? html`<p class="center error" role="alert">${this._error}</p>` : nothing}`;
+      case 'moderator':
+        return html`${header}<main data-testid="studio-moderator"><div class="col"><fc-moderation-panel .session=${s!}></fc-moderation-panel></div></main>`;
       case 'setup':
         return html`${header}<main><fc-shop-setup .api=${s!.api} @setup-done=${(e: CustomEvent<Shop>) => this.#setupDone(e.detail)}></fc-shop-setup></main>`;
       case 'studio':

@@ -182,7 +182,7 @@ export class ModerationPanel extends LitElement {
       <form class="row" style="margin-top:0.6rem" @submit=${this.#onSay}>
         <label class="grow"><span class="sr-only">${t('mod.say')}</span><input name="text" maxlength="500" placeholder=${t('mod.say')} data-testid="host-chat"></label>
         <button name="as" value="chat" data-testid="host-chat-send">${t('mod.send')}</button>
-        <button name="as" value="announce" data-testid="announce-send">${t('mod.announce')}</button>
+        ${this.session.role === 'host' ? html`<button name="as" value="announce" data-testid="announce-send">${t('mod.announce')}</button>` : nothing}
       </form>
 
       <div class="grid" style="margin-top:0.6rem">

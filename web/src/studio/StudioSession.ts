@@ -1,7 +1,7 @@
 /**
- * A signed-in host in one room: the socket (FlashcastClient, joined to the room: host
- * controls, chat, the dashboard events) and the HTTP API (StudioApi), both on the host's
- * token. Built once per sign-in; `close()` closes the socket (the gateway drops its rooms).
+ * A signed-in host (or moderator) in one room: the socket (FlashcastClient, joined to the
+ * room: host controls, chat, moderation, the dashboard events) and the HTTP API (StudioApi),
+ * both on the token. Built once per sign-in; `close()` closes the socket (the gateway drops its rooms).
  */
 import { FlashcastClient } from '../../../client-sdk/FlashcastClient.js';
 import { HttpChannel } from '../../../client-sdk/HttpChannel.js';
@@ -23,8 +23,10 @@ export class StudioSession {
   readonly config: WebConfig;
   readonly token: PageToken;
   readonly roomId: string;
-  /** The host's display name (the token's `name`, else its user id). */
+  /** The display name (the token's `name`, else its user id). */
   readonly name: string;
+  /** host: the whole studio; moderator: chat and moderation only. */
+  readonly role: 'host' | 'moderator';
   readonly client: FlashcastClient;
   readonly room: Room;
   readonly api: StudioApi;
@@ -37,7 +39,9 @@ export class StudioSession {
     this.config = options.config;
     this.token = options.token;
     this.roomId = options.roomId;
-    this.name = tokenClaims(options.token.token).name ?? options.token.userId;
+    const claims = tokenClaims(options.token.token);
+    this.name = claims.name ?? options.token.userId;
+    this.role = claims.role === 'moderator' ? 'moderator' : 'host';
     this.client = client;
     this.room = room;
     room.on(RoomEvent.Dashboard, (stats) => this.clock.observe(Number(stats.ts)));

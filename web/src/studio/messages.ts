@@ -7,6 +7,7 @@ const en = {
   'studio.title': 'Flashcast studio',
   'studio.room': 'Room {room}',
   'studio.signOut': 'Sign out',
+  'studio.asModerator': '{name} (moderator)',
   'studio.connecting': 'Connecting…',
   'studio.loading': 'Loading…',
   'studio.watch': 'Open the viewer page',
