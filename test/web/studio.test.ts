@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ClientEvent, FlashcastRequestError, RoomEvent, flashcast, type FlashcastClient } from '../../client-sdk/index.js';
+import { ClientEvent, FlashcastRequestError, RoomEvent, flashcast, type FlashcastClient, type Room } from '../../client-sdk/index.js';
 import { SfuService } from '../../sfu/SfuService.js';
 import { chromiumAvailable, launchChromium, serveStatic } from '../helpers/browser.js';
 import { mint, sdkClient } from '../helpers/clients.js';
@@ -16,14 +16,17 @@ import { startGateway } from '../helpers/InProcessGateway.js';
  * Redis, PostgreSQL, mediasoup): a host signs in with the development form, opens a shop and
  * a product, goes live with Chromium's fake camera (three simulcast layers reach the SFU),
  * builds the showcase, pins, schedules a flash deal; a scripted buyer (the SDK in Node) buys
- * once the countdown is over and the dashboard shows the order; the host mutes the buyer from
- * the chat, sets blocked words, and gets an OBS stream key. Screenshots: test/artifacts/, and
- * the README's docs/img/studio.png.
+ * once the countdown is over and the dashboard shows the order; the host mutes, deletes a
+ * line, sets blocked words and slow mode, bans, ends the deal, unpins and gets an OBS stream
+ * key; a moderator signs in to the same page and lifts the mute. Screenshots: test/artifacts/, and
+ * with UPDATE_SCREENSHOTS=1, the README's docs/img/studio.png.
  */
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const PAGES = join(ROOT, 'dist', 'public');
 const ARTIFACTS = join(ROOT, 'test', 'artifacts');
+/** `UPDATE_SCREENSHOTS=1` also writes the README's screenshot (docs/img). */
+const DOCS_IMG = process.env.UPDATE_SCREENSHOTS === '1' ? join(ROOT, 'docs', 'img') : null;
 const PG_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const schema = `t_studio_${randomBytes(6).toString('hex')}`;
 const ROOM = 'studio-live';
@@ -73,6 +76,15 @@ async function buyer(sub: string, name: string): Promise<{ client: FlashcastClie
   clients.push(client);
   await client.connect();
   return { client, token };
+}
+
+/** The code a chat line is refused with; tried a few times, as the gateway applies a new moderation setting just after announcing it. */
+async function refusedChat(room: Room, text: string): Promise<string> {
+  for (let i = 0; ; i++) {
+    const error = await room.sendChat(text).then(() => null, (e: FlashcastRequestError) => e);
+    if (error || i === 20) return error?.code ?? 'accepted';
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
 
 describe.skipIf(!chromiumAvailable())('the host studio', () => {
@@ -168,26 +180,75 @@ describe.skipIf(!chromiumAvailable())('the host studio', () => {
     await line.waitFor();
     expect(await line.textContent()).toContain('Love the red one!');
     await page.screenshot({ path: join(ARTIFACTS, 'studio-live.png') });
-    await page.screenshot({ path: join(ROOT, 'docs', 'img', 'studio.png') });
+    if (DOCS_IMG) await page.screenshot({ path: join(DOCS_IMG, 'studio.png') });
     await line.locator('[data-testid="chat-mute"]').click();
     await byId(page, 'restricted-row', '[data-user-id="studio-bea"][data-kind="mute"]').waitFor();
     const muted = await room.sendChat('Hello?').catch((e: FlashcastRequestError) => e);
     expect(muted).toBeInstanceOf(FlashcastRequestError);
     expect((muted as FlashcastRequestError).code).toBe('MUTED');
 
-    // Blocked words: another buyer's line containing one is refused.
+    // Blocked words: another buyer's line containing one is refused (once the gateway has reloaded the list).
     await byId(page, 'blocked-words').fill('fake, scam');
     await byId(page, 'blocked-words-save').click();
     await byId(page, 'mod-status').waitFor();
     const cy = await buyer('studio-cy', 'Cy');
     const cyRoom = await cy.client.join(ROOM);
-    const blocked = await cyRoom.sendChat('this is a SCAM').catch((e: FlashcastRequestError) => e);
-    expect((blocked as FlashcastRequestError).code).toBe('BLOCKED_WORD');
+    const cyModeration: flashcast.IModerationEvent[] = [];
+    cyRoom.on(RoomEvent.Moderation, (m) => cyModeration.push(m));
+    expect(await refusedChat(cyRoom, 'this is a SCAM')).toBe('BLOCKED_WORD');
+
+    // Delete a line: everyone is told, and it leaves the host's chat.
+    const first = await cyRoom.sendChat('first!');
+    await cyRoom.sendChat('second');
+    const firstLine = byId(page, 'chat-line', `[data-message-id="${first.id}"]`);
+    await firstLine.locator('[data-testid="chat-delete"]').click();
+    await waitFor(() => cyModeration.some((m) => m.action === flashcast.ModerationAction.DELETE_MESSAGE && m.messageId === first.id), 5000, 'deletion seen');
+    await firstLine.waitFor({ state: 'detached' });
+
+    // Slow mode: one line every 10 s.
+    await byId(page, 'slow-mode').selectOption('10');
+    await waitFor(() => cyRoom.state.slowModeSeconds === 10, 5000, 'slow mode seen');
+    await cyRoom.sendChat('third');
+    const slow = await cyRoom.sendChat('fourth').catch((e: FlashcastRequestError) => e);
+    expect((slow as FlashcastRequestError).code).toBe('SLOW_MODE');
+
+    // Ban: the buyer is put out of the room.
+    const left = new Promise<flashcast.LeftReason>((resolve) => cyRoom.on(RoomEvent.Left, resolve));
+    await byId(page, 'chat-line', '[data-user-id="studio-cy"]').first().locator('[data-testid="chat-ban"]').click();
+    expect(await left).toBe(flashcast.LeftReason.LEFT_BANNED);
+    await byId(page, 'restricted-row', '[data-user-id="studio-cy"][data-kind="ban"]').waitFor();
+
+    // End the deal and unpin: the buyer's room follows.
+    await byId(page, 'deal-row', `[data-deal-id="${dealId}"]`).locator('[data-testid="deal-end"]').click();
+    await byId(page, 'deal-row', `[data-deal-id="${dealId}"][data-phase="ENDED"]`).waitFor();
+    await waitFor(() => room.state.inventory.get(dealId)?.phase === flashcast.DealPhase.DEAL_ENDED, 5000, 'deal ended for the buyer');
+    await row.locator('[data-testid="unpin"]').click();
+    await waitFor(() => room.state.pinned === null, 5000, 'unpin seen by the buyer');
 
     // OBS: the room's WHIP URL and a stream key.
     await byId(page, 'obs-get-key').click();
     expect(await byId(page, 'obs-whip-url').inputValue()).toBe(`${gw.http}/whip/${ROOM}`);
     expect((await byId(page, 'obs-stream-key').inputValue()).split('.')).toHaveLength(3);
+
+    // A moderator signs in to the same page: chat and moderation only, with who is muted or banned; lifts the mute.
+    const modContext = await browser.newContext({ viewport: { width: 800, height: 900 } });
+    const modPage = await modContext.newPage();
+    modPage.on('pageerror', (e) => pageErrors.push(`moderator: ${String(e)}`));
+    await modPage.goto(`${gw.http}/studio/?room=${ROOM}`);
+    await byId(modPage, 'signin-user').fill('studio-mod');
+    await byId(modPage, 'signin-role').selectOption('moderator');
+    await byId(modPage, 'signin-submit').click();
+    await byId(modPage, 'studio-moderator').waitFor();
+    expect(await byId(modPage, 'studio-user').getAttribute('data-role')).toBe('moderator');
+    expect(await byId(modPage, 'announce-send').count()).toBe(0);
+    await byId(modPage, 'restricted-row', '[data-user-id="studio-cy"][data-kind="ban"]').waitFor();
+    const unmuted = new Promise<void>((resolve) => room.on(RoomEvent.Moderation, (m) => m.action === flashcast.ModerationAction.UNMUTE && resolve()));
+    await byId(modPage, 'restricted-row', '[data-user-id="studio-bea"][data-kind="mute"]').locator('[data-testid="unmute"]').click();
+    await unmuted;
+    await room.sendChat('Thanks!');
+    await byId(modPage, 'chat-line', '[data-user-id="studio-bea"]').waitFor();
+    await byId(page, 'restricted-row', '[data-user-id="studio-bea"]').waitFor({ state: 'detached' });
+    await modContext.close();
 
     // Ending the live stream closes the producers and marks the room ended.
     const states: flashcast.RoomPhase[] = [];
