@@ -96,6 +96,8 @@ describe.skipIf(!chromiumAvailable())('the host studio', () => {
     await page.goto(`${gw.http}/studio/?room=${ROOM}`);
 
     // Sign in: the development form mints a host token for the room.
+    await byId(page, 'signin-user').waitFor();
+    await page.screenshot({ path: join(ARTIFACTS, 'studio-signin.png') });
     await byId(page, 'signin-user').fill(HOST);
     await byId(page, 'signin-name').fill('Sam Host');
     expect(await byId(page, 'signin-room').inputValue()).toBe(ROOM);
@@ -111,6 +113,7 @@ describe.skipIf(!chromiumAvailable())('the host studio', () => {
     await byId(page, 'product-image').fill(`${images.url}/scarf.svg`);
     await byId(page, 'product-add').click();
     await byId(page, 'product-row').waitFor();
+    await page.screenshot({ path: join(ARTIFACTS, 'studio-setup.png') });
     const commerce = gw.node.commerce!;
     const [shop] = await commerce.catalog.shopsOf(HOST);
     expect(shop).toMatchObject({ name: 'Sam\'s Scarves', currency: 'USD', ownerUserId: HOST });

@@ -134,6 +134,13 @@ export class FlashcastStudio extends LitElement {
           min-width: 0;
         }
       }
+      main.narrow {
+        max-width: 44rem;
+      }
+      main.narrow > * {
+        flex: 1 1 auto;
+        min-width: 0;
+      }
       .center {
         max-width: 40rem;
         margin: 3rem auto;
@@ -273,9 +280,9 @@ export class FlashcastStudio extends LitElement {
             @signed-in=${(e: CustomEvent<SignedIn>) => void this.#open(e.detail)}></fc-sign-in>
           ${this._error ? html`<p class="center error" role="alert">${this._error}</p>` : nothing}`;
       case 'moderator':
-        return html`${header}<main data-testid="studio-moderator"><div class="col"><fc-moderation-panel .session=${s!}></fc-moderation-panel></div></main>`;
+        return html`${header}<main class="narrow" data-testid="studio-moderator"><div class="col"><fc-moderation-panel .session=${s!}></fc-moderation-panel></div></main>`;
       case 'setup':
-        return html`${header}<main><fc-shop-setup .api=${s!.api} @setup-done=${(e: CustomEvent<Shop>) => this.#setupDone(e.detail)}></fc-shop-setup></main>`;
+        return html`${header}<main class="narrow"><fc-shop-setup .api=${s!.api} @setup-done=${(e: CustomEvent<Shop>) => this.#setupDone(e.detail)}></fc-shop-setup></main>`;
       case 'studio':
         return html`${header}<main data-testid="studio">
           <div class="col">
