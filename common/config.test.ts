@@ -29,6 +29,23 @@ describe('loadConfig', () => {
     }
   });
 
+  it('reads the web token settings: guests on by default, the shop token endpoint, lifetimes, mint rate', () => {
+    expect(loadConfig({ FLASHCAST_JWT_SECRET: SECRET }).web).toEqual({
+      tokenEndpoint: null, guests: true, guestTtlSeconds: 7200, streamKeyTtlSeconds: 7 * 86_400, tokenRate: { perSecond: 5, burst: 50 },
+    });
+    const set = loadConfig({
+      FLASHCAST_JWT_SECRET: SECRET, FLASHCAST_GUEST_VIEWERS: '0', FLASHCAST_TOKEN_ENDPOINT: 'https://shop.example/flashcast-token',
+      FLASHCAST_GUEST_TTL_S: '600', FLASHCAST_STREAM_KEY_TTL_S: '3600', FLASHCAST_TOKEN_RATE: '1/3',
+    }).web;
+    expect(set).toEqual({
+      tokenEndpoint: 'https://shop.example/flashcast-token', guests: false, guestTtlSeconds: 600, streamKeyTtlSeconds: 3600, tokenRate: { perSecond: 1, burst: 3 },
+    });
+    expect(loadConfig({ FLASHCAST_JWT_SECRET: SECRET, FLASHCAST_TOKEN_ENDPOINT: '/account/flashcast-token' }).web.tokenEndpoint).toBe('/account/flashcast-token');
+    for (const [name, value] of [['FLASHCAST_TOKEN_ENDPOINT', 'javascript:alert(1)'], ['FLASHCAST_GUEST_TTL_S', '999999'], ['FLASHCAST_GUEST_VIEWERS', 'yes']]) {
+      expect(() => loadConfig({ FLASHCAST_JWT_SECRET: SECRET, [name]: value }), name).toThrow(new RegExp(name));
+    }
+  });
+
   it('names every bad variable', () => {
     const error = (() => {
       try {

@@ -138,6 +138,18 @@ const schema = z.object({
   PAYMENT_STEP_HOLD_MS: int(10 * 60_000, 100, 24 * 3_600_000),
   /** ...but never longer than this after the confirmation; then the units are released (PAYMENT_EXPIRED). */
   PAYMENT_STEP_MAX_HOLD_MS: int(30 * 60_000, 100, 7 * 24 * 3_600_000),
+  /**
+   * Tokens for the browser pages (server/http/WebApi.ts, docs/security.md). The shop's own endpoint
+   * that answers `{token}` for its signed-in user (an http(s) URL, or a path on the page's origin);
+   * the pages call it with credentials. Unset: none (dev tokens or guests only).
+   */
+  FLASHCAST_TOKEN_ENDPOINT: optional(z.string().max(2048).regex(/^(https?:\/\/[^\s]+|\/[^\s]*)$/, 'must be an http(s) URL or a path starting with /')),
+  /** "0": no guest tokens (viewers must sign in to watch). */
+  FLASHCAST_GUEST_VIEWERS: flag,
+  FLASHCAST_GUEST_TTL_S: int(2 * 3600, 60, 86_400),
+  FLASHCAST_STREAM_KEY_TTL_S: int(7 * 86_400, 60, 365 * 86_400),
+  /** Guest and development tokens minted per client address, as "rate/burst". */
+  FLASHCAST_TOKEN_RATE: rate('5/50'),
 });
 
 /**
@@ -176,6 +188,19 @@ export interface WebhookSettings {
   timeoutMs: number;
   concurrency: number;
   allowPrivate: boolean;
+}
+
+/** Tokens for the browser pages (FLASHCAST_TOKEN_ENDPOINT, FLASHCAST_GUEST_*, FLASHCAST_STREAM_KEY_TTL_S, FLASHCAST_TOKEN_RATE). */
+export interface WebTokenSettings {
+  /** The shop's endpoint answering `{token}` for its signed-in user; null: none. */
+  tokenEndpoint: string | null;
+  /** Guest tokens are minted (`POST /v1/guest-tokens`). */
+  guests: boolean;
+  guestTtlSeconds: number;
+  /** Lifetime of a stream key (`POST /v1/rooms/{room}/stream-keys`). */
+  streamKeyTtlSeconds: number;
+  /** Guest and development tokens per client address. */
+  tokenRate: TokenRate;
 }
 
 /** Asynchronous payment settings (PAYMENT_*): see docs/payments.md. */
@@ -277,6 +302,8 @@ export interface Config {
   publicUrl: string | undefined;
   /** Asynchronous payment steps and provider notifications. */
   payments: PaymentSettings;
+  /** Tokens for the browser pages: the shop's endpoint, guests, stream keys, mint rate. */
+  web: WebTokenSettings;
 }
 
 /** A configuration no process may run with; the message says what to set. */
@@ -393,6 +420,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
       notificationToleranceMs: e.PAYMENT_NOTIFICATION_TOLERANCE_S * 1000,
       stepHoldMs: Math.min(e.PAYMENT_STEP_HOLD_MS, e.PAYMENT_STEP_MAX_HOLD_MS),
       maxStepHoldMs: e.PAYMENT_STEP_MAX_HOLD_MS,
+    },
+    web: {
+      tokenEndpoint: e.FLASHCAST_TOKEN_ENDPOINT ?? null,
+      guests: e.FLASHCAST_GUEST_VIEWERS !== '0',
+      guestTtlSeconds: e.FLASHCAST_GUEST_TTL_S,
+      streamKeyTtlSeconds: e.FLASHCAST_STREAM_KEY_TTL_S,
+      tokenRate: e.FLASHCAST_TOKEN_RATE,
     },
     ...overrides,
   };

@@ -145,3 +145,17 @@ export class IdempotencyKeyInUseError extends FlashcastError {
     super(ErrorCode.IdempotencyKeyInUse, 'a request with this Idempotency-Key is in progress', 409, retryAfterMs);
   }
 }
+
+/** A development-only route on a server that does not run on the public development secret (404, code DEV_ONLY). */
+export class DevOnlyError extends FlashcastError {
+  constructor() {
+    super(ErrorCode.DevOnly, 'development tokens are minted only by a server on the public development secret (npm start without FLASHCAST_JWT_SECRET)', 404);
+  }
+}
+
+/** Guest tokens are off on this server (403, code GUESTS_OFF). */
+export class GuestsOffError extends FlashcastError {
+  constructor() {
+    super(ErrorCode.GuestsOff, 'guest viewing is off on this server: sign in to watch', 403);
+  }
+}

@@ -81,6 +81,17 @@ export const ErrorCode = {
   IdempotencyKeyReused: 'IDEMPOTENCY_KEY_REUSED',
   /** HTTP: a request with this `Idempotency-Key` is still running; retry after `retry-after` to get its answer (409). */
   IdempotencyKeyInUse: 'IDEMPOTENCY_KEY_IN_USE',
+  /**
+   * A guest token (`POST /v1/guest-tokens`) may watch, read and react, not this: sign in (the shop's
+   * token endpoint) and retry with a user token (401; over the socket, an Error frame).
+   */
+  SignInRequired: 'SIGN_IN_REQUIRED',
+  /** A stream key is only the WHIP bearer of its room: any other use is refused (403; at the socket, close 4500). */
+  IngestOnly: 'INGEST_ONLY',
+  /** A development-only route on a server that does not run on the public development secret (404). */
+  DevOnly: 'DEV_ONLY',
+  /** Guest viewing is off on this server (FLASHCAST_GUEST_VIEWERS=0): sign in to watch (403). */
+  GuestsOff: 'GUESTS_OFF',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -2,6 +2,7 @@
 # Everything the test suite needs on a Debian machine, installed only where missing:
 #   - Redis 7 and PostgreSQL (scripts/setup-services.sh)
 #   - Chromium (browser tests) and GStreamer (a real RTP source for SFU tests)
+#   - HAProxy and nginx (gateways behind a load balancer)
 #   - the mediasoup worker binary (scripts/mediasoup-worker.sh; cached after the first build)
 # Idempotent. Prints the MEDIASOUP_WORKER_BIN path on its last line.
 set -euo pipefail
@@ -15,6 +16,9 @@ bash scripts/setup-services.sh
 packages=()
 command -v chromium >/dev/null 2>&1 || packages+=(chromium)
 command -v gst-launch-1.0 >/dev/null 2>&1 || packages+=(gstreamer1.0-tools)
+# Load balancers in front of several gateways (test/scale/, docs/deploy.md).
+command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ] || packages+=(haproxy)
+[ -x /usr/sbin/nginx ] || packages+=(nginx-light)
 dpkg -s gstreamer1.0-plugins-good >/dev/null 2>&1 || packages+=(gstreamer1.0-plugins-good)
 dpkg -s gstreamer1.0-plugins-base >/dev/null 2>&1 || packages+=(gstreamer1.0-plugins-base)
 if [ "${#packages[@]}" -gt 0 ]; then

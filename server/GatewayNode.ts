@@ -14,7 +14,10 @@ import { openDatabase } from './db/openDatabase.js';
 import { ApiDocs } from '../common/http/ApiDocs.js';
 import { HttpRouter } from '../common/http/HttpRouter.js';
 import { PgIdempotencyStore } from './http/PgIdempotencyStore.js';
+import { OpsApi, type OpsApiOptions } from './http/OpsApi.js';
 import { registerRoomRoutes } from './http/RoomApi.js';
+import { WebApi } from './http/WebApi.js';
+import { ClusterStatus } from './metrics/ClusterStatus.js';
 import { GatewayMetrics } from './metrics/GatewayMetrics.js';
 import { ChatIngress } from './realtime/ChatIngress.js';
 import { FloodGuard } from './realtime/FloodGuard.js';
@@ -59,6 +62,11 @@ export interface GatewayNodeOptions {
   sfu?: 'in-process' | 'remote' | false;
 }
 
+/** The media backend a node serves with now (null: no video), shared with the routes that report it. */
+interface MediaSlot {
+  backend: MediaBackend | null;
+}
+
 /** The realtime parts of a node, built together (see `buildRealtime`). */
 interface Realtime {
   metrics: GatewayMetrics;
@@ -76,7 +84,8 @@ interface Realtime {
 /**
  * A gateway process, and the one place that builds it: Redis connections (commands and
  * pub/sub), tokens, the HTTP router with its routes (its OpenAPI document at /openapi.json and
- * /docs, its Idempotency-Key store in PostgreSQL when commerce runs), the realtime parts (room store,
+ * /docs, its Idempotency-Key store in PostgreSQL when commerce runs; the web pages' config and
+ * token routes; the ops console's reads, fed by this node's status report), the realtime parts (room store,
  * publisher, control, hub, membership, chat ingress, flood guard, slow-consumer policy,
  * frame dispatcher, socket transport, HTTP adapter), and optionally the commerce service,
  * the settlement workers and the media plane. Each part gets its collaborators through
@@ -97,6 +106,10 @@ export class GatewayNode {
   readonly #db: Database | null;
   readonly #idempotency: PgIdempotencyStore | null;
   readonly #provider: SandboxPaymentProvider | null;
+  /** The media plane serving this node's sessions now (set at create or by attachSfu). */
+  readonly #media: MediaSlot;
+  /** This node's status report for the ops console, and the cluster's. */
+  readonly #status: ClusterStatus;
   #drainPromise: Promise<void> | null = null;
   #closePromise: Promise<void> | null = null;
 
@@ -113,6 +126,8 @@ export class GatewayNode {
     db: Database | null;
     idempotency: PgIdempotencyStore | null;
     provider: SandboxPaymentProvider | null;
+    media: MediaSlot;
+    status: ClusterStatus;
   }) {
     this.#config = parts.config;
     this.#realtime = parts.realtime;
@@ -127,6 +142,8 @@ export class GatewayNode {
     this.#db = parts.db;
     this.#idempotency = parts.idempotency;
     this.#provider = parts.provider;
+    this.#media = parts.media;
+    this.#status = parts.status;
   }
 
   /** Connects to Redis (and the database when commerce runs here) and starts listening. */
@@ -141,15 +158,28 @@ export class GatewayNode {
     let sfu: SfuService | RemoteSfu | null = null;
     let idempotency: PgIdempotencyStore | null = null;
     let provider: SandboxPaymentProvider | null = null;
+    const media: MediaSlot = { backend: null };
+    let status: ClusterStatus | null = null;
     try {
       await Promise.all([waitReady(redis), waitReady(subscriber)]);
       const tokens = new TokenService(config.jwtSecret);
       const router = new HttpRouter();
       new ApiDocs().register(router);
       const keys = new RedisKeys(config.redisPrefix);
+      new WebApi({ tokens, dev: config.usingDevSecret, web: config.web, publicUrl: config.publicUrl, video: () => media.backend !== null }).register(router);
       realtime = buildRealtime(config, { redis, subscriber, tokens, router, keys });
       await realtime.transport.listen();
       const rt = realtime;
+      status = new ClusterStatus({
+        redis,
+        keys,
+        nodeId: config.nodeId,
+        metrics: rt.metrics,
+        rooms: () => rt.hub.served(),
+        publishing: async (roomIds) => (media.backend ? media.backend.publishing(roomIds) : new Set<string>()),
+      });
+      const clusterStatus = status;
+      const ops: OpsApiOptions = { nodes: () => clusterStatus.nodes() };
       if (options.commerce) {
         db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, schema: config.databaseSchema, max: 20 });
         idempotency = new PgIdempotencyStore(db);
@@ -172,9 +202,15 @@ export class GatewayNode {
         wireCommerce(rt, commerce);
         new CommerceApi(commerce).register(router);
         new SandboxHostedPage(sandbox, SandboxHostedPage.routerSender(router)).register(router);
-        new SettlementApi({ connection, keys }).register(router);
+        const settlementApi = new SettlementApi({ connection, keys });
+        settlementApi.register(router);
         const shops = commerce.catalog;
-        new WebhookApi({ db, shopOwner: async (id) => (await shops.getShop(id)).ownerUserId, allowPrivate: config.webhooks.allowPrivate }).register(router);
+        const webhookApi = new WebhookApi({ db, shopOwner: async (id) => (await shops.getShop(id)).ownerUserId, allowPrivate: config.webhooks.allowPrivate });
+        webhookApi.register(router);
+        const deals = commerce.deals;
+        ops.activeDeals = (roomIds) => deals.activeInRooms(roomIds);
+        ops.failedJobs = () => settlementApi.failedCounts();
+        ops.failedDeliveries = () => webhookApi.failedDeliveries();
         if (options.settlement) {
           settlement = await SettlementService.create({
             redis,
@@ -191,15 +227,20 @@ export class GatewayNode {
       }
       if (options.sfu === 'in-process') sfu = await SfuService.create(sfuConfigFrom(config));
       else if (options.sfu === 'remote') sfu = await RemoteSfu.create({ redisUrl, prefix: config.redisPrefix });
-      if (sfu) attachSfu({ frames: rt.frames, sessions: rt.transport, registry: rt.metrics.registry, router }, sfu);
+      if (sfu) {
+        attachSfu({ frames: rt.frames, sessions: rt.transport, registry: rt.metrics.registry, router }, sfu);
+        media.backend = sfu;
+      }
       registerRoomRoutes(router, rt.control, rt.store);
-      return new GatewayNode({ config, realtime: rt, redis, subscriber, router, tokens, commerce, settlement, sfu, db, idempotency, provider });
+      new OpsApi(ops).register(router);
+      return new GatewayNode({ config, realtime: rt, redis, subscriber, router, tokens, commerce, settlement, sfu, db, idempotency, provider, media, status });
     } catch (error) {
       sfu?.close();
       await idempotency?.close();
       await settlement?.close().catch(() => undefined);
       await commerce?.close().catch(() => undefined);
       await provider?.close().catch(() => undefined);
+      await status?.close();
       if (realtime) await closeRealtime(realtime);
       await db?.close().catch(() => undefined);
       redis.disconnect();
@@ -224,7 +265,12 @@ export class GatewayNode {
    */
   attachSfu(sfu: MediaBackend): () => void {
     const rt = this.#realtime;
-    return attachSfu({ frames: rt.frames, sessions: rt.transport, registry: rt.metrics.registry, router: this.router }, sfu);
+    const detach = attachSfu({ frames: rt.frames, sessions: rt.transport, registry: rt.metrics.registry, router: this.router }, sfu);
+    this.#media.backend = sfu;
+    return () => {
+      detach();
+      if (this.#media.backend === sfu) this.#media.backend = null;
+    };
   }
 
   /**
@@ -250,6 +296,7 @@ export class GatewayNode {
         ['settlement', () => this.settlement?.close()],
         ['commerce', () => this.commerce?.close()],
         ['payment provider', () => this.#provider?.close()],
+        ['status report', () => this.#status.close()],
         ['realtime', () => closeRealtime(this.#realtime)],
         ['sfu', () => this.sfu?.close()],
         ['idempotency keys', () => this.#idempotency?.close()],

@@ -3,7 +3,8 @@ import { EnhancedEventEmitter } from '../common/EnhancedEventEmitter.js';
 import { MediaUnavailableError } from './errors.js';
 import { RedisRpc } from './RedisRpc.js';
 import type { MediaBackend, MediaCaller } from './SfuService.js';
-import { nodeAddress, type SfuNodeInfo } from './SfuNode.js';
+import { nodeAddress } from './SfuNode.js';
+import { SfuRegistry, type SfuNodeInfo } from './SfuRegistry.js';
 
 export interface RemoteSfuOptions {
   redisUrl: string;
@@ -12,8 +13,10 @@ export interface RemoteSfuOptions {
   address?: string;
   /** Consumers an SFU node carries for a room's viewers before new viewers go to another node. */
   nodeConsumerBudget?: number;
-  /** A node silent for this long is out of rotation. */
+  /** A node silent for this long is out of rotation (default SfuRegistry's NODE_TIMEOUT_MS). */
   nodeTimeoutMs?: number;
+  /** How often placements are checked against live nodes (default 1000 ms). */
+  watchMs?: number;
 }
 
 export type RemoteSfuEvents = {
@@ -29,11 +32,16 @@ export type RemoteSfuEvents = {
  * least-loaded node, which then becomes the origin), viewers on the origin node
  * while it is under `nodeConsumerBudget`, else on the least-loaded other node,
  * which mirrors the room from the origin through a pipe.
+ *
+ * Watches its placements: a session placed on a node that stopped heartbeating is told to
+ * reconnect (`reconnect`), and placed again on a live node when it comes back. A host so
+ * moved publishes on a live node, which takes the room's origin over (see SfuNode).
  */
 export class RemoteSfu extends EnhancedEventEmitter<RemoteSfuEvents> implements MediaBackend {
   readonly rpc: RedisRpc;
   readonly #budget: number;
-  readonly #timeoutMs: number;
+  readonly #registry: SfuRegistry;
+  readonly #watch: NodeJS.Timeout;
   /** `${sessionId}|${roomId}` → node id. */
   readonly placements = new Map<string, string>();
   #closed = false;
@@ -42,7 +50,9 @@ export class RemoteSfu extends EnhancedEventEmitter<RemoteSfuEvents> implements 
     super();
     this.rpc = rpc;
     this.#budget = options.nodeConsumerBudget ?? 400;
-    this.#timeoutMs = options.nodeTimeoutMs ?? 5000;
+    this.#registry = new SfuRegistry(rpc, options.nodeTimeoutMs);
+    this.#watch = setInterval(() => void this.#dropDeadPlacements(), options.watchMs ?? 1000);
+    this.#watch.unref();
     rpc.handle('notify', (p) => {
       this.safeEmit('notify', String(p.sessionId), flashcast.MediaEvent.decode(Buffer.from(String(p.event), 'base64')));
     });
@@ -57,13 +67,8 @@ export class RemoteSfu extends EnhancedEventEmitter<RemoteSfuEvents> implements 
   }
 
   /** Live SFU nodes with their load. */
-  async nodes(): Promise<SfuNodeInfo[]> {
-    const all = await this.rpc.redis.hgetall(this.rpc.key('nodes'));
-    const now = Date.now();
-    return Object.values(all)
-      .map((v) => JSON.parse(v) as SfuNodeInfo)
-      .filter((n) => now - n.at < this.#timeoutMs)
-      .sort((a, b) => a.consumers - b.consumers || a.nodeId.localeCompare(b.nodeId));
+  nodes(): Promise<SfuNodeInfo[]> {
+    return this.#registry.live();
   }
 
   async handle(caller: MediaCaller, request: flashcast.MediaRequest): Promise<flashcast.IMediaResponse> {
@@ -81,6 +86,18 @@ export class RemoteSfu extends EnhancedEventEmitter<RemoteSfuEvents> implements 
     return flashcast.MediaResponse.decode(Buffer.from(reply.response, 'base64'));
   }
 
+  /**
+   * Of these rooms, those with an origin SFU node: a host opened a send transport there, and
+   * while it publishes the node keeps the claim alive (SfuNode's heartbeat, 30 s).
+   */
+  async publishing(roomIds: readonly string[]): Promise<Set<string>> {
+    if (roomIds.length === 0) return new Set();
+    const pipeline = this.rpc.redis.pipeline();
+    for (const roomId of roomIds) pipeline.exists(this.rpc.key(`origin:${roomId}`));
+    const answers = (await pipeline.exec()) ?? [];
+    return new Set(roomIds.filter((_, i) => answers[i]?.[1] === 1));
+  }
+
   closeSession(sessionId: string): void {
     const nodes = new Set<string>();
     for (const [key, node] of this.placements) {
@@ -95,9 +112,28 @@ export class RemoteSfu extends EnhancedEventEmitter<RemoteSfuEvents> implements 
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    clearInterval(this.#watch);
     this.rpc.close();
     this.placements.clear();
     this.safeEmit('close');
+  }
+
+  /** Sessions placed on a dead node forget the placement and are told to reconnect. */
+  async #dropDeadPlacements(): Promise<void> {
+    if (this.#closed || this.placements.size === 0) return;
+    let live: Set<string>;
+    try {
+      live = new Set((await this.nodes()).map((n) => n.nodeId));
+    } catch {
+      return; // Redis unreachable: nothing is known about the nodes, keep the placements.
+    }
+    const lost = new Set<string>();
+    for (const [key, node] of this.placements) {
+      if (live.has(node)) continue;
+      this.placements.delete(key);
+      lost.add(key.slice(0, key.indexOf('|')));
+    }
+    for (const sessionId of lost) this.safeEmit('reconnect', sessionId, 'SFU node lost');
   }
 
   async #place(roomId: string, host: boolean): Promise<string> {

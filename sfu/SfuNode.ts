@@ -1,10 +1,13 @@
 import { flashcast } from '../protocol/gen/flashcast.js';
 import { EnhancedEventEmitter } from '../common/EnhancedEventEmitter.js';
 import { logger } from '../common/logger.js';
+import { assetPath } from '../common/paths.js';
+import { RedisScript } from '../common/RedisScript.js';
 import { MediaUnavailableError } from './errors.js';
 import type { types } from './mediasoup.js';
 import { RedisRpc } from './RedisRpc.js';
 import type { MediaCaller, SfuService } from './SfuService.js';
+import { SfuRegistry, type SfuNodeInfo } from './SfuRegistry.js';
 
 const log = logger('SfuNode');
 
@@ -15,14 +18,29 @@ export interface SfuNodeOptions {
   /** IP other SFU nodes reach this one's pipe transports on (default: the SFU listen IP). */
   pipeIp?: string;
   heartbeatMs?: number;
+  /** A node silent this long is dead (default SfuRegistry's NODE_TIMEOUT_MS). */
+  nodeTimeoutMs?: number;
 }
 
-/** What a node publishes about itself in `{prefix}:sfu:nodes`. */
-export interface SfuNodeInfo {
-  nodeId: string;
-  consumers: number;
-  rooms: number;
-  at: number;
+export type { SfuNodeInfo } from './SfuRegistry.js';
+
+const ORIGIN_TTL_MS = 30_000;
+const TAKEOVER = RedisScript.fromFile('origin-takeover-1.lua', assetPath(import.meta.url, 'scripts'));
+
+/** One end of a pipe, as the other node needs it to connect. */
+interface PipeEnd {
+  ip: string;
+  port: number;
+  srtpParameters?: types.SrtpParameters;
+}
+
+/** What `pipes()` reports of each pipe transport (ops and tests). */
+export interface PipeInfo {
+  roomId: string;
+  /** 'in': a mirror's pipe from its origin; 'out': an origin's pipe toward a mirror. */
+  direction: 'in' | 'out';
+  peer: string;
+  srtp: boolean;
 }
 
 interface PipedProducer {
@@ -39,7 +57,14 @@ export type SfuNodeEvents = { close: [] };
  * One SFU process on the media network: serves gateways' media requests over
  * Redis RPC, registers itself and its load, claims the origin of rooms whose
  * host publishes here, and mirrors rooms whose origin is on another node
- * through a PipeTransport pair (the cross-process half of pipeToRouter).
+ * through a PipeTransport pair (the cross-process half of pipeToRouter), SRTP-encrypted.
+ *
+ * Failover: when a room's origin node dies (its heartbeat stops), the host's SDK publishes
+ * again through its gateway, which places it on a live node; that node takes the origin over
+ * (origin-takeover-1.lua: only from a dead node). Every node mirroring the room checks its
+ * origin each heartbeat and re-points: the old pipe closes (viewers drop the dead producers)
+ * and a pipe from the new origin brings the new producers, which viewers consume without
+ * reloading. Viewers placed on the dead node are moved by their gateway (RemoteSfu).
  *
  * Redis: `{p}:sfu:nodes` (hash nodeId → SfuNodeInfo, heartbeat), `{p}:sfu:origin:{room}`
  * (nodeId of the room's origin, with a TTL refreshed while it publishes).
@@ -49,6 +74,7 @@ export class SfuNode extends EnhancedEventEmitter<SfuNodeEvents> {
   readonly sfu: SfuService;
   readonly rpc: RedisRpc;
   readonly #pipeIp: string;
+  readonly #registry: SfuRegistry;
   /** Gateway address of each session seen here (for pushes). */
   readonly #gateways = new Map<string, string>();
   /** Rooms mirrored from another node (room id → sync promise). */
@@ -57,6 +83,8 @@ export class SfuNode extends EnhancedEventEmitter<SfuNodeEvents> {
   readonly #outPipes = new Map<string, Set<{ transport: types.PipeTransport; node: string }>>();
   /** On a mirror: the pipe transport from the origin, by room. */
   readonly #inPipes = new Map<string, types.PipeTransport>();
+  /** On a mirror: the origin node each mirrored room is piped from. */
+  readonly #mirroredFrom = new Map<string, string>();
   /** On the origin: pipe transports opened, waiting for the mirror's connect. */
   readonly #pendingPipes = new Map<string, types.PipeTransport>();
   readonly #heartbeat: NodeJS.Timeout;
@@ -68,12 +96,16 @@ export class SfuNode extends EnhancedEventEmitter<SfuNodeEvents> {
     this.sfu = sfu;
     this.rpc = rpc;
     this.#pipeIp = options.pipeIp ?? sfu.config.listenIp;
+    this.#registry = new SfuRegistry(rpc, options.nodeTimeoutMs);
     this.#heartbeat = setInterval(() => void this.#beat(), options.heartbeatMs ?? 1000);
     this.#heartbeat.unref();
     rpc.handle('media', (p, from) => this.#media(p, from));
     rpc.handle('close-session', (p) => sfu.closeSession(String(p.sessionId)));
     rpc.handle('pipe-open', (p) => this.#pipeOpen(String(p.roomId)));
-    rpc.handle('pipe-connect', (p, from) => this.#pipeConnect(String(p.roomId), String(p.transportId), String(p.ip), Number(p.port), from));
+    rpc.handle('pipe-connect', (p, from) =>
+      this.#pipeConnect(String(p.roomId), String(p.transportId), { ip: String(p.ip), port: Number(p.port), srtpParameters: p.srtpParameters as types.SrtpParameters | undefined }, from),
+    );
+    rpc.handle('pipes', () => Promise.resolve(this.pipes()));
     rpc.handle('producer-added', (p) => this.#mirrorProducer(String(p.roomId), p.producer as unknown as PipedProducer));
     rpc.handle('producer-closed', async (p) => {
       const room = (await sfu.rooms()).find((r) => r.id === String(p.roomId));
@@ -104,13 +136,25 @@ export class SfuNode extends EnhancedEventEmitter<SfuNodeEvents> {
     this.#closed = true;
     clearInterval(this.#heartbeat);
     try {
-      await this.rpc.redis.hdel(this.rpc.key('nodes'), this.nodeId);
+      await this.#registry.leave(this.nodeId);
       for (const room of await this.sfu.rooms()) await this.#releaseOrigin(room.id);
     } catch (error) {
       log.warn({ err: error }, 'could not leave the registry');
     }
     this.rpc.close();
     this.safeEmit('close');
+  }
+
+  /** The pipe transports of this node: which rooms it mirrors or feeds, and whether SRTP protects them. */
+  pipes(): PipeInfo[] {
+    const out: PipeInfo[] = [];
+    for (const [roomId, transport] of this.#inPipes) {
+      out.push({ roomId, direction: 'in', peer: this.#mirroredFrom.get(roomId) ?? '', srtp: transport.srtpParameters !== undefined });
+    }
+    for (const [roomId, set] of this.#outPipes) {
+      for (const { transport, node } of set) out.push({ roomId, direction: 'out', peer: nodeIdOf(node), srtp: transport.srtpParameters !== undefined });
+    }
+    return out;
   }
 
   async #beat(): Promise<void> {
@@ -122,11 +166,34 @@ export class SfuNode extends EnhancedEventEmitter<SfuNodeEvents> {
       rooms: rooms.length,
       at: Date.now(),
     };
-    const multi = this.rpc.redis.multi().hset(this.rpc.key('nodes'), this.nodeId, JSON.stringify(info));
-    for (const room of rooms) {
-      if ([...room.producers.values()].some((p) => p.source !== 'remote')) multi.pexpire(this.rpc.key(`origin:${room.id}`), 30_000);
+    await this.#registry
+      .beat(info, (multi) => {
+        for (const room of rooms) {
+          if ([...room.producers.values()].some((p) => p.source !== 'remote')) multi.pexpire(this.rpc.key(`origin:${room.id}`), ORIGIN_TTL_MS);
+        }
+      })
+      .catch((err: Error) => log.warn({ err: err.message }, 'heartbeat failed'));
+    await this.#repointMirrors().catch((err: Error) => log.warn({ err: err.message }, 'mirror check failed'));
+  }
+
+  /**
+   * Each mirrored room still follows its origin: when the origin changed (the host published
+   * again on another node after its origin died) or the origin node is dead, the old pipe
+   * closes, and the room is mirrored from the new origin once there is a live one.
+   */
+  async #repointMirrors(): Promise<void> {
+    for (const [roomId, from] of [...this.#mirroredFrom]) {
+      const origin = await this.rpc.redis.get(this.rpc.key(`origin:${roomId}`));
+      if (origin === from && (await this.#registry.isLive(from))) continue;
+      log.warn({ roomId, from, origin }, 'origin of a mirrored room changed or died: re-pointing');
+      this.#inPipes.get(roomId)?.close();
+      this.#inPipes.delete(roomId);
+      this.#mirroredFrom.delete(roomId);
+      this.#mirrors.delete(roomId);
+      if (origin && origin !== this.nodeId && (await this.#registry.isLive(origin))) {
+        await this.#ensureMirror(roomId, origin).catch((err: Error) => log.warn({ err: err.message, roomId, origin }, 'could not mirror from the new origin'));
+      }
     }
-    await multi.exec().catch((err) => log.warn({ err: err.message }, 'heartbeat failed'));
   }
 
   async #media(p: Record<string, unknown>, from: string): Promise<{ response: string }> {
@@ -136,13 +203,20 @@ export class SfuNode extends EnhancedEventEmitter<SfuNodeEvents> {
     const roomId = request.room ?? '';
     const originKey = this.rpc.key(`origin:${roomId}`);
     if (request.op === 'createTransport' && request.createTransport?.direction === flashcast.MediaDirection.SEND) {
-      // Publishing here makes this node the room's origin (unless another node already is).
-      await this.rpc.redis.set(originKey, this.nodeId, 'PX', 30_000, 'NX');
-      const origin = await this.rpc.redis.get(originKey);
+      // Publishing here makes this node the room's origin (unless a live node already is).
+      await this.rpc.redis.set(originKey, this.nodeId, 'PX', ORIGIN_TTL_MS, 'NX');
+      let origin = await this.rpc.redis.get(originKey);
+      if (origin && origin !== this.nodeId && !(await this.#registry.isLive(origin))) {
+        const dead = origin;
+        origin = await TAKEOVER.run<string>(this.rpc.redis, [originKey], [dead, this.nodeId, ORIGIN_TTL_MS]);
+        if (origin === this.nodeId) log.warn({ roomId, dead }, 'took over the origin of a room whose origin node died');
+      }
       if (origin !== this.nodeId) throw new MediaUnavailableError(`the room's origin is on ${origin}`);
     } else {
+      // Mirror the room from its origin, unless the origin died (its host will publish again
+      // somewhere, and #repointMirrors follows it there).
       const origin = await this.rpc.redis.get(originKey);
-      if (origin && origin !== this.nodeId) await this.#ensureMirror(roomId, origin);
+      if (origin && origin !== this.nodeId && (await this.#registry.isLive(origin))) await this.#ensureMirror(roomId, origin);
     }
     const response = await this.sfu.handle(caller, request);
     return { response: Buffer.from(flashcast.MediaResponse.encode(response).finish()).toString('base64') };
@@ -172,19 +246,21 @@ export class SfuNode extends EnhancedEventEmitter<SfuNodeEvents> {
   async #openMirror(roomId: string, origin: string): Promise<void> {
     const room = await this.sfu.room(roomId);
     room.once('close', () => this.#mirrors.delete(roomId));
-    const remote = await this.rpc.call<{ transportId: string; ip: string; port: number }>(nodeAddress(origin), 'pipe-open', { roomId });
-    const transport = await room.origin.router.createPipeTransport({ listenInfo: { protocol: 'udp', ip: this.#pipeIp } });
+    const remote = await this.rpc.call<PipeEnd & { transportId: string }>(nodeAddress(origin), 'pipe-open', { roomId });
+    const transport = await this.#createPipe(room.origin.router);
     try {
-      await transport.connect({ ip: remote.ip, port: remote.port });
+      await transport.connect({ ip: remote.ip, port: remote.port, srtpParameters: remote.srtpParameters });
       const producers = await this.rpc.call<PipedProducer[]>(nodeAddress(origin), 'pipe-connect', {
         roomId,
         transportId: remote.transportId,
-        ip: transport.tuple.localAddress ?? this.#pipeIp,
-        port: transport.tuple.localPort,
+        ...this.#pipeEnd(transport),
       });
       this.#inPipes.set(roomId, transport);
+      this.#mirroredFrom.set(roomId, origin);
       transport.observer.once('close', () => {
-        if (this.#inPipes.get(roomId) === transport) this.#inPipes.delete(roomId);
+        if (this.#inPipes.get(roomId) !== transport) return;
+        this.#inPipes.delete(roomId);
+        this.#mirroredFrom.delete(roomId);
         this.#mirrors.delete(roomId);
       });
       for (const p of producers) await this.#mirrorProducer(roomId, p);
@@ -203,23 +279,33 @@ export class SfuNode extends EnhancedEventEmitter<SfuNodeEvents> {
     room.addProducer({ producer, userId: p.userId, kind: p.kind, source: 'remote' });
   }
 
-  async #pipeOpen(roomId: string): Promise<{ transportId: string; ip: string; port: number }> {
+  /** A pipe transport on `router`, always SRTP-encrypted: pipes cross the network between media machines. */
+  #createPipe(router: types.Router): Promise<types.PipeTransport> {
+    return router.createPipeTransport({ listenInfo: { protocol: 'udp', ip: this.#pipeIp }, enableSrtp: true });
+  }
+
+  /** This end of a pipe, as the other node connects to it. */
+  #pipeEnd(transport: types.PipeTransport): PipeEnd {
+    return { ip: transport.tuple.localAddress ?? this.#pipeIp, port: transport.tuple.localPort, srtpParameters: transport.srtpParameters };
+  }
+
+  async #pipeOpen(roomId: string): Promise<PipeEnd & { transportId: string }> {
     const room = await this.sfu.room(roomId);
-    const transport = await room.origin.router.createPipeTransport({ listenInfo: { protocol: 'udp', ip: this.#pipeIp } });
+    const transport = await this.#createPipe(room.origin.router);
     this.#pendingPipes.set(transport.id, transport);
     // Not connected within 10 s: abandoned.
     setTimeout(() => {
       if (this.#pendingPipes.delete(transport.id)) transport.close();
     }, 10_000).unref();
-    return { transportId: transport.id, ip: transport.tuple.localAddress ?? this.#pipeIp, port: transport.tuple.localPort };
+    return { transportId: transport.id, ...this.#pipeEnd(transport) };
   }
 
-  async #pipeConnect(roomId: string, transportId: string, ip: string, port: number, from: string): Promise<PipedProducer[]> {
+  async #pipeConnect(roomId: string, transportId: string, peer: PipeEnd, from: string): Promise<PipedProducer[]> {
     const room = await this.sfu.room(roomId);
     const transport = this.#pendingPipes.get(transportId);
     this.#pendingPipes.delete(transportId);
     if (!transport || transport.closed) throw new MediaUnavailableError('pipe transport expired');
-    await transport.connect({ ip, port });
+    await transport.connect({ ip: peer.ip, port: peer.port, srtpParameters: peer.srtpParameters });
     const entry = { transport, node: from };
     let set = this.#outPipes.get(roomId);
     if (!set) {
@@ -247,4 +333,9 @@ export class SfuNode extends EnhancedEventEmitter<SfuNodeEvents> {
 /** The RPC address of an SFU node. */
 export function nodeAddress(nodeId: string): string {
   return `node:${nodeId}`;
+}
+
+/** The node id of an SFU node's RPC address (`nodeAddress`'s inverse). */
+export function nodeIdOf(address: string): string {
+  return address.startsWith('node:') ? address.slice('node:'.length) : address;
 }

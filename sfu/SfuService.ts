@@ -35,6 +35,8 @@ export interface MediaCaller {
 export interface MediaBackend {
   handle(caller: MediaCaller, request: flashcast.MediaRequest): Promise<flashcast.IMediaResponse>;
   closeSession(sessionId: string): void;
+  /** Of these rooms, those where a host publishes now (the ops console's "live" mark). */
+  publishing(roomIds: readonly string[]): Promise<Set<string>>;
   on(event: 'notify', listener: (sessionId: string, event: flashcast.IMediaEvent) => void): unknown;
   on(event: 'reconnect', listener: (sessionId: string, reason: string) => void): unknown;
 }
@@ -87,6 +89,14 @@ export class SfuService extends EnhancedEventEmitter<SfuServiceEvents> implement
   async rooms(): Promise<SfuRoom[]> {
     const settled = await Promise.allSettled(this.#rooms.values());
     return settled.flatMap((s) => (s.status === 'fulfilled' && !s.value.closed ? [s.value] : []));
+  }
+
+  /** Of these rooms, those with a producer here (a browser host, WHIP, RTP, or a mirrored one). */
+  async publishing(roomIds: readonly string[]): Promise<Set<string>> {
+    const wanted = new Set(roomIds);
+    const found = new Set<string>();
+    for (const room of await this.rooms()) if (wanted.has(room.id) && room.producers.size > 0) found.add(room.id);
+    return found;
   }
 
   get sessions(): ReadonlyMap<string, MediaSession> {

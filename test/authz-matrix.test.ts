@@ -19,7 +19,8 @@ import { RawClient, mint } from './helpers/clients.js';
  * kind (from the `ClientFrame.msg` oneof of protocol/flashcast.proto) against every kind of
  * caller, on a real gateway with commerce, settlement and an SFU (real Redis, PostgreSQL,
  * mediasoup). The expectations are written by hand, per action and caller: a new route or
- * frame without an action, or an action without an expectation row, fails this suite.
+ * frame without an action, or an action without an expectation row, fails this suite. Callers
+ * include a guest of R and a stream key of R, both got from their routes.
  * Then one regression test per authority finding of issue #7.
  */
 
@@ -30,11 +31,13 @@ const O = 'mx-o';
 const X = 'mx-x';
 const Y = 'mx-y';
 
-const CALLERS = ['viewer', 'hostR', 'hostO', 'modR', 'sellerA', 'sellerB', 'affX', 'affY', 'ops', 'banned', 'anon'] as const;
+const CALLERS = ['viewer', 'hostR', 'hostO', 'modR', 'sellerA', 'sellerB', 'affX', 'affY', 'ops', 'banned', 'guest', 'streamKey', 'anon'] as const;
 type Caller = (typeof CALLERS)[number];
+/** Callers whose token is minted here; the guest's and the stream key's come from their routes (POST /v1/guest-tokens, POST /v1/rooms/R/stream-keys by hostR). */
+type Minted = Exclude<Caller, 'anon' | 'guest' | 'streamKey'>;
 
 /** Who each caller is (anon: no token). */
-const IDENTITY: Record<Exclude<Caller, 'anon'>, { sub: string; role: Principal['role']; rooms?: string[] }> = {
+const IDENTITY: Record<Minted, { sub: string; role: Principal['role']; rooms?: string[] }> = {
   viewer: { sub: 'mx-viewer', role: 'viewer' },
   hostR: { sub: 'mx-host-r', role: 'host', rooms: [R] },
   hostO: { sub: 'mx-host-o', role: 'host', rooms: [O] },
@@ -54,43 +57,54 @@ const U = ErrorCode.Unauthorized;
 const F = ErrorCode.Forbidden;
 const RNA = ErrorCode.RoomNotAllowed;
 const B = ErrorCode.Banned;
+const SIR = ErrorCode.SignInRequired;
+const IO = ErrorCode.IngestOnly;
 const A = 'allow';
 type Expect = typeof A | string;
 
-/** Builds a row: every caller `rest` except the listed ones. */
+/**
+ * Builds a row: every caller `rest` except the listed ones. Unless listed, a guest is told
+ * SIGN_IN_REQUIRED and a stream key INGEST_ONLY.
+ */
 function row(rest: Expect, except: Partial<Record<Caller, Expect>> = {}): Record<Caller, Expect> {
-  return Object.fromEntries(CALLERS.map((c) => [c, except[c] ?? rest])) as Record<Caller, Expect>;
+  const limited: Partial<Record<Caller, Expect>> = { guest: SIR, streamKey: IO };
+  return Object.fromEntries(CALLERS.map((c) => [c, except[c] ?? limited[c] ?? rest])) as Record<Caller, Expect>;
 }
 
-/** Members of room R: everyone whose token reaches R, minus the banned viewer. */
+/** Members of room R: everyone whose token reaches R, minus the banned viewer (a guest of R: only where noted). */
 const inRoomR = row(A, { hostO: RNA, affX: RNA, affY: RNA, banned: B, anon: U });
+/** What a guest of R may do in R too: join, react, watch. */
+const guestInRoomR = { ...inRoomR, guest: A };
 const hostOfR = row(F, { hostR: A, ops: A, anon: U });
 const shopA = row(F, { sellerA: A, ops: A, anon: U });
 const anyToken = row(A, { anon: U });
-const everyone = row(A);
+const everyone = row(A, { guest: A });
 const opsOnly = row(F, { ops: A, anon: U });
 
 const EXPECT: Record<Action, Record<Caller, Expect>> = {
-  session: anyToken,
-  'room.join': inRoomR,
-  'room.read': row(A, { hostO: RNA, affX: RNA, affY: RNA, anon: U }),
+  session: row(A, { anon: U, guest: A }),
+  'room.join': guestInRoomR,
+  'room.read': row(A, { hostO: RNA, affX: RNA, affY: RNA, anon: U, guest: A }),
   'room.chat': inRoomR,
-  'room.react': inRoomR,
+  'room.react': guestInRoomR,
   'room.pin': hostOfR,
   'room.announce': hostOfR,
   'room.state': hostOfR,
   'room.dashboard': hostOfR,
   'room.moderate': row(F, { hostR: A, modR: A, ops: A, anon: U }),
-  'showcase.read': row(A, { hostO: RNA, affX: RNA, affY: RNA, anon: U }),
+  'showcase.read': row(A, { hostO: RNA, affX: RNA, affY: RNA, anon: U, guest: A }),
   'showcase.write': hostOfR,
   'deal.create': row(F, { hostR: A, anon: U }),
   'deal.read': everyone,
   'deal.end': hostOfR,
+  'deal.list': row(F, { hostR: A, modR: A, ops: A, anon: U }),
   'shop.create': row(A, { viewer: F, modR: F, banned: F, anon: U }),
   'shop.read': everyone,
   'shop.write': shopA,
+  'shop.mine': row(A, { viewer: F, modR: F, banned: F, anon: U }),
   'product.read': everyone,
   'product.write': shopA,
+  'product.list': shopA,
   'affiliate.plan.write': shopA,
   'affiliate.plan.read': shopA,
   'affiliate.plan.mine': row(F, { hostR: A, hostO: A, affX: A, affY: A, ops: A, anon: U }),
@@ -109,15 +123,21 @@ const EXPECT: Record<Action, Record<Caller, Expect>> = {
   'fx.write': opsOnly,
   'ops.read': opsOnly,
   'ops.write': opsOnly,
-  'media.consume': inRoomR,
+  'media.consume': guestInRoomR,
   'media.produce': row(F, { hostR: A, anon: U }),
-  'whip.ingest': row(F, { hostR: A, anon: U }),
-  'whip.end': row(F, { hostR: A, ops: A, anon: U }),
+  // The stream key is hostR's: it ingests in R and ends hostR's own sessions, and does nothing else.
+  'whip.ingest': row(F, { hostR: A, anon: U, streamKey: A }),
+  'whip.end': row(F, { hostR: A, ops: A, anon: U, streamKey: A }),
+  'whip.key': hostOfR,
   'api.read': everyone,
+  'web.config': everyone,
+  // Public to the policy: the dev route answers DEV_ONLY here (a real secret), not a denial.
+  'token.dev': everyone,
+  'token.guest': everyone,
 };
 
 /** Codes that mean "the policy refused". NOT_JOINED is one only for actions that need a joined socket. */
-const DENIALS = new Set<string>([U, ErrorCode.TokenExpired, F, RNA, B, ErrorCode.AffiliatePlanRequired]);
+const DENIALS = new Set<string>([U, ErrorCode.TokenExpired, F, RNA, B, ErrorCode.AffiliatePlanRequired, SIR, IO]);
 const MEMBERSHIP_ACTIONS = new Set<Action>(['room.chat', 'room.react', 'checkout.buy', 'media.consume']);
 
 // ---------------------------------------------------------------------------
@@ -126,6 +146,8 @@ const MEMBERSHIP_ACTIONS = new Set<Action>(['room.chat', 'room.react', 'checkout
 let gw: Awaited<ReturnType<typeof startGateway>>;
 let sfu: SfuService;
 const tokens = {} as Record<Exclude<Caller, 'anon'>, string>;
+/** Status expected with a refusal code. */
+const statusFor = (code: string) => (code === U || code === SIR ? 401 : 403);
 const f = {
   shopA: '', shopB: '', pA: 'mx-pa', pA2: 'mx-pa2', pB: 'mx-pb', dealId: '', orderId: '', planX: '', planToClose: '', whipSession: '', webhookId: '',
   addressId: '', paySession: '',
@@ -178,7 +200,7 @@ beforeAll(async () => {
   gw = await startGateway({ databaseUrl: PG_URL, databaseSchema: schema }, { commerce: true, settlement: true });
   sfu = await SfuService.create({ workers: 1, rtcMinPort: 46000, rtcMaxPort: 46999 });
   gw.node.attachSfu(sfu);
-  for (const c of CALLERS) if (c !== 'anon') tokens[c] = await mint({ ...IDENTITY[c], name: c, region: 'US' });
+  for (const c of Object.keys(IDENTITY) as Minted[]) tokens[c] = await mint({ ...IDENTITY[c], name: c, region: 'US' });
   const commerce = gw.node.commerce!;
   const shopA = await commerce.catalog.createShop({ ownerUserId: IDENTITY.sellerA.sub, name: 'Shop A', currency: 'USD', country: 'US' });
   const shopB = await commerce.catalog.createShop({ ownerUserId: IDENTITY.sellerB.sub, name: 'Shop B', currency: 'USD', country: 'US' });
@@ -229,6 +251,13 @@ beforeAll(async () => {
   const hook = await http('POST', `/v1/shops/${f.shopA}/webhooks`, tokens.sellerA, { url: 'https://hooks.example/flashcast', events: ['order.paid'] });
   expect(hook.status, JSON.stringify(hook.body)).toBe(201);
   f.webhookId = hook.body.id;
+  // A guest of R and a stream key of R (hostR's), from their routes.
+  const guest = await http('POST', '/v1/guest-tokens', null, { room: R });
+  expect(guest.status, JSON.stringify(guest.body)).toBe(201);
+  tokens.guest = guest.body.token;
+  const key = await http('POST', `/v1/rooms/${R}/stream-keys`, tokens.hostR);
+  expect(key.status, JSON.stringify(key.body)).toBe(201);
+  tokens.streamKey = key.body.streamKey;
 }, 60_000);
 
 afterAll(async () => {
@@ -313,6 +342,15 @@ const REQUESTS: Record<string, HttpCase> = {
   'DELETE /whip/:roomId/:resourceId': { params: () => ({ roomId: R, resourceId: f.whipSession }) },
   'GET /openapi.json': { params: () => ({}) },
   'GET /docs': { params: () => ({}) },
+  'GET /v1/web/config': { params: () => ({}) },
+  'POST /v1/dev/tokens': { params: () => ({}), body: () => ({ user: 'mx-dev', role: 'ops' }) },
+  'POST /v1/guest-tokens': { params: () => ({}), body: () => ({ room: R }) },
+  'POST /v1/rooms/:roomId/stream-keys': { params: roomParams },
+  'GET /v1/me/shops': { params: () => ({}) },
+  'GET /v1/shops/:shopId/products': { params: () => ({ shopId: f.shopA }) },
+  'GET /v1/rooms/:roomId/deals': { params: roomParams },
+  'GET /v1/ops/rooms': { params: () => ({}) },
+  'GET /v1/ops/overview': { params: () => ({}) },
 };
 
 const FRAMES: Record<ClientFrameKind, (c: Caller) => flashcast.IClientFrame> = {
@@ -341,7 +379,7 @@ function check(what: string, action: Action, caller: Caller, got: { status?: num
     return null;
   }
   if (got.code !== want) return `${what} × ${caller}: expected ${want}, got ${got.status ?? ''} ${got.code}`;
-  if (got.status !== undefined && got.status !== (want === U ? 401 : 403)) return `${what} × ${caller}: expected status ${want === U ? 401 : 403}, got ${got.status}`;
+  if (got.status !== undefined && got.status !== statusFor(want)) return `${what} × ${caller}: expected status ${statusFor(want)}, got ${got.status}`;
   return null;
 }
 
@@ -393,8 +431,8 @@ describe('authorization matrix', () => {
         const c = await socket(caller);
         try {
           let code: string;
-          if (caller === 'anon') {
-            // No token: the connection is refused before any frame (error frame, then close 4500).
+          if (caller === 'anon' || caller === 'streamKey') {
+            // No token, or a stream key: the connection is refused before any frame (error frame, then close 4500).
             expect(await c.closed).toBe(CloseCode.Unauthorized);
             code = c.frames.find((fr) => fr.msg === 'error')?.error?.code ?? 'none';
           } else {

@@ -291,6 +291,15 @@ describe('real answers match their declared schemas', () => {
     const whip = await call('POST', `/whip/${R}`, tok.host, SDP_OFFER, { 'content-type': 'application/sdp' });
     expect(whip.status).toBe(201);
     expect((await call('DELETE', whip.headers.get('location')!, tok.host)).status).toBe(200);
+    // --- the web pages: config, a guest token, a stream key; the studio's lists; the ops console ---
+    expect((await call('GET', '/v1/web/config', null)).body).toMatchObject({ dev: false, guests: true, video: true });
+    expect((await call('POST', '/v1/guest-tokens', null, { room: R })).status).toBe(201);
+    expect((await call('POST', `/v1/rooms/${R}/stream-keys`, tok.host)).body.whipUrl).toBe(`${gw.http}/whip/${R}`);
+    expect((await call('GET', '/v1/me/shops', tok.host)).body.shops.map((s: { id: string }) => s.id)).toEqual([shopId]);
+    expect((await call('GET', `/v1/shops/${shopId}/products?limit=1`, tok.host)).body).toMatchObject({ products: [{ id: productId }], nextCursor: null });
+    expect((await call('GET', `/v1/rooms/${R}/deals`, tok.host)).body.deals.map((d: { id: string }) => d.id)).toEqual([live.id, scheduled.body.id]);
+    expect((await call('GET', '/v1/ops/rooms', tok.ops)).status).toBe(200);
+    expect((await call('GET', '/v1/ops/overview', tok.ops)).body.failedSettlementJobs).toBe(0);
 
     // --- refusals: each in the one error shape, with a documented status and a listed code ---
     const refusals = [
@@ -307,6 +316,7 @@ describe('real answers match their declared schemas', () => {
       await call('POST', `/whip/${R}`, tok.host, SDP_OFFER, { 'content-type': 'text/plain' }),
       await call('DELETE', `/whip/${R}/no-such-session`, tok.host),
       await call('GET', '/v1/rooms/never-opened', tok.viewer),
+      await call('POST', '/v1/dev/tokens', null, { user: 'api-dev', role: 'ops' }),
     ];
     expect(refusals.map((r) => [r.status, r.body?.error?.code])).toEqual([
       [409, 'LIMIT_REACHED'],
@@ -322,17 +332,19 @@ describe('real answers match their declared schemas', () => {
       [415, ErrorCode.InvalidArgument],
       [404, ErrorCode.NotFound],
       [404, ErrorCode.RoomNotFound],
+      [404, ErrorCode.DevOnly],
     ]);
     expect(refusals[0].body.error.details).toMatchObject({ code: 'LIMIT_REACHED', productId });
 
     expect(violations).toEqual([]);
     // The flow reached every route of the API with a 2xx that matched the document, but the
-    // replays of a poison job and of a webhook delivery (there is none here: the first's 404 is checked above).
+    // replays of a poison job and of a webhook delivery (there is none here: the first's 404 is checked above),
+    // and development tokens (DEV_ONLY here, checked above; minted by test/web-api.test.ts on the development secret).
     const all = gw.node.router.routes().map((r) => `${r.method} ${r.pattern}`);
     // The asynchronous payment routes are driven end to end by test/commerce/payments.test.ts and
     // test/browser-checkout.test.ts (a provider's signed notifications, the sandbox's HTML page).
     expect(all.filter((r) => !covered.has(r)).sort()).toEqual([
-      'GET /v1/me/orders', 'GET /v1/payments/sandbox/pay/:sessionId', 'POST /v1/ops/settlement/failed/:jobId/replay',
+      'GET /v1/me/orders', 'GET /v1/payments/sandbox/pay/:sessionId', 'POST /v1/dev/tokens', 'POST /v1/ops/settlement/failed/:jobId/replay',
       'POST /v1/ops/webhooks/deliveries/:deliveryId/replay', 'POST /v1/payments/:provider/notifications', 'POST /v1/payments/sandbox/pay/:sessionId',
     ]);
   }, 90_000);

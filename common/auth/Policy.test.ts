@@ -13,6 +13,9 @@ const modO: PolicyPrincipal = { userId: 'mo', role: 'moderator', rooms: ['room-o
 const sellerA: PolicyPrincipal = { userId: 'sa', role: 'seller', rooms: null };
 const sellerB: PolicyPrincipal = { userId: 'sb', role: 'seller', rooms: null };
 const ops: PolicyPrincipal = { userId: 'ops', role: 'ops', rooms: null };
+/** A guest of room R (`POST /v1/guest-tokens`) and a stream key of room R (`POST /v1/rooms/R/stream-keys`). */
+const guestR: PolicyPrincipal = { userId: 'guest:abc', role: 'viewer', rooms: [R], guest: true };
+const keyR: PolicyPrincipal = { userId: 'hr', role: 'host', rooms: [R], scope: 'ingest' };
 
 /** The code of a denial, or 'allow'. */
 function outcome(p: PolicyPrincipal | null, action: Action, ctx: PolicyContext): string {
@@ -52,7 +55,9 @@ describe('Policy', () => {
 
   it('answers 401 without a principal, except for public reads', () => {
     const publicActions = ACTIONS.filter((a) => Policy.isPublic(a));
-    expect(publicActions.sort()).toEqual(['api.read', 'deal.read', 'fx.read', 'payment.notify', 'payment.page', 'product.read', 'shop.read']);
+    expect(publicActions.sort()).toEqual([
+      'api.read', 'deal.read', 'fx.read', 'payment.notify', 'payment.page', 'product.read', 'shop.read', 'token.dev', 'token.guest', 'web.config',
+    ]);
     for (const a of ACTIONS) {
       expect(outcome(null, a, base), a).toBe(Policy.isPublic(a) ? 'allow' : ErrorCode.Unauthorized);
       if (!Policy.isPublic(a)) expect(statusOf(null, a, base)).toBe(401);
@@ -106,17 +111,19 @@ describe('Policy', () => {
   });
 
   it('host-only room actions: the room host and ops; never moderators, other hosts, sellers or viewers', () => {
-    for (const a of ['room.pin', 'room.announce', 'room.state', 'room.dashboard', 'deal.end', 'media.produce', 'whip.ingest'] as Action[]) {
+    for (const a of ['room.pin', 'room.announce', 'room.state', 'room.dashboard', 'deal.end', 'media.produce', 'whip.ingest', 'whip.key'] as Action[]) {
       expect(outcome(hostR, a, base), a).toBe('allow');
       for (const p of [hostO, modR, modO, viewer, sellerA]) expect(outcome(p, a, base), `${a} ${p.userId}`).toBe(ErrorCode.Forbidden);
     }
   });
 
-  it('moderation: the room host, its moderators and ops', () => {
-    expect(outcome(hostR, 'room.moderate', base)).toBe('allow');
-    expect(outcome(modR, 'room.moderate', base)).toBe('allow');
-    expect(outcome(ops, 'room.moderate', base)).toBe('allow');
-    for (const p of [hostO, modO, viewer, sellerA]) expect(outcome(p, 'room.moderate', base), p.userId).toBe(ErrorCode.Forbidden);
+  it("moderation and the room's deal list: the room host, its moderators and ops", () => {
+    for (const a of ['room.moderate', 'deal.list'] as Action[]) {
+      expect(outcome(hostR, a, base), a).toBe('allow');
+      expect(outcome(modR, a, base), a).toBe('allow');
+      expect(outcome(ops, a, base), a).toBe('allow');
+      for (const p of [hostO, modO, viewer, sellerA]) expect(outcome(p, a, base), `${a} ${p.userId}`).toBe(ErrorCode.Forbidden);
+    }
   });
 
   it("showcase and deals: the room's host, with its own product or under an open plan", () => {
@@ -139,7 +146,7 @@ describe('Policy', () => {
   });
 
   it("a shop's products, prices, stock, floors, plans and returns: its seller (seller or host role) or ops", () => {
-    for (const a of ['product.write', 'affiliate.plan.write', 'affiliate.plan.read', 'shop.write', 'order.returned'] as Action[]) {
+    for (const a of ['product.write', 'product.list', 'affiliate.plan.write', 'affiliate.plan.read', 'shop.write', 'order.returned'] as Action[]) {
       const ctx = { ...base, ownerUserId: 'sa' };
       expect(outcome(sellerA, a, ctx), a).toBe('allow');
       expect(outcome({ ...hostR, userId: 'sa' }, a, ctx), a).toBe('allow');
@@ -150,10 +157,13 @@ describe('Policy', () => {
       expect(outcome({ ...viewer, userId: 'sa' }, a, ctx), a).toBe(ErrorCode.Forbidden);
       expect(outcome({ ...modR, userId: 'sa' }, a, ctx), a).toBe(ErrorCode.Forbidden);
     }
-    expect(outcome(sellerA, 'shop.create', {})).toBe('allow');
-    expect(outcome(hostR, 'shop.create', {})).toBe('allow');
-    expect(outcome(viewer, 'shop.create', {})).toBe(ErrorCode.Forbidden);
-    expect(outcome(modR, 'shop.create', {})).toBe(ErrorCode.Forbidden);
+    for (const a of ['shop.create', 'shop.mine'] as Action[]) {
+      expect(outcome(sellerA, a, {}), a).toBe('allow');
+      expect(outcome(hostR, a, {}), a).toBe('allow');
+      expect(outcome(ops, a, {}), a).toBe('allow');
+      expect(outcome(viewer, a, {}), a).toBe(ErrorCode.Forbidden);
+      expect(outcome(modR, a, {}), a).toBe(ErrorCode.Forbidden);
+    }
   });
 
   it('orders: the buyer reads and refunds; the shop reads; ops both', () => {
@@ -195,8 +205,10 @@ describe('Policy', () => {
 
   it('the API document (api.read) is public; describe summarises each rule for it', () => {
     for (const p of [null, viewer, hostR, sellerA, ops]) expect(outcome(p, 'api.read', {})).toBe('allow');
-    expect(Policy.describe('api.read')).toEqual({ action: 'api.read', public: true, roles: [], facts: [] });
-    expect(Policy.describe('room.pin')).toEqual({ action: 'room.pin', public: false, roles: ['host', 'ops'], scope: 'host', facts: ['roomId'] });
+    expect(Policy.describe('api.read')).toEqual({ action: 'api.read', public: true, roles: [], guests: true, streamKey: false, facts: [] });
+    expect(Policy.describe('room.pin')).toEqual({ action: 'room.pin', public: false, roles: ['host', 'ops'], guests: false, streamKey: false, scope: 'host', facts: ['roomId'] });
+    expect(Policy.describe('media.consume')).toMatchObject({ guests: true, streamKey: false });
+    expect(Policy.describe('whip.ingest')).toMatchObject({ guests: false, streamKey: true });
     expect(Policy.describe('checkout.buy')).toMatchObject({ public: false, scope: 'room', ban: true, facts: ['roomId', 'banned'] });
     for (const a of ACTIONS) expect(Policy.describe(a).public).toBe(Policy.isPublic(a));
   });
@@ -209,6 +221,38 @@ describe('Policy', () => {
     }
     // The buyer's own orders need a token, any role.
     expect(outcome(null, 'me.read', {})).toBe(ErrorCode.Unauthorized);
+  });
+
+  it('guests watch, read and react in their one room; anything else is SIGN_IN_REQUIRED (401)', () => {
+    const allowed: Action[] = ['session', 'room.join', 'room.read', 'room.react', 'showcase.read', 'media.consume'];
+    for (const a of ACTIONS) {
+      const want = Policy.isPublic(a) || allowed.includes(a) ? 'allow' : ErrorCode.SignInRequired;
+      expect(outcome(guestR, a, { ...base, ownerUserId: guestR.userId, buyerId: guestR.userId }), a).toBe(want);
+      if (want !== 'allow') expect(statusOf(guestR, a, base), a).toBe(401);
+    }
+    // chat, buy, confirm and the buyer's own routes in particular, even for its own resources
+    for (const a of ['room.chat', 'checkout.buy', 'checkout.confirm', 'me.read', 'me.write', 'order.read'] as Action[]) {
+      expect(outcome(guestR, a, { ...base, ownerUserId: guestR.userId, buyerId: guestR.userId }), a).toBe(ErrorCode.SignInRequired);
+    }
+    // its room only, and bans still apply
+    expect(outcome(guestR, 'room.join', { roomId: 'room-o', banned: false })).toBe(ErrorCode.RoomNotAllowed);
+    expect(outcome(guestR, 'room.join', { roomId: R, banned: true })).toBe(ErrorCode.Banned);
+    expect(outcome(guestR, 'media.consume', { roomId: R, banned: false, member: false })).toBe(ErrorCode.NotJoined);
+    // the same user id without the guest claim is a viewer like any other
+    expect(outcome({ ...guestR, guest: false }, 'room.chat', base)).toBe('allow');
+  });
+
+  it('a stream key is only the WHIP bearer of its room: INGEST_ONLY (403) for everything else, public actions included', () => {
+    for (const a of ACTIONS) {
+      const want = a === 'whip.ingest' || a === 'whip.end' ? 'allow' : ErrorCode.IngestOnly;
+      expect(outcome(keyR, a, { ...base, ownerUserId: keyR.userId }), a).toBe(want);
+      if (want !== 'allow') expect(statusOf(keyR, a, base), a).toBe(403);
+    }
+    // within WHIP, the host rules still hold: its room only, its own sessions only
+    expect(outcome(keyR, 'whip.ingest', { roomId: 'room-o' })).toBe(ErrorCode.Forbidden);
+    expect(outcome(keyR, 'whip.end', { roomId: R, ownerUserId: 'someone-else' })).toBe(ErrorCode.Forbidden);
+    // a key cannot mint another key (no way to stretch a leaked one)
+    expect(outcome(keyR, 'whip.key', base)).toBe(ErrorCode.IngestOnly);
   });
 
   it('authorize throws the decision error; require also refuses a missing principal', () => {

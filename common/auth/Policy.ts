@@ -22,11 +22,14 @@ export const ACTIONS = [
   'deal.create',
   'deal.read',
   'deal.end',
+  'deal.list',
   'shop.create',
   'shop.read',
   'shop.write',
+  'shop.mine',
   'product.read',
   'product.write',
+  'product.list',
   'affiliate.plan.write',
   'affiliate.plan.read',
   'affiliate.plan.mine',
@@ -48,7 +51,11 @@ export const ACTIONS = [
   'media.produce',
   'whip.ingest',
   'whip.end',
+  'whip.key',
   'api.read',
+  'web.config',
+  'token.dev',
+  'token.guest',
 ] as const;
 
 /** An action a caller asks the policy for. */
@@ -67,6 +74,10 @@ export interface PolicyPrincipal {
   role: RoleName;
   /** Rooms the token names; null = every room (viewer, seller and ops tokens only). */
   rooms: readonly string[] | null;
+  /** A guest token (`POST /v1/guest-tokens`): a viewer of one room who has not signed in. */
+  guest?: boolean;
+  /** A token for one purpose only: 'ingest' = a stream key, the WHIP bearer of its room. Absent: a full token. */
+  scope?: 'ingest';
 }
 
 /**
@@ -108,11 +119,28 @@ export class BannedError extends FlashcastError {
   }
 }
 
+/** A guest asked for something only a signed-in user may do (401, code SIGN_IN_REQUIRED). */
+export class SignInRequiredError extends FlashcastError {
+  constructor(message = 'sign in to do this (guests may watch, read and react)') {
+    super(ErrorCode.SignInRequired, message, 401);
+  }
+}
+
+/** A stream key used for anything but WHIP ingest of its room (403, code INGEST_ONLY). */
+export class IngestOnlyError extends FlashcastError {
+  constructor(message = 'a stream key is only the WHIP bearer of its room') {
+    super(ErrorCode.IngestOnly, message, 403);
+  }
+}
+
 type Fact = keyof PolicyContext;
 
 /**
  * One action's rule, evaluated in this order:
+ * 0. a scoped token (a stream key) may ask only for actions marked `ingest` (403 INGEST_ONLY),
+ *    public ones included: it is a WHIP credential and nothing else.
  * 1. `public`: allowed without a principal; otherwise no principal → 401.
+ * 1b. a guest token may ask only for actions marked `guests` (401 SIGN_IN_REQUIRED).
  * 2. `roles`: the principal's role must be listed (403 FORBIDDEN).
  * 3. `scope`: 'room' = the token's rooms include the room (403 ROOM_NOT_ALLOWED);
  *    'host' = a host token naming the room; 'staff' = a host or moderator token naming it
@@ -123,6 +151,10 @@ type Fact = keyof PolicyContext;
  */
 interface Rule {
   public?: boolean;
+  /** Guest tokens may ask too (watching, reading, reacting); every other action answers SIGN_IN_REQUIRED to a guest. */
+  guests?: boolean;
+  /** A stream key (scope 'ingest') may ask; it may ask for nothing else. */
+  ingest?: boolean;
   roles?: readonly RoleName[];
   scope?: 'room' | 'host' | 'staff';
   ban?: boolean;
@@ -154,17 +186,17 @@ const ownOrPlan = (p: PolicyPrincipal, ctx: PolicyContext) => {
 };
 
 const RULES: Record<Action, Rule> = {
-  session: { roles: ALL },
-  'room.join': { roles: ALL, scope: 'room', ban: true, needs: ['roomId'] },
-  'room.read': { roles: ALL, scope: 'room', needs: ['roomId'] },
+  session: { roles: ALL, guests: true },
+  'room.join': { roles: ALL, guests: true, scope: 'room', ban: true, needs: ['roomId'] },
+  'room.read': { roles: ALL, guests: true, scope: 'room', needs: ['roomId'] },
   'room.chat': { roles: ALL, scope: 'room', ban: true, member: true, needs: ['roomId'] },
-  'room.react': { roles: ALL, scope: 'room', ban: true, member: true, needs: ['roomId'] },
+  'room.react': { roles: ALL, guests: true, scope: 'room', ban: true, member: true, needs: ['roomId'] },
   'room.pin': { roles: ['host', 'ops'], scope: 'host', needs: ['roomId'] },
   'room.announce': { roles: ['host', 'ops'], scope: 'host', needs: ['roomId'] },
   'room.state': { roles: ['host', 'ops'], scope: 'host', needs: ['roomId'] },
   'room.dashboard': { roles: ['host', 'ops'], scope: 'host', needs: ['roomId'] },
   'room.moderate': { roles: ['host', 'moderator', 'ops'], scope: 'staff', needs: ['roomId'] },
-  'showcase.read': { roles: ALL, scope: 'room', needs: ['roomId'] },
+  'showcase.read': { roles: ALL, guests: true, scope: 'room', needs: ['roomId'] },
   'showcase.write': {
     roles: ['host', 'ops'],
     scope: 'host',
@@ -174,11 +206,17 @@ const RULES: Record<Action, Rule> = {
   'deal.create': { roles: ['host'], scope: 'host', needs: ['roomId', 'ownerUserId', 'planCovers'], check: ownOrPlan },
   'deal.read': { public: true },
   'deal.end': { roles: ['host', 'ops'], scope: 'host', needs: ['roomId'] },
+  // The room's deals with their phases and sales (the studio's list): its staff and ops.
+  'deal.list': { roles: ['host', 'moderator', 'ops'], scope: 'staff', needs: ['roomId'] },
   'shop.create': { roles: SHOP_ROLES },
   'shop.read': { public: true },
   'shop.write': { roles: SHOP_ROLES, needs: ['ownerUserId'], check: shopOrOps },
+  // The shops the caller owns (`GET /v1/me/shops`): always the caller's own.
+  'shop.mine': { roles: SHOP_ROLES },
   'product.read': { public: true },
   'product.write': { roles: SHOP_ROLES, needs: ['ownerUserId'], check: shopOrOps },
+  // A shop's whole catalog page by page, stock included: its seller or ops.
+  'product.list': { roles: SHOP_ROLES, needs: ['ownerUserId'], check: shopOrOps },
   'affiliate.plan.write': { roles: SHOP_ROLES, needs: ['ownerUserId'], check: shopOrOps },
   'affiliate.plan.read': { roles: SHOP_ROLES, needs: ['ownerUserId'], check: shopOrOps },
   'affiliate.plan.mine': { roles: ['host', 'ops'] },
@@ -210,11 +248,21 @@ const RULES: Record<Action, Rule> = {
   'fx.write': { roles: ['ops'] },
   'ops.read': { roles: ['ops'] },
   'ops.write': { roles: ['ops'] },
-  'media.consume': { roles: ALL, scope: 'room', ban: true, member: true, needs: ['roomId'] },
+  'media.consume': { roles: ALL, guests: true, scope: 'room', ban: true, member: true, needs: ['roomId'] },
   'media.produce': { roles: ['host'], scope: 'host', needs: ['roomId'] },
-  'whip.ingest': { roles: ['host'], scope: 'host', needs: ['roomId'] },
-  'whip.end': { roles: ALL, needs: ['ownerUserId'], check: ownerOrOps('only the publisher or ops may end it') },
+  // A stream key is a host token of one room with scope 'ingest': these two are all it may do.
+  'whip.ingest': { roles: ['host'], ingest: true, scope: 'host', needs: ['roomId'] },
+  'whip.end': { roles: ALL, ingest: true, needs: ['ownerUserId'], check: ownerOrOps('only the publisher or ops may end it') },
+  // Minting a stream key for OBS (`POST /v1/rooms/{room}/stream-keys`): the room's host or ops.
+  'whip.key': { roles: ['host', 'ops'], scope: 'host', needs: ['roomId'] },
   'api.read': { public: true },
+  // What the browser pages need to start (`GET /v1/web/config`).
+  'web.config': { public: true },
+  // Token minting for the pages. Public to the policy; the routes refuse by configuration:
+  // dev tokens only on the public development secret (DEV_ONLY), guest tokens only when guests
+  // are on (GUESTS_OFF), both rate-limited per address (server/http/WebApi.ts).
+  'token.dev': { public: true },
+  'token.guest': { public: true },
 };
 
 /** The room scope of a token: `rooms` null means every room. The one reading of a token's rooms. */
@@ -228,8 +276,11 @@ function evaluate(p: PolicyPrincipal | null, action: Action, ctx: PolicyContext,
   if (full) {
     for (const fact of rule.needs ?? []) if (ctx[fact] === undefined) throw new PolicyUsageError(action, fact);
   }
+  // A scoped token is good for its scope only, public actions included.
+  if (p && p.scope !== undefined && !(p.scope === 'ingest' && rule.ingest)) return deny(new IngestOnlyError());
   if (rule.public) return ALLOW;
   if (!p) return deny(new UnauthorizedError('Authorization: Bearer <token> required'));
+  if (p.guest === true && !rule.guests) return deny(new SignInRequiredError());
   if (rule.roles && !rule.roles.includes(p.role)) return deny(new ForbiddenError(`not allowed for the ${p.role} role`));
   const roomId = ctx.roomId;
   if (rule.scope && roomId !== undefined && p.role !== 'ops') {
@@ -306,6 +357,8 @@ export const Policy = {
       action,
       public: rule.public === true,
       roles: rule.public ? [] : [...(rule.roles ?? ALL)],
+      guests: rule.public === true || rule.guests === true,
+      streamKey: rule.ingest === true,
       ...(rule.scope ? { scope: rule.scope } : {}),
       ...(rule.ban ? { ban: true } : {}),
       facts: [...(rule.needs ?? [])],
@@ -320,6 +373,10 @@ export interface ActionSummary {
   public: boolean;
   /** Roles that may ask (empty when public). */
   roles: RoleName[];
+  /** Guest tokens may ask (true for public actions). */
+  guests: boolean;
+  /** A stream key may ask (only whip.ingest and whip.end). */
+  streamKey: boolean;
   /** 'room': the token's rooms must include the room; 'host': a host token naming it; 'staff': host or moderator naming it. */
   scope?: 'room' | 'host' | 'staff';
   /** A caller banned in the room is refused. */

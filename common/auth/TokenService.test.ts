@@ -88,6 +88,40 @@ describe('TokenService', () => {
     expect(tokens.verifySync(tokens.mintSync({ sub: 'v', role: 'viewer', rooms: ['*'] })).rooms).toBeNull();
   });
 
+  it('carries the guest and stream-key limits, and refuses a limited token it cannot read', async () => {
+    const sign = (claims: Record<string, unknown>) =>
+      new SignJWT({ iss: 'flashcast', exp: Math.floor(Date.now() / 1000) + 60, ...claims }).setProtectedHeader({ alg: 'HS256' }).sign(key);
+    const guest = tokens.verifySync(tokens.mintSync({ sub: 'guest:x1', role: 'viewer', rooms: ['r1'], guest: true, ttlSeconds: 7200 }));
+    expect(guest).toMatchObject({ userId: 'guest:x1', role: 'viewer', rooms: ['r1'], guest: true });
+    expect(guest.scope).toBeUndefined();
+    const streamKey = tokens.verifySync(tokens.mintSync({ sub: 'h1', role: 'host', rooms: ['r1'], scope: 'ingest' }));
+    expect(streamKey).toMatchObject({ userId: 'h1', role: 'host', rooms: ['r1'], scope: 'ingest' });
+    expect(streamKey.guest).toBeUndefined();
+    // a full token carries neither
+    const full = tokens.verifySync(tokens.mintSync({ sub: 'v', role: 'viewer' }));
+    expect([full.guest, full.scope]).toEqual([undefined, undefined]);
+    // shapes a limited token may not have: at mint (TypeError) and at verify (401)
+    const bad: Record<string, unknown>[] = [
+      { sub: 'g', role: 'viewer', guest: true }, // every room
+      { sub: 'g', role: 'viewer', rooms: ['*'], guest: true },
+      { sub: 'g', role: 'viewer', rooms: ['r1', 'r2'], guest: true },
+      { sub: 'g', role: 'host', rooms: ['r1'], guest: true },
+      { sub: 'k', role: 'ops', rooms: ['r1'], scope: 'ingest' },
+      { sub: 'k', role: 'host', rooms: ['r1', 'r2'], scope: 'ingest' },
+      { sub: 'k', role: 'viewer', rooms: ['r1'], guest: true, scope: 'ingest' },
+    ];
+    for (const claims of bad) {
+      expect(() => tokens.mintSync(claims as never), JSON.stringify(claims)).toThrow(TypeError);
+      const forged = await sign(claims);
+      expect(codeOf(() => tokens.verifySync(forged)), JSON.stringify(claims)).toBe(ErrorCode.Unauthorized);
+    }
+    // claims this server does not understand are refused, never read as a full token
+    for (const claims of [{ guest: 'yes' }, { guest: false }, { scope: 'admin' }, { scope: '' }]) {
+      const token = await sign({ sub: 'v', role: 'viewer', rooms: ['r1'], ...claims });
+      expect(codeOf(() => tokens.verifySync(token)), JSON.stringify(claims)).toBe(ErrorCode.Unauthorized);
+    }
+  });
+
   it('sanitises display names (controls, bidi overrides, lone surrogates) and bounds them', async () => {
     const sign = (name: string) =>
       new SignJWT({ sub: 'u', role: 'viewer', name, iss: 'flashcast', exp: Math.floor(Date.now() / 1000) + 60 }).setProtectedHeader({ alg: 'HS256' }).sign(key);

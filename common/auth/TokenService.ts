@@ -31,6 +31,16 @@ export interface Principal {
   region: string | null;
   /** Expiry, seconds since the epoch. */
   exp: number;
+  /**
+   * A guest token (claim `guest: true`): a viewer of one named room who has not signed in; the
+   * policy lets it watch, read and react only. Absent on user tokens.
+   */
+  guest?: boolean;
+  /**
+   * A token for one purpose (claim `scope`): 'ingest' = a stream key, a host token of one room
+   * that the policy accepts only as the WHIP bearer there. Absent on full tokens.
+   */
+  scope?: 'ingest';
 }
 
 export interface MintOptions {
@@ -41,6 +51,10 @@ export interface MintOptions {
   region?: string;
   /** Lifetime in seconds (default 24 h). */
   ttlSeconds?: number;
+  /** A guest token: role viewer, exactly one named room. */
+  guest?: boolean;
+  /** 'ingest': a stream key, role host, exactly one named room. */
+  scope?: 'ingest';
 }
 
 const HEADER = base64url(JSON.stringify({ alg: 'HS256', typ: 'JWT' }));
@@ -73,15 +87,21 @@ export class TokenService {
     if (!ROLES.includes(options.role)) throw new TypeError(`role must be one of ${ROLES.join(', ')}`);
     const rooms = checkRooms(options.role, options.rooms);
     if (typeof rooms === 'string') throw new TypeError(rooms);
+    const limited = checkLimits(options.role, rooms, options.guest, options.scope);
+    if (limited) throw new TypeError(limited);
+    const ttl = options.ttlSeconds ?? 86_400;
+    if (!Number.isInteger(ttl)) throw new TypeError('ttlSeconds must be an integer');
     const now = Math.floor(Date.now() / 1000);
     const claims: Record<string, unknown> = { sub: options.sub, role: options.role };
     const name = sanitizeText(options.name, { maxLength: MAX_NAME });
     if (name) claims.name = name;
     if (options.rooms) claims.rooms = options.rooms;
     if (options.region) claims.region = options.region;
+    if (options.guest === true) claims.guest = true;
+    if (options.scope !== undefined) claims.scope = options.scope;
     claims.iss = ISSUER;
     claims.iat = now;
-    claims.exp = now + (options.ttlSeconds ?? 86_400);
+    claims.exp = now + ttl;
     const signingInput = `${HEADER}.${base64url(JSON.stringify(claims))}`;
     return `${signingInput}.${createHmac('sha256', this.#key).update(signingInput).digest('base64url')}`;
   }
@@ -107,7 +127,7 @@ export class TokenService {
     if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw new UnauthorizedError('invalid token');
     const payload = parseJson(token.slice(first + 1, second));
     if (!payload) throw new UnauthorizedError('invalid token');
-    const { sub, role, name, rooms, region, exp, nbf, iss } = payload;
+    const { sub, role, name, rooms, region, exp, nbf, iss, guest, scope: purpose } = payload;
     const now = Math.floor(Date.now() / 1000);
     if (iss !== ISSUER) throw new UnauthorizedError('invalid issuer');
     if (typeof exp !== 'number' || !Number.isFinite(exp)) throw new UnauthorizedError('token has no expiry');
@@ -117,7 +137,12 @@ export class TokenService {
     if (typeof role !== 'string' || !ROLES.includes(role as RoleName)) throw new UnauthorizedError('invalid role');
     const scope = checkRooms(role as RoleName, rooms);
     if (typeof scope === 'string') throw new UnauthorizedError(scope);
-    return {
+    // A limited token whose limits cannot be read is refused, never taken for a full one.
+    if (guest !== undefined && guest !== true) throw new UnauthorizedError('invalid guest claim');
+    if (purpose !== undefined && purpose !== 'ingest') throw new UnauthorizedError('unknown token scope');
+    const limited = checkLimits(role as RoleName, scope, guest === true, purpose);
+    if (limited) throw new UnauthorizedError(limited);
+    const principal: Principal = {
       userId: sub,
       name: sanitizeText(name, { maxLength: MAX_NAME }) || sub,
       role: role as RoleName,
@@ -125,6 +150,9 @@ export class TokenService {
       region: typeof region === 'string' && /^[A-Z]{2}$/.test(region) ? region : null,
       exp,
     };
+    if (guest === true) principal.guest = true;
+    if (purpose === 'ingest') principal.scope = 'ingest';
+    return principal;
   }
 
 }
@@ -146,6 +174,18 @@ export function checkRooms(role: RoleName, rooms: unknown): string[] | null | st
   }
   if (!rooms.every((r) => isValidId(r))) return 'invalid rooms claim';
   return rooms as string[];
+}
+
+/**
+ * The shape of a limited token, or why it is refused: a guest token is a viewer of exactly one
+ * named room; a stream key (scope 'ingest') is a host of exactly one named room; not both.
+ */
+function checkLimits(role: RoleName, rooms: string[] | null, guest: boolean | undefined, scope: unknown): string | null {
+  if (guest === true && scope !== undefined) return 'a token is a guest token or a stream key, not both';
+  if (guest === true && (role !== 'viewer' || rooms === null || rooms.length !== 1)) return 'a guest token is a viewer token of one named room';
+  if (scope !== undefined && scope !== 'ingest') return 'unknown token scope';
+  if (scope === 'ingest' && (role !== 'host' || rooms === null || rooms.length !== 1)) return 'a stream key is a host token of one named room';
+  return null;
 }
 
 function base64url(text: string): string {

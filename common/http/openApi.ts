@@ -216,7 +216,9 @@ function policyLine(p: ReturnType<typeof Policy.describe>): string {
   if (p.public) return `Policy: \`${p.action}\`, public (no token needed).`;
   const scope = p.scope === 'room' ? ', the token\'s rooms must include the room' : p.scope === 'host' ? ', a host token naming the room' : p.scope === 'staff' ? ', a host or moderator token naming the room' : '';
   const facts = p.facts.length > 0 ? `; checked with: ${p.facts.join(', ')}` : '';
-  return `Policy: \`${p.action}\`, a token of role ${p.roles.join(', ')}${scope}${p.ban ? ', not banned' : ''}${facts} (docs/security.md).`;
+  const guests = p.guests ? '; guest tokens too' : '';
+  const key = p.streamKey ? '; a stream key too' : '';
+  return `Policy: \`${p.action}\`, a token of role ${p.roles.join(', ')}${scope}${p.ban ? ', not banned' : ''}${facts}${guests}${key} (docs/security.md).`;
 }
 
 function operationId(route: RouteInfo): string {

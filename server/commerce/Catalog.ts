@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Database, Queryable } from '../db/Database.js';
 import type { flashcast } from '../../protocol/index.js';
+import { InvalidArgumentError } from '../../common/errors.js';
 import { Currency } from './Currency.js';
 import { CommerceErrorCode, CommerceNotFoundError, ShowcaseFullError, StateError } from './errors.js';
 
@@ -112,6 +113,32 @@ export class Catalog {
     if (!rows[0]) throw new CommerceNotFoundError(CommerceErrorCode.ShopNotFound, 'shop');
     const r = rows[0];
     return { id: r.id, ownerUserId: r.owner_user_id, name: r.name, currency: r.currency, country: r.country };
+  }
+
+  /** The shops a user owns, oldest first. */
+  async shopsOf(ownerUserId: string): Promise<Shop[]> {
+    const { rows } = await this.#db.query<{ id: string; owner_user_id: string; name: string; currency: string; country: string }>(
+      'SELECT id, owner_user_id, name, currency, country FROM shops WHERE owner_user_id = $1 ORDER BY created_at, id LIMIT 500', [ownerUserId]);
+    return rows.map((r) => ({ id: r.id, ownerUserId: r.owner_user_id, name: r.name, currency: r.currency, country: r.country }));
+  }
+
+  /**
+   * A page of a shop's products, newest first. `after`: the last product id of the previous page
+   * (the answer's `next`; null on the last page). An `after` that is not a product of the shop is 400.
+   */
+  async productsOf(shopId: string, page: { limit: number; after?: string }): Promise<{ products: Product[]; next: string | null }> {
+    const limit = Math.min(Math.max(Math.trunc(page.limit), 1), 200);
+    if (page.after !== undefined) {
+      const { rows } = await this.#db.query('SELECT 1 FROM products WHERE id = $1 AND shop_id = $2', [page.after, shopId]);
+      if (rows.length === 0) throw new InvalidArgumentError('cursor is not a product of this shop');
+    }
+    const { rows } = await this.#db.query<ProductRow>(
+      `SELECT ${PRODUCT_COLUMNS} FROM products p
+       WHERE p.shop_id = $1 AND ($2::text IS NULL OR (p.created_at, p.id) < (SELECT c.created_at, c.id FROM products c WHERE c.id = $2))
+       ORDER BY p.created_at DESC, p.id DESC LIMIT $3`,
+      [shopId, page.after ?? null, limit + 1]);
+    const products = rows.slice(0, limit).map(toProduct);
+    return { products, next: rows.length > limit ? products[products.length - 1].id : null };
   }
 
   /** Adds a product; its price must be in the shop's currency. */

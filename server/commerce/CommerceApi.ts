@@ -22,9 +22,11 @@ import {
   DealWithInventorySchema,
   FxRateSchema,
   OrderViewSchema,
+  ProductPageSchema,
   ProductSchema,
   RefundSchema,
   ReturnShippingRateSchema,
+  RoomDealSchema,
   ShopSchema,
 } from './apiSchemas.js';
 import { PaymentAttempts } from './PaymentAttempts.js';
@@ -84,6 +86,11 @@ const schemas = {
     returnUrl: httpUrl(2048).optional(),
   }).strict(),
   myOrders: z.object({ limit: z.coerce.number().int().min(1).max(100).default(20), before: id.optional() }).strict(),
+  productPage: z.object({
+    limit: z.coerce.number().int().min(1).max(200).default(50).describe('Products per page (default 50)'),
+    cursor: id.optional().describe('The previous page\'s nextCursor'),
+  }).strict(),
+  roomDeals: z.object({ limit: z.coerce.number().int().min(1).max(200).default(50).describe('Newest first (default 50)') }).strict(),
   paymentMethod: z.object({ type: z.enum(PAYMENT_METHOD_TYPES as [string, ...string[]]), token: paymentToken }).strict(),
   prefs: z.object({ hideInTicker: z.boolean() }).strict(),
   // No amount: the server computes the refund and the return shipping (RefundService).
@@ -169,6 +176,20 @@ export class CommerceApi {
       req.authorize({ ownerUserId: shop.ownerUserId });
       Currency.assert(req.body.price.currency);
       return { status: 201, body: await s.catalog.createProduct(shop.id, req.body) };
+    });
+    router.add('GET', '/v1/me/shops', 'shop.mine', {
+      summary: 'The shops the caller owns', tag: 'catalog', responses: { 200: z.object({ shops: z.array(ShopSchema) }).strict() },
+    }, async (req) => {
+      const p = req.authorize();
+      return { status: 200, body: { shops: await s.catalog.shopsOf(p.userId) } };
+    });
+    router.add('GET', '/v1/shops/:shopId/products', 'product.list', {
+      summary: 'The shop\'s catalog, newest first, a page at a time (price, stock, images)', tag: 'catalog', query: schemas.productPage,
+      responses: { 200: ProductPageSchema }, errors: { 404: 'SHOP_NOT_FOUND' },
+    }, async (req) => {
+      req.authorize({ ownerUserId: await shopOwner(req.params.shopId) });
+      const page = await s.catalog.productsOf(req.params.shopId, { limit: req.queryValues.limit, after: req.queryValues.cursor });
+      return { status: 200, body: { products: page.products, nextCursor: page.next } };
     });
     router.add('GET', '/v1/products/:productId', 'product.read', { summary: 'A product', tag: 'catalog', responses: { 200: ProductSchema } },
       async (req) => ({ status: 200, body: await s.catalog.getProduct(req.params.productId) }));
@@ -261,6 +282,13 @@ export class CommerceApi {
       await authorizeProducts(req, [req.body.productId]);
       Currency.assert(req.body.price.currency);
       return { status: 201, body: await s.deals.create(req.params.roomId, caller(req).userId, req.body) };
+    });
+    router.add('GET', '/v1/rooms/:roomId/deals', 'deal.list', {
+      summary: 'The room\'s flash deals, newest first, with their phase, sales and stock (its host, moderators and ops)', tag: 'deals',
+      query: schemas.roomDeals, responses: { 200: z.object({ deals: z.array(RoomDealSchema) }).strict() },
+    }, async (req) => {
+      req.authorize();
+      return { status: 200, body: { deals: await s.deals.ofRoom(req.params.roomId, req.queryValues.limit) } };
     });
     router.add('GET', '/v1/deals/:dealId', 'deal.read', {
       summary: 'A deal and its current stock', tag: 'deals', responses: { 200: DealWithInventorySchema },

@@ -106,6 +106,41 @@ interface ForSale {
   listing: string | null;
 }
 
+/** A deal's phase as the studio lists it. */
+export type DealListPhase = 'scheduled' | 'countdown' | 'active' | 'ended';
+
+/** A flash deal of a room as `GET /v1/rooms/{room}/deals` answers it. */
+export interface RoomDeal extends Deal {
+  phase: DealListPhase;
+  /** Units of paid or paying orders (PostgreSQL `sold_units`). */
+  soldUnits: number;
+  /** Units on sale now (Redis); null once the deal has ended. */
+  available: number | null;
+}
+
+/**
+ * Where a deal stands at `now`: 'ended' once ended (by its host, its time, or closed);
+ * 'active' from its start (sold out included: `available` says so); before its start,
+ * 'countdown' within its countdown, 'scheduled' earlier.
+ */
+export function dealListPhase(deal: Pick<Deal, 'status' | 'startsAt' | 'endsAt' | 'countdownSeconds'>, now: number): DealListPhase {
+  if (deal.status !== 'active' || now >= deal.endsAt) return 'ended';
+  if (now >= deal.startsAt) return 'active';
+  return deal.startsAt - now > deal.countdownSeconds * 1000 ? 'scheduled' : 'countdown';
+}
+
+/** A `deals` row (with `product_price` for a listing: it sells at its product's current price). */
+function toDeal(r: Record<string, any>): Deal {
+  return {
+    id: r.id, kind: r.kind, roomId: r.room_id, productId: r.product_id, shopId: r.shop_id,
+    price: { amount: Number(r.kind === 'regular' ? r.product_price : r.price_amount), currency: r.currency },
+    totalStock: r.total_stock, perBuyerLimit: r.per_buyer_limit, countdownSeconds: r.countdown_s, durationSeconds: r.duration_s,
+    startsAt: new Date(r.starts_at).getTime(), endsAt: new Date(r.ends_at).getTime(),
+    allowedRegions: r.allowed_regions, blockedRegions: r.blocked_regions, commissionBps: r.commission_bps, planId: r.plan_id ?? null,
+    creatorId: r.creator_id, status: r.status,
+  };
+}
+
 /** When a live deal's phase ends, as the room is told: a listing's never (0). */
 const phaseEnd = (deal: Deal) => (deal.kind === 'regular' ? 0 : deal.endsAt);
 
@@ -321,17 +356,40 @@ export class FlashDeals extends EnhancedEventEmitter<FlashDealsEvents> {
     const { rows } = await this.#db.query<Record<string, any>>(
       `SELECT d.*, p.price_amount AS product_price FROM deals d LEFT JOIN products p ON p.id = d.product_id WHERE d.id = $1`, [dealId]);
     if (!rows[0]) throw new CommerceNotFoundError(CommerceErrorCode.DealNotFound, 'deal');
-    const r = rows[0];
-    const deal: Deal = {
-      id: r.id, kind: r.kind, roomId: r.room_id, productId: r.product_id, shopId: r.shop_id,
-      price: { amount: Number(r.kind === 'regular' ? r.product_price : r.price_amount), currency: r.currency },
-      totalStock: r.total_stock, perBuyerLimit: r.per_buyer_limit, countdownSeconds: r.countdown_s, durationSeconds: r.duration_s,
-      startsAt: new Date(r.starts_at).getTime(), endsAt: new Date(r.ends_at).getTime(),
-      allowedRegions: r.allowed_regions, blockedRegions: r.blocked_regions, commissionBps: r.commission_bps, planId: r.plan_id ?? null,
-      creatorId: r.creator_id, status: r.status,
-    };
+    const deal = toDeal(rows[0]);
     this.#cache.set(dealId, { deal, at: Date.now() });
     return deal;
+  }
+
+  /**
+   * A room's flash deals, newest first, each with its phase for the studio (`dealListPhase`),
+   * the units PostgreSQL counts sold (paid or paying orders) and, while it runs, the units on
+   * sale now (Redis).
+   */
+  async ofRoom(roomId: string, limit = 50): Promise<RoomDeal[]> {
+    const { rows } = await this.#db.query<Record<string, any>>(
+      `SELECT d.* FROM deals d WHERE d.room_id = $1 AND d.kind = 'flash' ORDER BY d.created_at DESC, d.id DESC LIMIT $2`,
+      [roomId, Math.min(Math.max(Math.trunc(limit), 1), 200)]);
+    const now = Date.now();
+    return Promise.all(rows.map(async (r) => {
+      const deal = toDeal(r);
+      const phase = dealListPhase(deal, now);
+      const available = phase === 'ended' ? null : (await this.#reservation.stock(deal.id)).available;
+      return { ...deal, phase, soldUnits: Number(r.sold_units), available };
+    }));
+  }
+
+  /**
+   * The running flash deal of each of these rooms, by room: the one on sale (the newest, if
+   * several), else the one counting down.
+   */
+  async activeInRooms(roomIds: readonly string[]): Promise<Map<string, string>> {
+    if (roomIds.length === 0) return new Map();
+    const { rows } = await this.#db.query<{ room_id: string; id: string }>(
+      `SELECT DISTINCT ON (room_id) room_id, id FROM deals
+       WHERE room_id = ANY($1::text[]) AND kind = 'flash' AND status = 'active' AND ends_at > now()
+       ORDER BY room_id, (starts_at <= now()) DESC, created_at DESC, id DESC`, [[...roomIds]]);
+    return new Map(rows.map((r) => [r.room_id, r.id]));
   }
 
   /** The flash deal scheduled or live for a product in a room, or null (cached for 1 s). */

@@ -11,7 +11,7 @@ import { flashcast } from '../../protocol/index.js';
 import type { AffiliatePlan } from './AffiliatePlans.js';
 import type { Product, Shop } from './Catalog.js';
 import type { FxRate } from './FxTable.js';
-import type { Deal } from './FlashDeals.js';
+import type { Deal, RoomDeal } from './FlashDeals.js';
 import type { OrderView } from './OrderStore.js';
 import type { ReturnShippingRate } from './ReturnShippingRates.js';
 import type { StoredRefund } from './RefundService.js';
@@ -99,6 +99,20 @@ export const InventorySchema = apiSchema('Inventory', z.object({
 }).strict());
 
 export const DealWithInventorySchema = apiSchema('DealWithInventory', DealSchema.extend({ inventory: InventorySchema }).strict());
+
+/** A room's flash deal as the studio lists it (`GET /v1/rooms/{room}/deals`). */
+export const RoomDealSchema = apiSchema('RoomDeal', DealSchema.extend({
+  phase: z.enum(['scheduled', 'countdown', 'active', 'ended'])
+    .describe('scheduled: starts later than its countdown; countdown: counting down to startsAt; active: on sale from startsAt to endsAt (sold out included: available 0); ended: ended by its host or its time'),
+  soldUnits: int.describe('Units of paid or paying orders (PostgreSQL)'),
+  available: int.nullable().describe('Units on sale now; null once ended'),
+}).strict());
+
+/** A page of a shop's catalog (`GET /v1/shops/{shop}/products`). */
+export const ProductPageSchema = apiSchema('ProductPage', z.object({
+  products: z.array(ProductSchema),
+  nextCursor: z.string().nullable().describe('Pass as `cursor` for the next page; null on the last page'),
+}).strict());
 
 /** The protobuf NextStep in its JSON form (fields at their default are left out). */
 export const NextStepSchema = apiSchema('NextStep', z.object({
@@ -219,8 +233,9 @@ const checks: [
   Same<z.infer<typeof ReturnShippingRateSchema>, ReturnShippingRate>,
   Same<z.infer<typeof AffiliatePlanSchema>, AffiliatePlan>,
   Same<z.infer<typeof DealSchema>, Deal>,
+  Same<z.infer<typeof RoomDealSchema>, RoomDeal>,
   Same<z.infer<typeof OrderViewSchema>, OrderView>,
   Same<z.infer<typeof RefundSchema>, StoredRefund>,
   Same<z.infer<typeof FxRateSchema>, FxRate>,
-] = [true, true, true, true, true, true, true, true];
+] = [true, true, true, true, true, true, true, true, true];
 void checks;

@@ -105,6 +105,13 @@ export class RoomHub extends EnhancedEventEmitter<RoomHubEvents> {
     return this.#rooms.get(roomId)?.stats.viewers ?? 0;
   }
 
+  /** The rooms with members on this node now, with their distinct users here (what presence reports). */
+  served(): Array<{ roomId: string; viewers: number }> {
+    const out: Array<{ roomId: string; viewers: number }> = [];
+    for (const room of this.#rooms.values()) if (room.users > 0) out.push({ roomId: room.id, viewers: room.users });
+    return out;
+  }
+
   /** True if the user is banned in a room this node serves (false when it does not serve it). */
   isBanned(roomId: string, userId: string): boolean {
     return this.#rooms.get(roomId)?.isBanned(userId) ?? false;

@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import uWS from 'uWebSockets.js';
 import type { HttpRequest, HttpResponse, TemplatedApp, WebSocket, us_listen_socket } from 'uWebSockets.js';
 import { CloseCode, ErrorCode, ROLE_BY_NAME, type flashcast } from '../../protocol/index.js';
+import { Policy } from '../../common/auth/Policy.js';
 import type { Principal, TokenService } from '../../common/auth/TokenService.js';
 import { EnhancedEventEmitter } from '../../common/EnhancedEventEmitter.js';
 import { FlashcastError, UnauthorizedError, UnavailableError } from '../../common/errors.js';
@@ -185,7 +186,11 @@ export class SocketTransport extends EnhancedEventEmitter<SocketTransportEvents>
     let principal: Principal | null = null;
     let authError: SocketData['authError'] = null;
     try {
-      principal = this.#options.tokens.verifySync(token);
+      const verified = this.#options.tokens.verifySync(token);
+      // A token the policy refuses a session (a stream key) never opens one.
+      const session = Policy.decide(verified, 'session');
+      if (!session.allow) throw session.error;
+      principal = verified;
     } catch (error) {
       const e = error instanceof FlashcastError ? error : new UnauthorizedError();
       authError = { code: e.code, message: e.message };

@@ -4,7 +4,7 @@ import { apiSchema } from '../../common/http/apiSchema.js';
 import type { HttpRouter } from '../../common/http/HttpRouter.js';
 import type { RedisKeys } from '../../common/keys.js';
 import { QUEUES } from '../commerce/SettlementQueue.js';
-import { listFailedJobs, replayFailedJob } from './ops.js';
+import { countFailedJobs, listFailedJobs, replayFailedJob } from './ops.js';
 
 const queueQuery = z.object({
   queue: z.enum(Object.keys(QUEUES) as [keyof typeof QUEUES, ...(keyof typeof QUEUES)[]]).default('settle').describe('Which queue (default settle)'),
@@ -37,6 +37,11 @@ export class SettlementApi {
   constructor(options: SettlementApiOptions) {
     this.#connection = options.connection;
     this.#prefix = `${options.keys.prefix}:bull`;
+  }
+
+  /** Poison jobs per queue (settle, commission, refund), for the ops overview. */
+  failedCounts(): Promise<Record<string, number>> {
+    return countFailedJobs(this.#connection, this.#prefix);
   }
 
   /** Adds the ops routes to the router. */

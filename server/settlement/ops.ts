@@ -36,6 +36,13 @@ export async function listFailedJobs(connection: ConnectionOptions, prefix: stri
   });
 }
 
+/** Poison jobs per settlement queue (the ops console's count). */
+export async function countFailedJobs(connection: ConnectionOptions, prefix: string): Promise<Record<QueueName, number>> {
+  const names = Object.keys(QUEUES) as QueueName[];
+  const counts = await Promise.all(names.map((name) => withQueue(connection, prefix, name, (q) => q.getFailedCount())));
+  return Object.fromEntries(names.map((name, i) => [name, counts[i]])) as Record<QueueName, number>;
+}
+
 /** `flashcast settlement replay <jobId> [queue]`: moves a failed job back to waiting (same job id: still idempotent). */
 export async function replayFailedJob(connection: ConnectionOptions, prefix: string, jobId: string, name: QueueName = 'settle'): Promise<void> {
   await withQueue(connection, prefix, name, async (q) => {

@@ -61,6 +61,11 @@ export class WebhookApi {
     this.#shopOwner = options.shopOwner;
   }
 
+  /** Deliveries that gave up, for the ops overview. */
+  failedDeliveries(): Promise<number> {
+    return this.#deliveries.failedCount();
+  }
+
   /** Adds the routes to the router. */
   register(router: HttpRouter): void {
     router.add('POST', '/v1/shops/:shopId/webhooks', 'shop.write', {

@@ -179,6 +179,12 @@ export class WebhookDeliveries {
     ]);
   }
 
+  /** Deliveries that gave up (status `failed`, not replayed since): the ops overview's count. */
+  async failedCount(): Promise<number> {
+    const { rows } = await this.#db.query<{ n: number }>("SELECT count(*)::int AS n FROM webhook_deliveries WHERE status = 'failed'");
+    return Number(rows[0]?.n ?? 0);
+  }
+
   /** Deliveries for ops, newest first, filtered by status, shop or event. */
   async list(filter: { status?: DeliveryStatus; shopId?: string; eventId?: string; limit?: number } = {}): Promise<DeliveryView[]> {
     const { rows } = await this.#db.query<Record<string, any>>(LIST_SQL, [
