@@ -19,12 +19,12 @@ import { WebhookReceiver } from '../helpers/WebhookReceiver.js';
  * gateway node, a live room with its viewer, a settlement job that failed for good and a
  * webhook delivery a merchant refused; replaying each from the console runs it again (the
  * job is attempted once more; the delivery reaches the merchant, who now accepts it).
- * Screenshots: test/artifacts/ and, with UPDATE_SCREENSHOTS=1, the README's docs/img/ops.png.
+ * Screenshots: test/artifacts/web/ and, with UPDATE_SCREENSHOTS=1, the README's docs/img/ops.png.
  */
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const PAGES = join(ROOT, 'dist', 'public');
-const ARTIFACTS = join(ROOT, 'test', 'artifacts');
+const ARTIFACTS = join(ROOT, 'test', 'artifacts', 'web');
 /** `UPDATE_SCREENSHOTS=1` also writes the README's screenshot (docs/img). */
 const DOCS_IMG = process.env.UPDATE_SCREENSHOTS === '1' ? join(ROOT, 'docs', 'img') : null;
 const PG_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -45,7 +45,7 @@ beforeAll(async () => {
   receiver.answer = () => 500;
   gw = await startGateway(
     { databaseUrl: PG_URL, databaseSchema: schema, usingDevSecret: true, webhooks: { attempts: 1, backoffMs: 10, timeoutMs: 2000, concurrency: 2, allowPrivate: true } },
-    { commerce: true, settlement: true, pages: PAGES },
+    { commerce: true, settlement: true },
   );
   const url = new URL(REDIS_URL);
   refunds = new Queue(QUEUES.refund, { connection: { host: url.hostname, port: Number(url.port || 6379) }, prefix: `${gw.prefix}:bull` });

@@ -18,13 +18,13 @@ import { startGateway } from '../helpers/InProcessGateway.js';
  * builds the showcase, pins, schedules a flash deal; a scripted buyer (the SDK in Node) buys
  * once the countdown is over and the dashboard shows the order; the host mutes, deletes a
  * line, sets blocked words and slow mode, bans, ends the deal, unpins and gets an OBS stream
- * key; a moderator signs in to the same page and lifts the mute. Screenshots: test/artifacts/, and
+ * key; a moderator signs in to the same page and lifts the mute. Screenshots: test/artifacts/web/, and
  * with UPDATE_SCREENSHOTS=1, the README's docs/img/studio.png.
  */
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const PAGES = join(ROOT, 'dist', 'public');
-const ARTIFACTS = join(ROOT, 'test', 'artifacts');
+const ARTIFACTS = join(ROOT, 'test', 'artifacts', 'web');
 /** `UPDATE_SCREENSHOTS=1` also writes the README's screenshot (docs/img). */
 const DOCS_IMG = process.env.UPDATE_SCREENSHOTS === '1' ? join(ROOT, 'docs', 'img') : null;
 const PG_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -44,7 +44,7 @@ const clients: FlashcastClient[] = [];
 beforeAll(async () => {
   if (!existsSync(join(PAGES, 'studio', 'studio.js'))) throw new Error('the pages are not built: run `npm run build` (or `npm run build:web`) first');
   mkdirSync(ARTIFACTS, { recursive: true });
-  gw = await startGateway({ databaseUrl: PG_URL, databaseSchema: schema, usingDevSecret: true }, { commerce: true, settlement: true, pages: PAGES });
+  gw = await startGateway({ databaseUrl: PG_URL, databaseSchema: schema, usingDevSecret: true }, { commerce: true, settlement: true });
   sfu = await SfuService.create({ workers: 1, rtcMinPort: 43000, rtcMaxPort: 43499 });
   gw.node.attachSfu(sfu);
   images = await serveStatic({ '/scarf.svg': ['image/svg+xml', SCARF_SVG] });
