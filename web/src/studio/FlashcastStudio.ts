@@ -53,6 +53,14 @@ export class FlashcastStudio extends LitElement {
   declare _error: string;
 
   readonly #onConnection = (state: ConnectionState) => (this._connection = state);
+  /** The server closed the session for good (token expired or revoked, banned): sign in again. */
+  readonly #onDisconnected = ({ willReconnect, reason }: { willReconnect: boolean; reason: string }) => {
+    if (willReconnect) return;
+    forgetToken(this.#origin, TOKEN_SCOPE);
+    this.#closeSession();
+    this._error = i18n.t('studio.ended', { reason: reason || '' });
+    this._view = 'signin';
+  };
 
   static override styles = [
     theme,
@@ -211,7 +219,7 @@ export class FlashcastStudio extends LitElement {
     try {
       const session = await StudioSession.create({ origin: this.#origin, config: this._config!, token: signedIn.token, roomId: signedIn.room! });
       rememberToken(this.#origin, TOKEN_SCOPE, signedIn.token.token);
-      session.client.on(ClientEvent.StateChanged, this.#onConnection);
+      session.client.on(ClientEvent.StateChanged, this.#onConnection).on(ClientEvent.Disconnected, this.#onDisconnected);
       this._connection = session.client.state;
       this._session = session;
       if (session.role === 'moderator') {
@@ -240,7 +248,7 @@ export class FlashcastStudio extends LitElement {
   }
 
   #closeSession(): void {
-    this._session?.client.off(ClientEvent.StateChanged, this.#onConnection);
+    this._session?.client.off(ClientEvent.StateChanged, this.#onConnection).off(ClientEvent.Disconnected, this.#onDisconnected);
     this._session?.close();
     this._session = null;
   }
@@ -248,6 +256,7 @@ export class FlashcastStudio extends LitElement {
   #signOut(): void {
     forgetToken(this.#origin, TOKEN_SCOPE);
     this.#closeSession();
+    this._error = '';
     this._shops = [];
     this._showcase = [];
     this._view = 'signin';

@@ -14,6 +14,7 @@ const en = {
   'studio.failed': 'Could not open the studio: {reason}',
   'studio.retry': 'Try again',
   'studio.signInAgain': 'Sign in again',
+  'studio.ended': 'The server ended this session ({reason}): sign in again.',
   'conn.connected': 'Connected',
   'conn.connecting': 'Connecting',
   'conn.reconnecting': 'Reconnecting…',
