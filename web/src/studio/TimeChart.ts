@@ -12,6 +12,8 @@ export interface ChartSeries {
   points: readonly (readonly [number, number])[];
   /** How the legend shows a value. */
   format?: (value: number) => string;
+  /** SVG stroke-dasharray, to tell apart lines that overlap. */
+  dash?: string;
 }
 
 const W = 300;
@@ -91,7 +93,7 @@ export class TimeChart extends LitElement {
     const t0 = t1 - Math.min(this.span, Math.max(this.minSpan, t1 - first));
     return html`<svg viewBox="0 0 ${W} ${H}" preserveAspectRatio="none" role="img" aria-label=${this.series.map((s) => s.label).join(', ')}>
         ${[0.25, 0.5, 0.75].map((f) => svg`<line x1="0" x2=${W} y1=${H * f} y2=${H * f} stroke="#262626" stroke-width="1" vector-effect="non-scaling-stroke"></line>`)}
-        ${this.series.map((s) => svg`<polyline fill="none" stroke=${s.color} stroke-width="2" vector-effect="non-scaling-stroke" stroke-linejoin="round" points=${linePoints(s.points, t0, t1)} data-series=${s.label}></polyline>`)}
+        ${this.series.map((s) => svg`<polyline fill="none" stroke=${s.color} stroke-width="2" stroke-dasharray=${s.dash ?? 'none'} vector-effect="non-scaling-stroke" stroke-linejoin="round" points=${linePoints(s.points, t0, t1)} data-series=${s.label}></polyline>`)}
       </svg>
       <div class="legend">${this.series.map((s) => {
         const last = s.points.at(-1)?.[1] ?? 0;
