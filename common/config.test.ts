@@ -122,4 +122,24 @@ describe('loadConfig', () => {
       expect(() => loadConfig({ FLASHCAST_JWT_SECRET: SECRET, FLASHCAST_CHAT_RATE: bad }), bad).toThrow(/FLASHCAST_CHAT_RATE[^\n]*rate\/burst/);
     }
   });
+
+  it('reads CORS origins exactly as browsers send them, or "*" alone', () => {
+    expect(loadConfig({ FLASHCAST_JWT_SECRET: SECRET }).corsOrigins).toEqual([]);
+    const set = loadConfig({ FLASHCAST_JWT_SECRET: SECRET, FLASHCAST_CORS_ORIGINS: 'https://shop.example, http://localhost:5173,' });
+    expect(set.corsOrigins).toEqual(['https://shop.example', 'http://localhost:5173']);
+    expect(loadConfig({ FLASHCAST_JWT_SECRET: SECRET, FLASHCAST_CORS_ORIGINS: '*' }).corsOrigins).toEqual(['*']);
+    for (const bad of ['https://shop.example/', 'https://Shop.example', 'shop.example', 'ftp://shop.example', 'https://shop.example/path', '*,https://a.example', 'null']) {
+      expect(() => loadConfig({ FLASHCAST_JWT_SECRET: SECRET, FLASHCAST_CORS_ORIGINS: bad }), bad).toThrow(/FLASHCAST_CORS_ORIGINS/);
+    }
+  });
+
+  it('takes TLS files as a pair, and video on unless FLASHCAST_VIDEO=off', () => {
+    const plain = loadConfig({ FLASHCAST_JWT_SECRET: SECRET });
+    expect([plain.tls, plain.video]).toEqual([undefined, true]);
+    const tls = loadConfig({ FLASHCAST_JWT_SECRET: SECRET, FLASHCAST_TLS_CERT: '/c.pem', FLASHCAST_TLS_KEY: '/k.pem', FLASHCAST_VIDEO: 'off' });
+    expect([tls.tls, tls.video]).toEqual([{ certFile: '/c.pem', keyFile: '/k.pem' }, false]);
+    expect(() => loadConfig({ FLASHCAST_JWT_SECRET: SECRET, FLASHCAST_TLS_CERT: '/c.pem' })).toThrow(/FLASHCAST_TLS_CERT and FLASHCAST_TLS_KEY go together/);
+    expect(() => loadConfig({ FLASHCAST_JWT_SECRET: SECRET, FLASHCAST_TLS_KEY: '/k.pem' })).toThrow(ConfigError);
+    expect(() => loadConfig({ FLASHCAST_JWT_SECRET: SECRET, FLASHCAST_VIDEO: 'maybe' })).toThrow(/FLASHCAST_VIDEO/);
+  });
 });

@@ -42,6 +42,31 @@ const rate = (def: string) =>
 
 const flag = z.preprocess(unsetIfEmpty, z.enum(['0', '1'], { message: 'must be 1 or 0' }).optional());
 
+/**
+ * Browser origins as a comma-separated list, each exactly as a browser sends it in `Origin`
+ * (`https://shop.example`, `http://localhost:5173`), or `*` alone for any origin.
+ */
+const origins = optional(
+  z.string().transform((v, ctx) => {
+    const list = v.split(',').map((o) => o.trim()).filter((o) => o.length > 0);
+    if (list.includes('*')) {
+      if (list.length > 1) ctx.addIssue({ code: z.ZodIssueCode.custom, message: '"*" (any origin) stands alone' });
+      return ['*'];
+    }
+    for (const o of list) {
+      let origin = '';
+      try {
+        const url = new URL(o);
+        if (url.protocol === 'http:' || url.protocol === 'https:') origin = url.origin;
+      } catch {
+        /* reported below */
+      }
+      if (origin !== o) ctx.addIssue({ code: z.ZodIssueCode.custom, message: `"${o}" is not an origin: write it as a browser sends it, scheme://host[:port] in lower case, no path (e.g. https://shop.example)` });
+    }
+    return list;
+  }),
+);
+
 const schema = z.object({
   HOST: z.string().default('0.0.0.0'),
   PORT: int(8080, 0, 65535),
@@ -79,6 +104,13 @@ const schema = z.object({
   FLASHCAST_FLOOD_WINDOW_MS: int(10_000, 100, 3_600_000),
   FLASHCAST_SWEEP_MS: int(200, 10, 60_000),
   FLASHCAST_MAX_BODY_BYTES: int(64 * 1024, 1024, 64 * 1024 * 1024),
+  /** Origins whose pages may call the API (CORS) and open /ws (docs/security.md); unset: none but the gateway's own. */
+  FLASHCAST_CORS_ORIGINS: origins,
+  /** HTTPS and WSS on the gateway's port: PEM certificate (chain) and private key files, both or neither. */
+  FLASHCAST_TLS_CERT: optional(z.string()),
+  FLASHCAST_TLS_KEY: optional(z.string()),
+  /** `flashcast start`: "off" runs without live video; on (default), a missing media worker is fetched or built. */
+  FLASHCAST_VIDEO: z.preprocess(unsetIfEmpty, z.enum(['on', 'off'], { message: 'must be on or off' }).default('on')),
   /** `flashcast gateway`: "0" turns the commerce API off even with a database. */
   FLASHCAST_COMMERCE: flag,
   /** `flashcast gateway`: where live video runs. */
@@ -279,6 +311,12 @@ export interface Config {
   sweepMs: number;
   /** Largest HTTP request body. */
   maxBodyBytes: number;
+  /** Browser origins allowed to call the API and open sockets; `['*']` any; empty: none (no CORS headers). */
+  corsOrigins: readonly string[];
+  /** TLS for the gateway's port (HTTPS, WSS); undefined: plain HTTP and WS. */
+  tls: { certFile: string; keyFile: string } | undefined;
+  /** `flashcast start` runs live video (FLASHCAST_VIDEO, on unless "off"). */
+  video: boolean;
   /** `flashcast gateway` serves the commerce API (when a database is configured). */
   commerce: boolean;
   /** `flashcast gateway`: live video here, on remote SFU processes, or none. */
@@ -339,6 +377,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
   if (secret === DEV_SECRET && !devMode) {
     throw new ConfigError(`FLASHCAST_JWT_SECRET is the public development secret: anyone can mint tokens with it.\n${SECRET_HELP}`);
   }
+  if ((e.FLASHCAST_TLS_CERT === undefined) !== (e.FLASHCAST_TLS_KEY === undefined)) {
+    throw new ConfigError('FLASHCAST_TLS_CERT and FLASHCAST_TLS_KEY go together: set both (PEM certificate and key files) or neither');
+  }
   const pid = `${hostname().slice(0, 40)}-${process.pid}`;
   return {
     host: e.HOST,
@@ -374,6 +415,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     floodWindowMs: e.FLASHCAST_FLOOD_WINDOW_MS,
     sweepMs: e.FLASHCAST_SWEEP_MS,
     maxBodyBytes: e.FLASHCAST_MAX_BODY_BYTES,
+    corsOrigins: e.FLASHCAST_CORS_ORIGINS ?? [],
+    tls: e.FLASHCAST_TLS_CERT !== undefined && e.FLASHCAST_TLS_KEY !== undefined ? { certFile: e.FLASHCAST_TLS_CERT, keyFile: e.FLASHCAST_TLS_KEY } : undefined,
+    video: e.FLASHCAST_VIDEO === 'on',
     commerce: e.FLASHCAST_COMMERCE !== '0',
     sfu: e.FLASHCAST_SFU === 'off' ? false : e.FLASHCAST_SFU,
     sfuNodeId: e.FLASHCAST_SFU_NODE_ID ?? `sfu-${pid}`,

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { createSecureContext } from 'node:tls';
 import { Redis } from 'ioredis';
 import uWS from 'uWebSockets.js';
 import { encodeServerFrame } from '../protocol/index.js';
@@ -13,8 +15,10 @@ import type { Database } from './db/Database.js';
 import { openDatabase } from './db/openDatabase.js';
 import { ApiDocs } from '../common/http/ApiDocs.js';
 import { HttpRouter } from '../common/http/HttpRouter.js';
+import { CorsPolicy } from './http/CorsPolicy.js';
 import { PgIdempotencyStore } from './http/PgIdempotencyStore.js';
 import { OpsApi, type OpsApiOptions } from './http/OpsApi.js';
+import { StaticSite } from './http/StaticSite.js';
 import { registerRoomRoutes } from './http/RoomApi.js';
 import { WebApi } from './http/WebApi.js';
 import { ClusterStatus } from './metrics/ClusterStatus.js';
@@ -60,6 +64,11 @@ export interface GatewayNodeOptions {
    * talks to `flashcast sfu` processes through Redis; false (default) serves no media.
    */
   sfu?: 'in-process' | 'remote' | false;
+  /**
+   * The folder of the built web pages served at `/`, `/watch/`, `/studio/`, `/ops/`, `/embed/`,
+   * `/sdk/` (default: dist/public, where `npm run build` puts them); false serves none.
+   */
+  pages?: string | false;
 }
 
 /** The media backend a node serves with now (null: no video), shared with the routes that report it. */
@@ -87,7 +96,8 @@ interface Realtime {
  * /docs, its Idempotency-Key store in PostgreSQL when commerce runs; the web pages' config and
  * token routes; the ops console's reads, fed by this node's status report), the realtime parts (room store,
  * publisher, control, hub, membership, chat ingress, flood guard, slow-consumer policy,
- * frame dispatcher, socket transport, HTTP adapter), and optionally the commerce service,
+ * frame dispatcher, socket transport, HTTP adapter with the CORS policy and the built web
+ * pages; TLS when configured), and optionally the commerce service,
  * the settlement workers and the media plane. Each part gets its collaborators through
  * its options.
  */
@@ -110,6 +120,7 @@ export class GatewayNode {
   readonly #media: MediaSlot;
   /** This node's status report for the ops console, and the cluster's. */
   readonly #status: ClusterStatus;
+  readonly #site: StaticSite | null;
   #drainPromise: Promise<void> | null = null;
   #closePromise: Promise<void> | null = null;
 
@@ -128,6 +139,7 @@ export class GatewayNode {
     provider: SandboxPaymentProvider | null;
     media: MediaSlot;
     status: ClusterStatus;
+    site: StaticSite | null;
   }) {
     this.#config = parts.config;
     this.#realtime = parts.realtime;
@@ -144,6 +156,7 @@ export class GatewayNode {
     this.#provider = parts.provider;
     this.#media = parts.media;
     this.#status = parts.status;
+    this.#site = parts.site;
   }
 
   /** Connects to Redis (and the database when commerce runs here) and starts listening. */
@@ -160,6 +173,7 @@ export class GatewayNode {
     let provider: SandboxPaymentProvider | null = null;
     const media: MediaSlot = { backend: null };
     let status: ClusterStatus | null = null;
+    let site: StaticSite | null = null;
     try {
       await Promise.all([waitReady(redis), waitReady(subscriber)]);
       const tokens = new TokenService(config.jwtSecret);
@@ -167,7 +181,8 @@ export class GatewayNode {
       new ApiDocs().register(router);
       const keys = new RedisKeys(config.redisPrefix);
       new WebApi({ tokens, dev: config.usingDevSecret, web: config.web, publicUrl: config.publicUrl, video: () => media.backend !== null }).register(router);
-      realtime = buildRealtime(config, { redis, subscriber, tokens, router, keys });
+      site = options.pages === false ? null : await StaticSite.create({ root: options.pages });
+      realtime = buildRealtime(config, { redis, subscriber, tokens, router, keys, site });
       await realtime.transport.listen();
       const rt = realtime;
       status = new ClusterStatus({
@@ -233,7 +248,7 @@ export class GatewayNode {
       }
       registerRoomRoutes(router, rt.control, rt.store);
       new OpsApi(ops).register(router);
-      return new GatewayNode({ config, realtime: rt, redis, subscriber, router, tokens, commerce, settlement, sfu, db, idempotency, provider, media, status });
+      return new GatewayNode({ config, realtime: rt, redis, subscriber, router, tokens, commerce, settlement, sfu, db, idempotency, provider, media, status, site });
     } catch (error) {
       sfu?.close();
       await idempotency?.close();
@@ -252,6 +267,16 @@ export class GatewayNode {
   /** The port the gateway listens on (HTTP and WebSocket). */
   get port(): number {
     return this.#realtime.transport.port;
+  }
+
+  /** True when the built web pages were found and are served. */
+  get pagesServed(): boolean {
+    return this.#site?.built === true;
+  }
+
+  /** True when the port speaks TLS (HTTPS and WSS). */
+  get secure(): boolean {
+    return this.#config.tls !== undefined;
   }
 
   /** This node's name (presence, logs, `connected.nodeId`). */
@@ -309,15 +334,31 @@ export class GatewayNode {
 }
 
 /**
+ * The uWS app: with FLASHCAST_TLS_CERT/KEY an SSLApp (the pair is loaded first, so a bad file
+ * or a key that does not match the certificate stops the node with a message naming them).
+ */
+function createApp(config: Config): uWS.TemplatedApp {
+  if (!config.tls) return uWS.App();
+  const { certFile, keyFile } = config.tls;
+  try {
+    createSecureContext({ cert: readFileSync(certFile), key: readFileSync(keyFile) });
+  } catch (error) {
+    throw new Error(`FLASHCAST_TLS_CERT=${certFile} / FLASHCAST_TLS_KEY=${keyFile}: ${(error as Error).message}`);
+  }
+  return uWS.SSLApp({ cert_file_name: certFile, key_file_name: keyFile });
+}
+
+/**
  * Builds the realtime parts bottom-up, each with its collaborators and its limits from the
  * config; registers the `/ws` handlers, the built-in frames and the HTTP side on one uWS app.
  */
 function buildRealtime(
   config: Config,
-  io: { redis: Redis; subscriber: Redis; tokens: TokenService; router: HttpRouter; keys: RedisKeys },
+  io: { redis: Redis; subscriber: Redis; tokens: TokenService; router: HttpRouter; keys: RedisKeys; site: StaticSite | null },
 ): Realtime {
-  const { redis, subscriber, tokens, router, keys } = io;
-  const app = uWS.App();
+  const { redis, subscriber, tokens, router, keys, site } = io;
+  const app = createApp(config);
+  const cors = new CorsPolicy({ origins: config.corsOrigins, ownOrigins: config.publicUrl ? [new URL(config.publicUrl).origin] : [] });
   const metrics = new GatewayMetrics();
   const store = new RoomStore(redis, { prefix: config.redisPrefix, historySize: config.historySize, historyTtlSeconds: config.historyTtlSeconds });
   const publisher = new RoomPublisher(store);
@@ -370,6 +411,8 @@ function buildRealtime(
     maxConnectionsPerUser: config.maxConnectionsPerUser,
     drainMs: config.drainMs,
     tokens,
+    cors,
+    secure: config.tls !== undefined,
     frames,
     membership,
     slowConsumers,
@@ -386,6 +429,8 @@ function buildRealtime(
     nodeId: config.nodeId,
     maxBodyBytes: config.maxBodyBytes,
     ready: () => transport.accepting && redis.status === 'ready',
+    cors,
+    site,
   });
   return { metrics, store, publisher, control, hub, membership, frames, slowConsumers, transport, http };
 }

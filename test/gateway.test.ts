@@ -155,6 +155,22 @@ describe('chat', () => {
     expect(limited.every((e) => e.code === ErrorCode.RateLimited && e.retryAfterMs > 0)).toBe(true);
   });
 
+  it('a Lite viewer of a quiet room sees every line', async () => {
+    // Lite's budget is 2 lines a second; one line every 0.7 s is under it.
+    const roomId = 'quiet-lite';
+    const lite = await (await viewer('lite-reader')).join(roomId, { lite: true });
+    const talker = await (await viewer('lite-talker')).join(roomId);
+    const saw: string[] = [];
+    lite.on(RoomEvent.Chat, (m) => saw.push(m.text));
+    const sent: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      if (i > 0) await sleep(700);
+      sent.push((await talker.sendChat(`line ${i}`)).text);
+    }
+    await waitFor(() => saw.length === sent.length, 3000, `all ${sent.length} lines (saw ${saw.join(', ')})`);
+    expect(saw).toEqual(sent);
+  });
+
   it('samples viewer chat in a busy room but always delivers the host and the sender', async () => {
     const roomId = 'busy';
     const h = await host('h-busy', [roomId]);

@@ -1,14 +1,17 @@
 /**
  * The HTTP side of the uWebSockets.js app: reads a request (copied out before any await,
- * `onAborted` first, body size capped), answers /healthz, /readyz and /metrics, hands
+ * `onAborted` first, body size capped), answers CORS preflights, /healthz, /readyz and
+ * /metrics, serves the built web pages (StaticSite) where no API route matches, hands
  * everything else to HttpRouter.dispatch, and is the one place that writes HTTP responses
- * (error bodies come from common/http/HttpErrors).
+ * (error bodies come from common/http/HttpErrors; CORS headers from CorsPolicy).
  */
 import type { HttpRequest, HttpResponse, TemplatedApp } from 'uWebSockets.js';
 import type { TokenService } from '../../common/auth/TokenService.js';
 import { PayloadTooLargeError } from '../../common/errors.js';
 import { errorResponse } from '../../common/http/HttpErrors.js';
 import type { ApiResponse, HttpRouter } from '../../common/http/HttpRouter.js';
+import type { CorsPolicy } from '../http/CorsPolicy.js';
+import type { StaticSite } from '../http/StaticSite.js';
 import type { GatewayMetrics } from '../metrics/GatewayMetrics.js';
 
 export interface HttpAdapterOptions {
@@ -20,9 +23,13 @@ export interface HttpAdapterOptions {
   maxBodyBytes: number;
   /** /readyz: true while the node takes traffic (not draining, Redis connected). */
   ready: () => boolean;
+  /** Which pages of other origins may call the API. */
+  cors: CorsPolicy;
+  /** The web pages; null: none served. */
+  site: StaticSite | null;
 }
 
-/** Serves HTTP on the gateway's port: probes, metrics and the router's API. */
+/** Serves HTTP on the gateway's port: probes, metrics, the web pages and the router's API. */
 export class HttpAdapter {
   readonly #options: HttpAdapterOptions;
 
@@ -33,7 +40,7 @@ export class HttpAdapter {
   }
 
   #onRequest(res: HttpResponse, req: HttpRequest): void {
-    const { router, tokens, metrics, nodeId, maxBodyBytes } = this.#options;
+    const { router, tokens, metrics, nodeId, maxBodyBytes, cors, site } = this.#options;
     let aborted = false;
     res.onAborted(() => {
       aborted = true;
@@ -46,9 +53,16 @@ export class HttpAdapter {
       headers[k] = v;
     });
     const remoteAddress = Buffer.from(res.getRemoteAddressAsText()).toString();
+    const head = method === 'HEAD';
+    const corsHeaders = cors.responseHeaders(headers.origin);
     const respond = (response: ApiResponse) => {
-      if (!aborted) writeResponse(res, response);
+      if (!aborted) writeResponse(res, withHeaders(response, corsHeaders), head);
     };
+
+    if (method === 'OPTIONS') {
+      const preflight = cors.preflight(headers);
+      if (preflight) return respond(preflight);
+    }
 
     if (path === '/healthz') return respond({ status: 200, body: { ok: true, nodeId } });
     if (path === '/readyz') {
@@ -61,6 +75,11 @@ export class HttpAdapter {
         (error: unknown) => respond(errorResponse(error, { path })),
       );
       return;
+    }
+    // A page's file, where no API route matches (an API route is never shadowed by a file).
+    if (site && (method === 'GET' || head)) {
+      const page = site.answer(path, headers, req.getQuery() ?? '');
+      if (page && router.match('GET', path) === null) return respond(page);
     }
     // Everything else is the router's: ids, the policy and the one error shape live there.
     const run = (text: string) => {
@@ -100,18 +119,40 @@ export class HttpAdapter {
   }
 }
 
-/** Writes an ApiResponse (JSON body, or `raw`) to a uWS response, corked. */
-export function writeResponse(res: HttpResponse, response: ApiResponse): void {
+/**
+ * Writes an ApiResponse (JSON body, or `raw`) to a uWS response, corked. For a HEAD request
+ * (`head`) only the headers go out, with the length the body would have; a 304 has no body.
+ */
+export function writeResponse(res: HttpResponse, response: ApiResponse, head = false): void {
   res.cork(() => {
     res.writeStatus(statusLine(response.status));
     for (const [k, v] of Object.entries(response.headers ?? {})) res.writeHeader(k, v);
+    let body: string | Uint8Array;
     if (response.raw !== undefined) {
-      res.end(response.raw);
+      body = response.raw;
     } else {
-      res.writeHeader('content-type', 'application/json');
-      res.end(response.body === undefined ? '' : JSON.stringify(response.body));
+      if (response.body !== undefined || response.status !== 304) res.writeHeader('content-type', 'application/json');
+      body = response.body === undefined ? '' : JSON.stringify(response.body);
+    }
+    if (response.status === 304) {
+      res.endWithoutBody();
+    } else if (head) {
+      // Written by hand: endWithoutBody(length) of this uWS build leaves the response open.
+      res.writeHeader('content-length', String(typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength));
+      res.endWithoutBody();
+    } else {
+      res.end(body);
     }
   });
+}
+
+/** The response with `extra` headers added (CORS); `vary` values are merged, an answer's own CORS origin kept. */
+function withHeaders(response: ApiResponse, extra: Record<string, string>): ApiResponse {
+  if (Object.keys(extra).length === 0) return response;
+  const own = response.headers ?? {};
+  if (own['access-control-allow-origin'] !== undefined) return response;
+  const vary = [own.vary, extra.vary].filter((v) => v !== undefined).join(', ');
+  return { ...response, headers: { ...own, ...extra, ...(vary ? { vary } : {}) } };
 }
 
 const STATUS_TEXT: Record<number, string> = {
@@ -119,6 +160,8 @@ const STATUS_TEXT: Record<number, string> = {
   201: 'Created',
   202: 'Accepted',
   204: 'No Content',
+  301: 'Moved Permanently',
+  304: 'Not Modified',
   400: 'Bad Request',
   401: 'Unauthorized',
   402: 'Payment Required',

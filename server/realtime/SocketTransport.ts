@@ -1,5 +1,5 @@
 /**
- * The WebSocket transport: the uWebSockets.js `/ws` handlers (upgrade with token check and
+ * The WebSocket transport: the uWebSockets.js `/ws` handlers (upgrade with the Origin and token checks and
  * per-socket user data, open with the per-user connection cap, message, drain, close), the
  * listen socket on an exclusive port, the session registry, and the graceful drain.
  */
@@ -10,9 +10,10 @@ import { CloseCode, ErrorCode, ROLE_BY_NAME, type flashcast } from '../../protoc
 import { Policy } from '../../common/auth/Policy.js';
 import type { Principal, TokenService } from '../../common/auth/TokenService.js';
 import { EnhancedEventEmitter } from '../../common/EnhancedEventEmitter.js';
-import { FlashcastError, UnauthorizedError, UnavailableError } from '../../common/errors.js';
+import { FlashcastError, ForbiddenError, UnauthorizedError, UnavailableError } from '../../common/errors.js';
 import { errorResponse } from '../../common/http/HttpErrors.js';
 import { logger } from '../../common/logger.js';
+import type { CorsPolicy } from '../http/CorsPolicy.js';
 import type { GatewayMetrics } from '../metrics/GatewayMetrics.js';
 import type { FloodGuard } from './FloodGuard.js';
 import type { FrameDispatcher } from './FrameDispatcher.js';
@@ -38,6 +39,10 @@ export interface SocketTransportOptions {
   /** Clients are told to reconnect spread over this window on drain. */
   drainMs: number;
   tokens: TokenService;
+  /** Which pages' origins may open sockets (checked at upgrade). */
+  cors: CorsPolicy;
+  /** The port speaks TLS (the gateway's own origin is then https://). */
+  secure: boolean;
   frames: FrameDispatcher;
   membership: RoomMembership;
   slowConsumers: SlowConsumerPolicy;
@@ -178,8 +183,14 @@ export class SocketTransport extends EnhancedEventEmitter<SocketTransportEvents>
     const extensions = req.getHeader('sec-websocket-extensions');
     const authorization = req.getHeader('authorization');
     const query = new URLSearchParams(req.getQuery() ?? '');
+    const origin = req.getHeader('origin');
     if (this.#draining) {
       writeResponse(res, errorResponse(new UnavailableError('node draining, reconnect to another node')));
+      return;
+    }
+    if (!this.#options.cors.allowsSocket(origin, req.getHeader('host'), this.#options.secure)) {
+      // A page of another origin that FLASHCAST_CORS_ORIGINS does not list (docs/security.md).
+      writeResponse(res, errorResponse(new ForbiddenError('this page\'s origin may not open sockets here')));
       return;
     }
     const token = query.get('token') ?? (authorization.startsWith('Bearer ') ? authorization.slice(7) : '');
