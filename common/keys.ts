@@ -21,6 +21,11 @@ export class RedisKeys {
     return `${this.prefix}:{d:${dealId}}:${suffix}`;
   }
 
+  /** A key under any hash tag: `fc:{<tag>}:suffix` (`deal(id, s)` is `tagged('d:' + id, s)`). */
+  tagged(tag: string, suffix: string): string {
+    return `${this.prefix}:{${tag}}:${suffix}`;
+  }
+
   /** A global (unslotted) key. */
   global(suffix: string): string {
     return `${this.prefix}:${suffix}`;

@@ -120,6 +120,7 @@ export class GatewayNode {
   readonly #media: MediaSlot;
   /** This node's status report for the ops console, and the cluster's. */
   readonly #status: ClusterStatus;
+  readonly #site: StaticSite | null;
   #drainPromise: Promise<void> | null = null;
   #closePromise: Promise<void> | null = null;
 
@@ -138,6 +139,7 @@ export class GatewayNode {
     provider: SandboxPaymentProvider | null;
     media: MediaSlot;
     status: ClusterStatus;
+    site: StaticSite | null;
   }) {
     this.#config = parts.config;
     this.#realtime = parts.realtime;
@@ -154,6 +156,7 @@ export class GatewayNode {
     this.#provider = parts.provider;
     this.#media = parts.media;
     this.#status = parts.status;
+    this.#site = parts.site;
   }
 
   /** Connects to Redis (and the database when commerce runs here) and starts listening. */
@@ -170,6 +173,7 @@ export class GatewayNode {
     let provider: SandboxPaymentProvider | null = null;
     const media: MediaSlot = { backend: null };
     let status: ClusterStatus | null = null;
+    let site: StaticSite | null = null;
     try {
       await Promise.all([waitReady(redis), waitReady(subscriber)]);
       const tokens = new TokenService(config.jwtSecret);
@@ -177,7 +181,7 @@ export class GatewayNode {
       new ApiDocs().register(router);
       const keys = new RedisKeys(config.redisPrefix);
       new WebApi({ tokens, dev: config.usingDevSecret, web: config.web, publicUrl: config.publicUrl, video: () => media.backend !== null }).register(router);
-      const site = options.pages === false ? null : await StaticSite.create({ root: options.pages });
+      site = options.pages === false ? null : await StaticSite.create({ root: options.pages });
       realtime = buildRealtime(config, { redis, subscriber, tokens, router, keys, site });
       await realtime.transport.listen();
       const rt = realtime;
@@ -244,7 +248,7 @@ export class GatewayNode {
       }
       registerRoomRoutes(router, rt.control, rt.store);
       new OpsApi(ops).register(router);
-      return new GatewayNode({ config, realtime: rt, redis, subscriber, router, tokens, commerce, settlement, sfu, db, idempotency, provider, media, status });
+      return new GatewayNode({ config, realtime: rt, redis, subscriber, router, tokens, commerce, settlement, sfu, db, idempotency, provider, media, status, site });
     } catch (error) {
       sfu?.close();
       await idempotency?.close();
@@ -263,6 +267,11 @@ export class GatewayNode {
   /** The port the gateway listens on (HTTP and WebSocket). */
   get port(): number {
     return this.#realtime.transport.port;
+  }
+
+  /** True when the built web pages were found and are served. */
+  get pagesServed(): boolean {
+    return this.#site?.built === true;
   }
 
   /** True when the port speaks TLS (HTTPS and WSS). */
@@ -351,7 +360,9 @@ function buildRealtime(
   const app = createApp(config);
   const cors = new CorsPolicy({ origins: config.corsOrigins, ownOrigins: config.publicUrl ? [new URL(config.publicUrl).origin] : [] });
   const metrics = new GatewayMetrics();
-  const store = new RoomStore(redis, { prefix: config.redisPrefix, historySize: config.historySize, historyTtlSeconds: config.historyTtlSeconds });
+  const store = new RoomStore(redis, {
+    prefix: config.redisPrefix, historySize: config.historySize, historyTtlSeconds: config.historyTtlSeconds, statsPartitions: config.statsPartitions,
+  });
   const publisher = new RoomPublisher(store);
   const control = new RoomControl(store, publisher);
   const hub = new RoomHub({

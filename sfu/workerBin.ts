@@ -1,19 +1,25 @@
 /**
  * Points mediasoup at the worker binary before mediasoup is loaded (it reads
  * MEDIASOUP_WORKER_BIN once, at import). Import this module before 'mediasoup'.
- * Order: $MEDIASOUP_WORKER_BIN, the project's build cache (scripts/mediasoup-worker.sh),
- * mediasoup's own prebuilt.
+ * Order: $MEDIASOUP_WORKER_BIN, the project's cache (scripts/mediasoup-worker.sh, or a
+ * prebuilt fetched by MediaWorkerInstaller), mediasoup's own prebuilt.
  */
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 
-const MEDIASOUP_VERSION = '3.19.3';
+/** The mediasoup version the project pins (package.json), whose worker is cached. */
+export const MEDIASOUP_VERSION = '3.19.3';
+
+/** Where the project caches the worker: ${XDG_CACHE_HOME:-~/.cache}/flashcast/mediasoup-worker/<version>/mediasoup-worker. */
+export function workerCachePath(env: NodeJS.ProcessEnv = process.env): string {
+  const cacheRoot = env.XDG_CACHE_HOME ?? join(homedir(), '.cache');
+  return join(cacheRoot, 'flashcast', 'mediasoup-worker', MEDIASOUP_VERSION, 'mediasoup-worker');
+}
 
 function resolveWorkerBin(): string | undefined {
   if (process.env.MEDIASOUP_WORKER_BIN) return process.env.MEDIASOUP_WORKER_BIN;
-  const cacheRoot = process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache');
-  const cached = join(cacheRoot, 'flashcast', 'mediasoup-worker', MEDIASOUP_VERSION, 'mediasoup-worker');
+  const cached = workerCachePath();
   return existsSync(cached) ? cached : undefined;
 }
 

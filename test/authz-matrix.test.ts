@@ -283,6 +283,7 @@ const REQUESTS: Record<string, HttpCase> = {
   'POST /v1/rooms/:roomId/announcements': { params: roomParams, body: () => ({ text: 'hello' }) },
   'PUT /v1/rooms/:roomId/state': { params: roomParams, body: () => ({ phase: 'LIVE', title: 'Matrix' }) },
   'POST /v1/rooms/:roomId/moderation': { params: roomParams, body: () => ({ action: 'MUTE', userId: 'mx-nobody', seconds: 1 }) },
+  'GET /v1/rooms/:roomId/moderation': { params: roomParams },
   'POST /v1/shops': { params: () => ({}), body: (c) => ({ name: `Shop of ${c}`, currency: 'USD', country: 'US' }) },
   'GET /v1/shops/:shopId': { params: () => ({ shopId: f.shopA }) },
   'POST /v1/shops/:shopId/products': { params: () => ({ shopId: f.shopA }), body: () => ({ titles: { en: 'New' }, price: { amount: 100, currency: 'USD' }, stock: 1 }) },

@@ -248,6 +248,13 @@ describe('real answers match their declared schemas', () => {
     expect((await call('POST', `/v1/rooms/${R}/announcements`, tok.host, { text: 'Scarves, 20% off' })).status).toBe(200);
     expect((await call('PUT', `/v1/rooms/${R}/state`, tok.host, { phase: 'LIVE', title: 'Contract live' })).status).toBe(200);
     expect((await call('POST', `/v1/rooms/${R}/moderation`, tok.host, { action: 'SLOW_MODE', seconds: 0 })).status).toBe(200);
+    expect((await call('POST', `/v1/rooms/${R}/moderation`, tok.host, { action: 'MUTE', userId: 'api-viewer', seconds: 600 })).status).toBe(200);
+    expect((await call('POST', `/v1/rooms/${R}/moderation`, tok.host, { action: 'SET_BLOCKED_WORDS', words: ['Spam', 'scam'] })).status).toBe(200);
+    const moderation = await call('GET', `/v1/rooms/${R}/moderation`, tok.host);
+    expect(moderation.body).toMatchObject({ slowModeSeconds: 0, words: ['scam', 'spam'], bans: [], mutes: [{ userId: 'api-viewer' }] });
+    expect(moderation.body.mutes[0].until).toBeGreaterThan(Date.now());
+    expect((await call('POST', `/v1/rooms/${R}/moderation`, tok.host, { action: 'UNMUTE', userId: 'api-viewer' })).status).toBe(200);
+    expect((await call('POST', `/v1/rooms/${R}/moderation`, tok.host, { action: 'SET_BLOCKED_WORDS', words: [] })).status).toBe(200);
     expect((await call('GET', `/v1/rooms/${R}`, tok.viewer)).body.roomId).toBe(R);
     expect((await call('DELETE', `/v1/rooms/${R}/pin/${productId}`, tok.host)).status).toBe(200);
     // --- a first-time buyer: hold, confirm, paid ---

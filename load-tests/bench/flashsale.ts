@@ -19,6 +19,10 @@
  *   3. settlement of the round's winners into the database (capture, order rows, sale), SC jobs in flight;
  *   4. the ceiling of 3: as many BullMQ no-op jobs at the same worker concurrency.
  * Ratios are taken within a round; the JSON line reports medians over rounds. Why C = 64: docs/flash-sales.md.
+ *
+ * `--buckets 1,3`: instead, one hot product whose deal's stock is split over 1, 3, ... buckets (HotProductBench.ts):
+ * taps/s, Redis's own cost per tap, and the projected taps/s per shard and cluster size. REDIS_CLUSTER_NODES: on that
+ * cluster; else a private redis-server (`--shared-redis`: REDIS_URL).
  */
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
@@ -32,6 +36,7 @@ import { SandboxPaymentProvider } from '../../server/settlement/SandboxPaymentPr
 import { Reservation } from '../../server/commerce/Reservation.js';
 import type { RoomBroadcaster } from '../../server/commerce/RoomBroadcaster.js';
 import type { Principal } from '../../common/auth/TokenService.js';
+import { HotProductBench } from './HotProductBench.js';
 
 const env = process.env;
 const N = Number(env.BENCH_BUYERS ?? 20_000);
@@ -113,7 +118,25 @@ async function interleave(count: number, slices: number, concurrency: number, ..
 
 const r2 = (x: number) => Math.round(x * 100) / 100;
 
+/** `--buckets 1,3 [--shared-redis]`: the hot-product bench. */
+function hotProductArgs(argv: string[]): { buckets: number[]; sharedRedis: boolean } | null {
+  const i = argv.indexOf('--buckets');
+  if (i < 0) return null;
+  const buckets = (argv[i + 1] ?? '').split(',').map(Number);
+  if (buckets.length === 0 || buckets.some((b) => !Number.isInteger(b) || b < 1 || b > 32)) throw new TypeError('--buckets takes counts from 1 to 32, e.g. --buckets 1,3');
+  return { buckets, sharedRedis: argv.includes('--shared-redis') };
+}
+
 async function main(): Promise<void> {
+  const hot = hotProductArgs(process.argv.slice(2));
+  if (hot) {
+    const units = Number(env.BENCH_UNITS ?? env.BENCH_BUYERS ?? 20_000);
+    await HotProductBench.run({
+      ...hot, buyers: Number(env.BENCH_BUYERS ?? 20_000), units, rounds: Math.max(1, Number(env.BENCH_ROUNDS ?? 3)), slices: SLICES,
+      concurrency: C, databaseUrl: DATABASE_URL, redisUrl: REDIS_URL, clusterNodes: env.REDIS_CLUSTER_NODES || undefined,
+    });
+    return;
+  }
   const run = randomUUID().slice(0, 8);
   const prefix = `bench:${run}`;
   const schema = `bench_${run}`;

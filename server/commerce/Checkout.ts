@@ -192,7 +192,7 @@ export class Checkout {
       return fail(CommerceErrorCode.PaymentUnavailable, 'payments are unavailable right now; nothing was held or charged, tap again shortly', paymentsBackIn);
     }
     // The order id derives from (deal, buyer, key): a retry names the same order whatever Redis remembers.
-    const orderId = OrderIds.forPurchase(dealId, principal.userId, idempotencyKey);
+    const orderId = OrderIds.forPurchase(dealId, principal.userId, idempotencyKey, deal.buckets);
     // While the deal may have stock, the saved method is looked up before the reservation, so a
     // winner's settle job is recorded with its hold in the same script (transactional outbox) and
     // the tap is answered at once; the OutboxMover moves the job to BullMQ. Once this node has seen
@@ -219,11 +219,13 @@ export class Checkout {
     }
     const tap = {
       dealId, userId: principal.userId, idempotencyKey, quantity, region: principal.region,
-      orderId, holdMs: this.#options.holdMs, settleJob: job ? JSON.stringify(job) : undefined,
+      orderId, holdMs: this.#options.holdMs, settleJob: job ? JSON.stringify(job) : undefined, buckets: deal.buckets,
     };
     let reply = await this.#reservation.reserve(tap);
-    // Redis does not know the deal PostgreSQL has: it lost it. Rebuild it from PostgreSQL, then tap again.
-    if (reply.code === 'NOT_FOUND' && deal.status !== 'closed' && (await this.#deals.recover(dealId))) {
+    // Redis does not know the deal PostgreSQL has: it lost it (or a rebuild elsewhere fenced it). Rebuild
+    // it from PostgreSQL (or wait for that rebuild: the deal's row lock), then tap again.
+    if (reply.code === 'NOT_FOUND' && deal.status !== 'closed') {
+      await this.#deals.recover(dealId);
       reply = await this.#reservation.reserve(tap);
     }
     // The room sees the stock before anything else is awaited, with the version the script gave it.

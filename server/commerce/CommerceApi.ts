@@ -31,6 +31,7 @@ import {
 } from './apiSchemas.js';
 import { PaymentAttempts } from './PaymentAttempts.js';
 import { InvalidArgumentError, NotFoundError } from '../../common/errors.js';
+import { DealBuckets } from './DealBuckets.js';
 
 const id = z.string().regex(ID_PATTERN, 'must be a valid id');
 const region = z.string().regex(/^[A-Z]{2}$/, 'must be an ISO 3166-1 alpha-2 code');
@@ -70,6 +71,8 @@ const schemas = {
     countdownSeconds: z.number().int().min(10).max(300),
     durationSeconds: z.number().int().min(60).max(1200),
     allowedRegions: z.array(region).max(250).optional(),
+    buckets: z.number().int().min(1).max(DealBuckets.MAX).optional()
+      .describe('Split the stock over this many Redis buckets (hash slots), for a product hotter than one Redis core (default 1)'),
   }).strict(),
   checkout: z.object({
     roomId: id, productId: id,

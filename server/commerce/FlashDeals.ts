@@ -15,6 +15,7 @@ import { logger } from '../../common/logger.js';
 import { runCloseSteps } from '../../common/closeSteps.js';
 import { CommerceErrorCode, CommerceNotFoundError, StateError } from './errors.js';
 import { ListingOutOfSyncError, type Listings } from './Listings.js';
+import { DealBuckets } from './DealBuckets.js';
 
 const log = logger('FlashDeals');
 
@@ -49,6 +50,8 @@ export interface Deal {
   /** The creator (host) credited with affiliate commission. */
   creatorId: string;
   status: 'active' | 'ended' | 'closed';
+  /** Buckets its stock is split over, in different Redis slots (1: one slot; docs/flash-sales.md). */
+  buckets: number;
 }
 
 export interface CreateDealInput {
@@ -59,6 +62,11 @@ export interface CreateDealInput {
   countdownSeconds: number;
   durationSeconds: number;
   allowedRegions?: string[];
+  /**
+   * Split the stock over this many buckets in different Redis slots (default 1), for a product
+   * hotter than one Redis core: docs/flash-sales.md, "A hot product beyond one shard".
+   */
+  buckets?: number;
 }
 
 export interface FlashDealsOptions {
@@ -137,7 +145,7 @@ function toDeal(r: Record<string, any>): Deal {
     totalStock: r.total_stock, perBuyerLimit: r.per_buyer_limit, countdownSeconds: r.countdown_s, durationSeconds: r.duration_s,
     startsAt: new Date(r.starts_at).getTime(), endsAt: new Date(r.ends_at).getTime(),
     allowedRegions: r.allowed_regions, blockedRegions: r.blocked_regions, commissionBps: r.commission_bps, planId: r.plan_id ?? null,
-    creatorId: r.creator_id, status: r.status,
+    creatorId: r.creator_id, status: r.status, buckets: Number(r.buckets ?? 1),
   };
 }
 
@@ -225,6 +233,7 @@ export class FlashDeals extends EnhancedEventEmitter<FlashDealsEvents> {
   async create(roomId: string, creatorId: string, input: CreateDealInput): Promise<Deal> {
     Currency.assert(input.price.currency);
     Currency.assertAmount(input.price.amount);
+    DealBuckets.assertCount(input.buckets ?? 1);
     const { rows: prod } = await this.#db.query<{ shop_id: string; currency: string; country: string; owner_user_id: string; min_price: number | null }>(
       `SELECT p.shop_id, p.currency, p.min_price, s.country, s.owner_user_id FROM products p JOIN shops s ON s.id = p.shop_id
        JOIN showcase sc ON sc.product_id = p.id AND sc.room_id = $2 WHERE p.id = $1`, [input.productId, roomId]);
@@ -266,6 +275,7 @@ export class FlashDeals extends EnhancedEventEmitter<FlashDealsEvents> {
       planId: terms.planId,
       creatorId,
       status: 'active',
+      buckets: input.buckets ?? 1,
     };
     const taken = await this.#redis.set(mappingKey, deal.id, 'PX', deal.endsAt - now, 'NX');
     let opened: StockLevel;
@@ -283,7 +293,7 @@ export class FlashDeals extends EnhancedEventEmitter<FlashDealsEvents> {
           await this.recover(error.listingId);
         }
       }
-      opened = await this.#reservation.open({ ...deal, dealId: deal.id, priceAmount: deal.price.amount, currency: deal.price.currency, epoch });
+      opened = await this.#reservation.open({ ...deal, dealId: deal.id, priceAmount: deal.price.amount, currency: deal.price.currency, epoch, buckets: deal.buckets });
       await this.#redis
         .multi()
         .sadd(this.#keys.room(roomId, 'deals'), deal.id)
@@ -325,11 +335,11 @@ export class FlashDeals extends EnhancedEventEmitter<FlashDealsEvents> {
         if (live.rows.length > 0) throw new StateError(CommerceErrorCode.DealConflict, 'a deal on this product is already scheduled or live in this room');
         await tx.query(
           `INSERT INTO deals (id, room_id, product_id, shop_id, price_amount, currency, total_stock, per_buyer_limit, countdown_s,
-             duration_s, starts_at, ends_at, allowed_regions, blocked_regions, commission_bps, creator_id, plan_id, redis_epoch)
-           VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18)`,
+             duration_s, starts_at, ends_at, allowed_regions, blocked_regions, commission_bps, creator_id, plan_id, redis_epoch, buckets)
+           VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19)`,
           [deal.id, deal.roomId, deal.productId, deal.shopId, deal.price.amount, deal.price.currency, deal.totalStock, deal.perBuyerLimit,
             deal.countdownSeconds, deal.durationSeconds, new Date(deal.startsAt), new Date(deal.endsAt),
-            JSON.stringify(deal.allowedRegions), JSON.stringify(deal.blockedRegions), deal.commissionBps, deal.creatorId, deal.planId, epoch],
+            JSON.stringify(deal.allowedRegions), JSON.stringify(deal.blockedRegions), deal.commissionBps, deal.creatorId, deal.planId, epoch, deal.buckets],
         );
       });
     } catch (error) {
@@ -565,16 +575,19 @@ export class FlashDeals extends EnhancedEventEmitter<FlashDealsEvents> {
     const rebuilt = await this.#db.transaction(async (tx) => {
       const { rows } = await tx.query<Record<string, any>>(
         `SELECT id, kind, room_id, product_id, price_amount, currency, total_stock, per_buyer_limit, starts_at, ends_at,
-           allowed_regions, blocked_regions, status, sold_units, redis_epoch FROM deals WHERE id = $1 FOR UPDATE`, [dealId]);
+           allowed_regions, blocked_regions, status, sold_units, redis_epoch, buckets FROM deals WHERE id = $1 FOR UPDATE`, [dealId]);
       const row = rows[0];
       if (!row || row.status === 'closed') return null;
       const health = await this.#reservation.health(dealId);
       const reason = staleReason(row as DealLedgerRow, health) ?? (force ? 'forced' : null);
       if (!reason) return null;
       const orders = await OrderStore.ofDeal(tx, dealId);
+      const buckets = Number(row.buckets ?? 1);
       const records: string[] = [];
       const stats = { orders: 0, units: 0, gmv: 0, buyers: 0 };
       const buyers = new Set<string>();
+      // With several buckets, each bucket's stats count its own orders (an order lives in its buyer's home).
+      const bucketStats = Array.from({ length: buckets }, () => ({ orders: 0, units: 0, gmv: 0, buyers: new Set<string>() }));
       for (const o of orders) {
         const state = o.status === 'pending' ? 'P' : o.status === 'paid' || o.status === 'refunded' ? 'S'
           : o.status === 'failed' && o.failCode === RETRYABLE_FAIL_CODE ? 'F' : 'R';
@@ -585,6 +598,11 @@ export class FlashDeals extends EnhancedEventEmitter<FlashDealsEvents> {
           stats.units += o.quantity;
           stats.gmv += o.totalAmount;
           buyers.add(o.buyerId);
+          const b = bucketStats[DealBuckets.ofOrder(o.id) % buckets];
+          b.orders++;
+          b.units += o.quantity;
+          b.gmv += o.totalAmount;
+          b.buyers.add(o.buyerId);
         }
       }
       stats.buyers = buyers.size;
@@ -594,7 +612,8 @@ export class FlashDeals extends EnhancedEventEmitter<FlashDealsEvents> {
         dealId, roomId: row.room_id, productId: row.product_id, totalStock: row.total_stock, perBuyerLimit: row.per_buyer_limit,
         startsAt: new Date(row.starts_at).getTime(), endsAt: new Date(row.ends_at).getTime(),
         allowedRegions: row.allowed_regions, blockedRegions: row.blocked_regions, priceAmount: Number(row.price_amount),
-        currency: row.currency, epoch, status, soldUnits: row.sold_units, orders: records, stats,
+        currency: row.currency, epoch, status, soldUnits: row.sold_units, orders: records, stats, buckets,
+        bucketStats: bucketStats.map((b) => ({ orders: b.orders, units: b.units, gmv: b.gmv, buyers: b.buyers.size })),
       });
       await tx.query('UPDATE deals SET redis_epoch = $2 WHERE id = $1', [dealId, epoch]);
       log.warn({ dealId, reason, available: stock.available, keptHolds: stock.keptHolds, droppedHolds: stock.droppedHolds }, 'deal state rebuilt from PostgreSQL');

@@ -12,7 +12,10 @@ export type HoldSweeperEvents = { close: [] };
 
 /**
  * Gives lapsed holds back to stock for every active deal, on an interval, and shows the
- * room the new stock. Release is exactly once in Lua, so several sweepers may run.
+ * room the new stock. Release is exactly once in Lua, so several sweepers may run. For a deal
+ * split over buckets it also shows the stock read afresh whenever it changed: the stock other
+ * processes publish is summed from what each last saw of the buckets, so this is what makes
+ * the room end on the true total (docs/flash-sales.md, "A hot product beyond one shard").
  */
 export class HoldSweeper extends EnhancedEventEmitter<HoldSweeperEvents> {
   readonly #redis: Redis | Cluster;
@@ -21,6 +24,8 @@ export class HoldSweeper extends EnhancedEventEmitter<HoldSweeperEvents> {
   readonly #broadcaster: RoomBroadcaster;
   readonly #timer: NodeJS.Timeout;
   #running: Promise<void> | null = null;
+  /** Per deal split over buckets: the version last shown. */
+  readonly #shown = new Map<string, number>();
   #closed = false;
 
   constructor(redis: Redis | Cluster, keys: RedisKeys, reservation: Reservation, broadcaster: RoomBroadcaster, intervalMs = 1_000) {
@@ -41,8 +46,13 @@ export class HoldSweeper extends EnhancedEventEmitter<HoldSweeperEvents> {
     let units = 0;
     for (const [dealId, info] of Object.entries(active)) {
       const r = await this.#reservation.expire(dealId);
-      if (r.units === 0) continue;
       units += r.units;
+      const changed = r.fresh && this.#shown.get(dealId) !== r.version;
+      if (r.units === 0 && !changed) continue;
+      if (r.fresh) {
+        if (this.#shown.size > 10_000) this.#shown.clear();
+        this.#shown.set(dealId, r.version);
+      }
       const [roomId, productId, total] = info.split('|');
       // A listing has no room of its own: its stock reaches a room with the next change there.
       if (!roomId) continue;

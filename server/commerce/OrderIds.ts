@@ -1,4 +1,5 @@
 import { hash } from 'node:crypto';
+import { DealBuckets } from './DealBuckets.js';
 
 /**
  * Order ids and payment keys derived from what makes a purchase unique: (deal, buyer,
@@ -10,10 +11,13 @@ import { hash } from 'node:crypto';
 export class OrderIds {
   private constructor() {}
 
-  /** `o_` + 24 hex digits of SHA-256 over the three parts (96 bits: no collision in practice). */
-  static forPurchase(dealId: string, buyerId: string, idempotencyKey: string): string {
+  /**
+   * `o_` + 24 hex digits of SHA-256 over the three parts (96 bits: no collision in practice); on a
+   * deal of several buckets, `.` + the buyer's home bucket after it (DealBuckets: the order lives there).
+   */
+  static forPurchase(dealId: string, buyerId: string, idempotencyKey: string, buckets = 1): string {
     // crypto.hash: one call, no Hash object (0.4 µs here, against 1 µs for createHash)
-    return `o_${hash('sha256', `${dealId}\n${buyerId}\n${idempotencyKey}`).slice(0, 24)}`;
+    return DealBuckets.orderId(`o_${hash('sha256', `${dealId}\n${buyerId}\n${idempotencyKey}`).slice(0, 24)}`, buyerId, buckets);
   }
 
   /** The provider idempotency key of the order's capture. */

@@ -85,6 +85,7 @@ export const DealSchema = apiSchema('Deal', z.object({
   creatorId: z.string(),
   kind: z.enum(['flash', 'regular']).describe('flash: a deal with a countdown and an end; regular: the product\'s regular-price listing'),
   status: z.enum(['active', 'ended', 'closed']),
+  buckets: int.describe('Redis buckets (hash slots) the stock is split over: 1, or more for a product hotter than one Redis core'),
 }).strict());
 
 /** The protobuf InventoryUpdate in its JSON form (every field present). */

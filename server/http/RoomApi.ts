@@ -23,6 +23,16 @@ const moderationBody = z.object({
 const offsetAnswer = apiSchema('StreamOffset', z.object({
   offset: z.number().int().describe('The position of the event in the room\'s critical stream'),
 }).strict());
+const restriction = z.object({
+  userId: z.string(),
+  until: z.number().int().describe('Unix ms when it lapses; 0: until lifted'),
+}).strict();
+const moderationAnswer = apiSchema('RoomModeration', z.object({
+  slowModeSeconds: z.number().int().describe('Seconds a viewer waits between chat lines; 0: off'),
+  words: z.array(z.string()).describe('Blocked words (lower case): a chat line containing one is refused'),
+  mutes: z.array(restriction).describe('Muted users (lapsed mutes left out)'),
+  bans: z.array(restriction).describe('Banned users (lapsed bans left out)'),
+}).strict());
 /** The room's state as protobuf JSON (docs/protocol.md `RoomSnapshot`: state, pin, announcement, moderation, inventory). */
 const roomAnswer = apiSchema('Room', z.object({
   roomId: z.string(),
@@ -77,6 +87,9 @@ export function registerRoomRoutes(router: HttpRouter, control: RoomControl, sto
     const offset = await control.setState(req.authorize(), req.params.roomId, phase, req.body.title);
     return { status: 200, body: { offset } };
   });
+  router.add('GET', '/v1/rooms/:roomId/moderation', 'room.moderate', {
+    summary: 'The room\'s moderation: muted and banned users, slow mode, blocked words', tag: 'rooms', responses: { 200: moderationAnswer },
+  }, async (req) => ({ status: 200, body: await control.moderation(req.authorize(), req.params.roomId) }));
   router.add('POST', '/v1/rooms/:roomId/moderation', 'room.moderate', {
     summary: 'Moderate: mute, ban, delete a message, slow mode, blocked words', tag: 'rooms', body: moderationBody, responses: { 200: offsetAnswer },
   }, async (req) => {

@@ -77,9 +77,9 @@ export class HttpAdapter {
       return;
     }
     // A page's file, where no API route matches (an API route is never shadowed by a file).
-    if (site && (method === 'GET' || head) && router.match('GET', path) === null) {
+    if (site && (method === 'GET' || head)) {
       const page = site.answer(path, headers, req.getQuery() ?? '');
-      if (page) return respond(page);
+      if (page && router.match('GET', path) === null) return respond(page);
     }
     // Everything else is the router's: ids, the policy and the one error shape live there.
     const run = (text: string) => {

@@ -27,6 +27,15 @@ export interface PinCardSource {
   card(roomId: string, productId: string, locale?: string): Promise<flashcast.IProductCard>;
 }
 
+/** A room's moderation settings and restrictions (RoomControl.moderation). */
+export interface ModerationView {
+  slowModeSeconds: number;
+  words: string[];
+  /** `until`: Unix ms; 0 = until lifted. */
+  mutes: { userId: string; until: number }[];
+  bans: { userId: string; until: number }[];
+}
+
 /**
  * What hosts, moderators and ops do to a room (pin, announce, lifecycle, moderation),
  * authorized by the policy and validated. Shared by the socket protocol and the HTTP API so
@@ -85,6 +94,20 @@ export class RoomControl {
     if (codePointLength(clean) > MAX_TITLE) throw new InvalidArgumentError(`title is at most ${MAX_TITLE} characters`);
     const state: flashcast.IRoomState = { phase, title: clean, hostUserId: who.userId };
     return this.publisher.publish(roomId, { state });
+  }
+
+  /**
+   * The room's moderation as its staff sees it: who is muted or banned (until when, ms; 0 =
+   * until lifted; lapsed ones left out), slow mode and the blocked words. Host, moderator or ops.
+   */
+  async moderation(who: Principal, roomId: string): Promise<ModerationView> {
+    validRoom(roomId);
+    Policy.require(who, 'room.moderate', { roomId });
+    const state = await this.store.loadModeration(roomId);
+    const now = Date.now();
+    const current = (m: Map<string, number>) =>
+      [...m.entries()].filter(([, until]) => until === 0 || until > now).map(([userId, until]) => ({ userId, until })).sort((a, b) => a.userId.localeCompare(b.userId));
+    return { slowModeSeconds: state.slowModeSeconds, words: [...state.words].sort(), mutes: current(state.mutes), bans: current(state.bans) };
   }
 
   /** Applies a moderation action (host, moderator or ops). */

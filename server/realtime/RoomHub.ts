@@ -151,7 +151,7 @@ export class RoomHub extends EnhancedEventEmitter<RoomHubEvents> {
       const [snapshot, moderation, stats] = await Promise.all([
         this.#store.snapshot(roomId),
         this.#store.loadModeration(roomId),
-        this.#store.reportStats(roomId, this.#options.nodeId, 0, new Map()),
+        this.#store.readStats(roomId),
       ]);
       room.open(snapshot, moderation, stats);
     } catch (error) {
@@ -279,33 +279,35 @@ export class RoomHub extends EnhancedEventEmitter<RoomHubEvents> {
     }
   }
 
-  /** Reports presence and reactions, publishes changed stats, closes idle rooms. */
+  /**
+   * Closes idle rooms, reports presence and reactions of all the others in one batch (one
+   * script call per stats partition, RoomStore.reportStats), publishes changed stats.
+   */
   async #statsTick(): Promise<void> {
     if (this.#statsRunning || this.#closed) return;
     this.#statsRunning = true;
     try {
       const now = Date.now();
-      await Promise.all(
-        [...this.#rooms.values()].map(async (room) => {
-          if (room.idleLongerThan(this.#options.lingerMs, now)) {
-            await this.#closeRoom(room);
-            return;
-          }
-          const deltas = room.takeReactions();
-          let totals;
-          try {
-            // Viewers are distinct users on this node, not sockets (several tabs count once).
-            totals = await this.#store.reportStats(room.id, this.#options.nodeId, room.users, deltas);
-          } catch (error) {
-            room.returnReactions(deltas);
-            throw error;
-          }
-          const stats = room.updateStats(totals);
-          if (!stats) return;
-          room.publishLocal(encodeServerFrame({ event: { room: room.id, ts: now, stats } }));
-          this.#metrics.framesOut.inc({ kind: 'stats' }, room.members.size);
-        }),
-      );
+      const live: LocalRoom[] = [];
+      for (const room of [...this.#rooms.values()]) {
+        if (room.idleLongerThan(this.#options.lingerMs, now)) this.#closeRoom(room);
+        else live.push(room);
+      }
+      // Viewers are distinct users on this node, not sockets (several tabs count once).
+      const reports = live.map((room) => ({ roomId: room.id, viewers: room.users, reactions: room.takeReactions() }));
+      const totals = await this.#store.reportStats(this.#options.nodeId, reports);
+      for (let i = 0; i < live.length; i++) {
+        const room = live[i];
+        const t = totals.get(room.id);
+        if (!t) {
+          room.returnReactions(reports[i].reactions);
+          continue;
+        }
+        const stats = room.updateStats(t);
+        if (!stats) continue;
+        room.publishLocal(encodeServerFrame({ event: { room: room.id, ts: now, stats } }));
+        this.#metrics.framesOut.inc({ kind: 'stats' }, room.members.size);
+      }
     } catch (error) {
       log.warn({ err: error }, 'stats tick failed');
     } finally {
@@ -313,13 +315,13 @@ export class RoomHub extends EnhancedEventEmitter<RoomHubEvents> {
     }
   }
 
-  async #closeRoom(room: LocalRoom): Promise<void> {
+  /** Stops serving a room; its presence leaves the totals with the next stats report (it is no longer in it). */
+  #closeRoom(room: LocalRoom): void {
     const channel = this.#keys.roomChannel(room.id);
     this.#rooms.delete(room.id);
     this.#byChannel.delete(channel);
     this.#metrics.rooms.set(this.#rooms.size);
-    await this.#store.reportStats(room.id, this.#options.nodeId, 0, new Map()).catch(() => undefined);
-    await this.#subscriber.sunsubscribe(channel).catch(() => undefined);
+    void this.#subscriber.sunsubscribe(channel).catch(() => undefined);
   }
 }
 

@@ -4,6 +4,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { flashcast } from '../../protocol/index.js';
 import { REDIS_URL, deletePrefix, uniquePrefix, waitFor } from '../../test/helpers/env.js';
 import { RedisKeys } from '../../common/keys.js';
+import { HashSlot } from '../../common/HashSlot.js';
 import { MessageClass, RoomStore } from './RoomStore.js';
 
 let redis: Redis;
@@ -19,8 +20,18 @@ function store(historySize = 100): RoomStore & { keys: RedisKeys } {
 
 const eventBytes = (e: flashcast.IRoomEvent) => flashcast.RoomEvent.encode(e).finish();
 
+/** Script calls made through `redis` (EVALSHA and the EVAL fallback). */
+let evalCalls = 0;
+
 beforeAll(() => {
   redis = new Redis(REDIS_URL);
+  for (const name of ['evalsha', 'eval', 'evalshaBuffer', 'evalBuffer'] as const) {
+    const call = (redis as any)[name].bind(redis);
+    (redis as any)[name] = (...args: unknown[]) => {
+      evalCalls++;
+      return call(...args);
+    };
+  }
   subscriber = new Redis(REDIS_URL);
 });
 afterEach(async () => {
@@ -173,18 +184,59 @@ describe('chat-2.lua', () => {
   });
 });
 
-describe('stats-2.lua', () => {
-  it('sums viewers over live nodes and drops nodes that stop reporting', async () => {
+describe('stats-3.lua', () => {
+  const report = (roomId: string, viewers: number, reactions: [number, number][] = []) => ({ roomId, viewers, reactions: new Map(reactions) });
+
+  it('sums viewers over live nodes and reactions over reports, and drops nodes that stop reporting', async () => {
     const s = store();
-    await s.reportStats('r', 'nodeA', 10, new Map([[1, 3]]));
-    const both = await s.reportStats('r', 'nodeB', 5, new Map([[1, 2], [2, 1]]));
+    await s.reportStats('nodeA', [report('r', 10, [[1, 3]])]);
+    const both = (await s.reportStats('nodeB', [report('r', 5, [[1, 2], [2, 1]])])).get('r')!;
     expect(both.viewers).toBe(15);
     expect(both.reactions.get(1)).toBe(5);
     expect(both.reactions.get(2)).toBe(1);
-    // nodeA's entry expires (it died): simulate by writing an expired entry.
-    await redis.hset(s.keys.room('r', 'presence'), 'nodeA', `10:${Date.now() - 1}`);
-    expect((await s.reportStats('r', 'nodeB', 5, new Map())).viewers).toBe(5);
-    expect((await s.reportStats('r', 'nodeB', 0, new Map())).viewers).toBe(0);
+    expect(await s.readStats('r')).toEqual(both);
+    // nodeA's liveness lapses (it died): simulated by an entry already expired.
+    await redis.zadd(`${s.keys.prefix}:{st}:presence:nodes`, Date.now() - 1, 'nodeA');
+    expect((await s.reportStats('nodeB', [report('r', 5)])).get('r')!.viewers).toBe(5);
+    expect(await redis.exists(`${s.keys.prefix}:{st}:presence:nodeA`)).toBe(0);
+    expect((await s.reportStats('nodeB', [report('r', 0)])).get('r')!.viewers).toBe(0);
+  });
+
+  it('takes a node\'s full set of rooms: a room left out leaves the totals, and the last one leaves no key', async () => {
+    const s = store();
+    await s.reportStats('nodeA', [report('r1', 3), report('r2', 4)]);
+    await s.reportStats('nodeB', [report('r1', 1)]);
+    const after = await s.reportStats('nodeA', [report('r2', 4)]);
+    expect(after.get('r2')!.viewers).toBe(4);
+    expect((await s.readStats('r1')).viewers).toBe(1);
+    await s.reportStats('nodeB', []);
+    await s.reportStats('nodeA', []);
+    expect(await s.readStats('r1')).toEqual({ viewers: 0, reactions: new Map() });
+    expect(await redis.keys(`${s.keys.prefix}:*`)).toEqual([]);
+  });
+
+  it('reports a thousand rooms in one script call per partition, each partition in one slot', async () => {
+    for (const partitions of [1, 3]) {
+      const prefix = uniquePrefix('rs');
+      prefixes.push(prefix);
+      const s = new RoomStore(redis, { prefix, historySize: 10, historyTtlSeconds: 60, statsPartitions: partitions });
+      const rooms = Array.from({ length: 1000 }, (_, i) => report(`room${i}`, i % 7, i % 3 === 0 ? [[1, 1]] : []));
+      const before = evalCalls;
+      const totals = await s.reportStats('nodeA', rooms);
+      expect(evalCalls - before).toBe(partitions);
+      expect(totals.size).toBe(1000);
+      expect(totals.get('room6')!.viewers).toBe(6);
+      expect(totals.get('room6')!.reactions.get(1)).toBe(1);
+      const keys = await redis.keys(`${prefix}:*`);
+      const tags = new Set(keys.map((k) => /\{([^}]*)\}/.exec(k)![1]));
+      expect(tags.size).toBe(partitions);
+      for (const tag of tags) {
+        const slots = new Set(keys.filter((k) => k.includes(`{${tag}}`)).map((k) => HashSlot.of(k)));
+        expect(slots.size).toBe(1);
+      }
+      // One partition per equal slot range: one per master of a cluster of that many.
+      expect(new Set([...tags].map((t) => HashSlot.range(HashSlot.of(`{${t}}`), partitions))).size).toBe(partitions);
+    }
   });
 });
 

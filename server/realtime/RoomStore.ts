@@ -9,14 +9,21 @@ import type { StreamPosition } from '../../protocol/StreamCursor.js';
 import { assetPath } from '../../common/paths.js';
 import { RedisKeys } from '../../common/keys.js';
 import { RedisScript } from '../../common/RedisScript.js';
+import { HashSlot } from '../../common/HashSlot.js';
+import { logger } from '../../common/logger.js';
 
+const log = logger('RoomStore');
 const SCRIPT_DIR = assetPath(import.meta.url, '../redis/scripts');
 const scripts = {
   publish: RedisScript.fromFile('publish-3.lua', SCRIPT_DIR),
   chat: RedisScript.fromFile('chat-2.lua', SCRIPT_DIR),
   recover: RedisScript.fromFile('recover-3.lua', SCRIPT_DIR),
-  stats: RedisScript.fromFile('stats-2.lua', SCRIPT_DIR),
+  stats: RedisScript.fromFile('stats-3.lua', SCRIPT_DIR),
 };
+
+/** How long a node's presence counts stand without a report (it died), and how long stats keys live. */
+const PRESENCE_LIFETIME_MS = 5_000;
+const STATS_TTL_S = 3_600;
 
 /** Class byte in front of every message on a room's pub/sub channel. */
 export const MessageClass = {
@@ -50,6 +57,25 @@ export interface RoomStoreOptions {
   historyTtlSeconds: number;
   /** Most events replayed on recovery; beyond that the client gets a snapshot. */
   maxRecover?: number;
+  /**
+   * Stats partitions (default 1): presence and reaction totals live in this many hash slots,
+   * and a node's stats report costs one script call per partition it has rooms in. On Redis
+   * Cluster, the number of masters (docs/scaling.md). Every gateway must use the same value.
+   */
+  statsPartitions?: number;
+}
+
+/** A room's viewers and reaction totals over all nodes. */
+export interface RoomTotals {
+  viewers: number;
+  reactions: Map<number, number>;
+}
+
+/** One room in a node's stats report: its viewers on the node and reactions since the last report. */
+export interface StatsReport {
+  roomId: string;
+  viewers: number;
+  reactions: Map<number, number>;
 }
 
 export interface ChatAdmission {
@@ -67,11 +93,31 @@ export class RoomStore {
   readonly #keys: RedisKeys;
   readonly #redis: Redis;
   readonly #options: Required<RoomStoreOptions>;
+  /** Per stats partition: its key prefix (ending with its hash tag) and its three script keys. */
+  readonly #partitions: { prefix: string; keys: [string, string] }[];
+  /** Per node: the stats partitions it reported rooms in last time (each gets one more, empty, report when its rooms are gone). */
+  readonly #reported = new Map<string, Set<number>>();
 
   constructor(redis: Redis, options: RoomStoreOptions) {
     this.#redis = redis;
-    this.#options = { maxRecover: 1000, ...options };
+    this.#options = { maxRecover: 1000, statsPartitions: 1, ...options };
     this.#keys = new RedisKeys(options.prefix);
+    const parts = this.#options.statsPartitions;
+    if (!Number.isInteger(parts) || parts < 1 || parts > 1024) throw new TypeError('statsPartitions must be an integer in [1, 1024]');
+    this.#partitions = Array.from({ length: parts }, (_, p) => {
+      // Partition p's tag hashes into the p-th of `parts` equal slot ranges: with one partition per
+      // master of a cluster made by `redis-cli --cluster create`, one partition per master.
+      const prefix = `${options.prefix}:{${HashSlot.tagInRange(parts === 1 ? 'st' : `st:${p}`, p, parts)}}:`;
+      return { prefix, keys: [`${prefix}presence`, `${prefix}presence:nodes`] };
+    });
+  }
+
+  /**
+   * The stats partition of a room: the slot range its own keys are in, so that with one
+   * partition per master its stats live on the master that has its stream.
+   */
+  statsPartition(roomId: string): number {
+    return this.#partitions.length === 1 ? 0 : HashSlot.range(HashSlot.of(this.#keys.roomChannel(roomId)), this.#partitions.length);
   }
 
   /**
@@ -137,23 +183,61 @@ export class RoomStore {
     return (await this.recover(roomId, null)) as SnapshotResult;
   }
 
-  /** Reports this node's viewers and reaction deltas; returns room totals. */
-  async reportStats(
-    roomId: string,
-    nodeId: string,
-    localViewers: number,
-    reactionDeltas: Map<number, number>,
-  ): Promise<{ viewers: number; reactions: Map<number, number> }> {
-    const args: (string | number)[] = [nodeId, localViewers, Date.now(), 5_000, 3_600];
-    for (const [kind, delta] of reactionDeltas) args.push(kind, delta);
-    const [viewers, totals] = await scripts.stats.run<[number, string[]]>(
-      this.#redis,
-      [this.#keys.room(roomId, 'presence'), this.#keys.room(roomId, 'reactions')],
-      args,
-    );
+  /**
+   * Reports this node's viewers (distinct users) and reaction deltas for all its rooms, and
+   * returns each room's totals over all live nodes: one script call per stats partition, not
+   * one per room. The report is the node's full set of rooms: rooms left out of it leave the
+   * totals. A room whose partition could not be reported is missing from the answer (its
+   * reactions should be reported again next time).
+   */
+  async reportStats(nodeId: string, reports: StatsReport[]): Promise<Map<string, RoomTotals>> {
+    const byPartition = new Map<number, StatsReport[]>();
+    for (const r of reports) {
+      const p = this.statsPartition(r.roomId);
+      const list = byPartition.get(p);
+      if (list) list.push(r);
+      else byPartition.set(p, [r]);
+    }
+    // A partition whose rooms are all gone gets one empty report: the node's entries leave it.
+    let reported = this.#reported.get(nodeId);
+    if (!reported) this.#reported.set(nodeId, (reported = new Set()));
+    for (const p of reported) if (!byPartition.has(p)) byPartition.set(p, []);
+    const out = new Map<string, RoomTotals>();
+    const now = Date.now();
+    await Promise.all([...byPartition].map(async ([p, rooms]) => {
+      const part = this.#partitions[p];
+      const args: string[] = [nodeId, String(now), String(PRESENCE_LIFETIME_MS), String(STATS_TTL_S), part.prefix];
+      for (const r of rooms) {
+        let deltas = '';
+        for (const [kind, delta] of r.reactions) if (delta > 0) deltas += `${deltas ? ',' : ''}${kind}:${delta}`;
+        args.push(`${r.roomId}|${r.viewers}|${deltas}`);
+      }
+      let reply: (number | string[])[];
+      try {
+        reply = await scripts.stats.run<(number | string[])[]>(this.#redis, [...part.keys, `${part.prefix}presence:${nodeId}`], args);
+      } catch (error) {
+        // Its rooms are missing from the answer; the partition is reported again next time.
+        log.warn({ err: error, partition: p, rooms: rooms.length }, 'stats report failed');
+        return;
+      }
+      if (rooms.length > 0) reported.add(p);
+      else reported.delete(p);
+      rooms.forEach((r, i) => out.set(r.roomId, { viewers: Number(reply[2 * i]), reactions: reactionTotals(reply[2 * i + 1] as string[]) }));
+    }));
+    return out;
+  }
+
+  /** A room's totals as last reported by the nodes (reads only). */
+  async readStats(roomId: string): Promise<RoomTotals> {
+    const part = this.#partitions[this.statsPartition(roomId)];
+    const [[, viewers], [, flat]] = (await this.#redis
+      .multi()
+      .hget(part.keys[0], roomId)
+      .hgetall(`${part.prefix}reactions:${roomId}`)
+      .exec()) as [[null, string | null], [null, Record<string, string>]];
     const reactions = new Map<number, number>();
-    for (let i = 0; i < totals.length; i += 2) reactions.set(Number(totals[i]), Number(totals[i + 1]));
-    return { viewers: Number(viewers), reactions };
+    for (const [kind, total] of Object.entries(flat ?? {})) reactions.set(Number(kind), Number(total));
+    return { viewers: Number(viewers ?? 0), reactions };
   }
 
   /** Moderation state of a room: mutes, bans (userId -> until ms, 0 = forever), slow mode, words. */
@@ -263,6 +347,13 @@ export function snapshotFromFields(fields: Map<string, flashcast.IRoomEvent>): f
   }
   snapshot.inventory!.sort((a, b) => String(a.dealId || a.productId).localeCompare(String(b.dealId || b.productId)));
   return snapshot;
+}
+
+/** Reaction totals from a flat HGETALL reply (kind, total, ...). */
+function reactionTotals(flat: string[]): Map<number, number> {
+  const reactions = new Map<number, number>();
+  for (let i = 0; i < flat.length; i += 2) reactions.set(Number(flat[i]), Number(flat[i + 1]));
+  return reactions;
 }
 
 /** A new random stream epoch (changes when a room's stream is lost and recreated). */

@@ -112,7 +112,9 @@ export async function startStack(opts: {
  * by `host1`. The shop is host1's own (no commission), unless `commissionBps` is given: then it
  * is `seller1`'s shop, which opens an affiliate plan for host1 at that commission.
  */
-export async function seedDeal(s: Stack, o: { stock?: number; dealStock?: number; limit?: number; countdown?: number; price?: number; regions?: string[]; commissionBps?: number } = {}) {
+export async function seedDeal(s: Stack, o: {
+  stock?: number; dealStock?: number; limit?: number; countdown?: number; price?: number; regions?: string[]; commissionBps?: number; buckets?: number;
+} = {}) {
   const affiliate = o.commissionBps !== undefined;
   const shop = await s.commerce.catalog.createShop({ ownerUserId: affiliate ? 'seller1' : 'host1', name: 'Shop', currency: 'USD', country: 'US' });
   const product = await s.commerce.catalog.createProduct(shop.id, {
@@ -124,7 +126,7 @@ export async function seedDeal(s: Stack, o: { stock?: number; dealStock?: number
   await s.commerce.catalog.addToShowcase('room1', product.id);
   const deal = await s.commerce.deals.create('room1', 'host1', {
     productId: product.id, price: { amount: o.price ?? 1999, currency: 'USD' }, totalStock: o.dealStock ?? 100,
-    perBuyerLimit: o.limit ?? 2, countdownSeconds: o.countdown ?? 0, durationSeconds: 600, allowedRegions: o.regions,
+    perBuyerLimit: o.limit ?? 2, countdownSeconds: o.countdown ?? 0, durationSeconds: 600, allowedRegions: o.regions, buckets: o.buckets,
   });
   return { shop, product, deal, plan };
 }

@@ -1,5 +1,6 @@
 --[[
-  Releases holds whose TTL has passed (state H only), each exactly once.
+  Releases holds whose TTL has passed (state H only), each exactly once, and forgets claims (state
+  M, reserve-4.lua) that lapsed: no units were held for them here.
 
   KEYS[1] deal    hash: ..., status, ends, stock, ver (stock version, +1 with every change of stock)
   KEYS[2] orders  hash: <orderId> -> "state|userId|qty|expiresAt|key", "@<userId>" -> units held or bought
@@ -9,7 +10,9 @@
 
   Reply: { available, releasedUnits, version, ends, orderId1, orderId2, ... }
   available and version are read after the releases, together (the version grows once per call
-  that released something); ends is the deal's end (ms), 0 once ended.
+  that released something); ends is the deal's end (ms), 0 once ended. An order whose units are a
+  loan from bucket j is listed as "orderId~j:token" and its units are not in releasedUnits: the
+  caller returns them to bucket j (give-3.lua).
 ]]
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -21,14 +24,27 @@ for _, id in ipairs(due) do
   local rec = redis.call('HGET', KEYS[2], id)
   if rec then
     local state, user, q, rest = string.match(rec, '^(%a)|([^|]*)|(%d+)|(.*)$')
-    if state == 'H' then
-      redis.call('HSET', KEYS[2], id, 'R|' .. user .. '|' .. q .. '|' .. rest)
-      redis.call('HINCRBY', KEYS[1], 'stock', q)
+    if state == 'M' then
+      -- A claim (reserve-4.lua MOVE) nothing followed: forgotten, so a retry of its tap starts over.
+      local key = string.match(rest, '^%d+|(.*)$')
+      redis.call('HDEL', KEYS[2], id, '#' .. user .. '|' .. key)
       if redis.call('HINCRBY', KEYS[2], '@' .. user, -tonumber(q)) <= 0 then
         redis.call('HDEL', KEYS[2], '@' .. user)
       end
-      units = units + tonumber(q)
-      reply[#reply + 1] = id
+    elseif state == 'H' then
+      redis.call('HSET', KEYS[2], id, 'R|' .. user .. '|' .. q .. '|' .. rest)
+      if redis.call('HINCRBY', KEYS[2], '@' .. user, -tonumber(q)) <= 0 then
+        redis.call('HDEL', KEYS[2], '@' .. user)
+      end
+      local loan = redis.call('HGET', KEYS[2], '~' .. id)
+      if loan then
+        redis.call('HDEL', KEYS[2], '~' .. id)
+        reply[#reply + 1] = id .. '~' .. loan
+      else
+        redis.call('HINCRBY', KEYS[1], 'stock', q)
+        units = units + tonumber(q)
+        reply[#reply + 1] = id
+      end
     end
   end
 end

@@ -21,7 +21,9 @@
   KEYS[5] sold    hash: userId -> units bought
   ARGV[1] the deal as JSON strings: status, room, product, total, limit, starts, ends, allowed,
           blocked, price, currency, epoch, sold (PostgreSQL's units), verFloor (the new stock
-          version is at least this), orders, units, gmv, buyers (sales stats)
+          version is at least this), orders, units, gmv, buyers (sales stats), and for one bucket
+          of a deal split over several: buckets (their number), free (the units this bucket gets
+          for its kept holds and stock, instead of total - sold)
   ARGV[2..] PostgreSQL's orders, one each: "orderId|state|userId|qty|key", state P, S, R or F
   Reply: { available, version, keptHolds, droppedHolds }
 ]]
@@ -40,7 +42,7 @@ local flat = redis.call('HGETALL', KEYS[2])
 for i = 1, #flat, 2 do
   local field = flat[i]
   local c = string.sub(field, 1, 1)
-  if c ~= '#' and c ~= '@' and not known[field] then
+  if c ~= '#' and c ~= '@' and c ~= '~' and not known[field] then
     local state, user, q, exp, key = string.match(flat[i + 1], '^(%a)|([^|]*)|(%d+)|(%d+)|(.*)$')
     if state == 'P' or (state == 'H' and tonumber(exp) > now) then
       keep[#keep + 1] = { field, state, user, tonumber(q), exp, key }
@@ -50,7 +52,7 @@ end
 table.sort(keep, function(a, b) return tonumber(a[5]) < tonumber(b[5]) end)
 
 redis.call('DEL', KEYS[2], KEYS[3], KEYS[4], KEYS[5])
-local free = tonumber(d.total) - tonumber(d.sold)
+local free = d.free and tonumber(d.free) or (tonumber(d.total) - tonumber(d.sold))
 if free < 0 then free = 0 end
 
 for i = 2, #ARGV do
@@ -82,7 +84,7 @@ end
 local cur = redis.call('HGET', KEYS[1], 'ver')
 redis.call('HSET', KEYS[1], 'status', d.status, 'room', d.room, 'product', d.product, 'total', d.total, 'limit', d.limit,
   'starts', d.starts, 'ends', d.ends, 'allowed', d.allowed, 'blocked', d.blocked, 'price', d.price, 'currency', d.currency,
-  'stock', free, 'epoch', d.epoch)
+  'stock', free, 'epoch', d.epoch, 'buckets', d.buckets or '1')
 local ver
 if cur and tonumber(cur) >= tonumber(d.verFloor) then
   ver = redis.call('HINCRBY', KEYS[1], 'ver', 1)

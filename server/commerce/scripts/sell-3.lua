@@ -9,13 +9,17 @@
   ARGV[1] orderId
   ARGV[2] order total, minor units of the deal currency
 
-  Reply: { code, quantity }   code: OK | DUP (already S) | RELEASED | UNKNOWN
+  Reply: { code, quantity, loan }   code: OK | DUP (already S) | RELEASED | UNKNOWN
+  loan: "j:token" if the order's units are a loan from bucket j (sold: the caller settles the loan,
+  give-3.lua "consume"), else "".
 ]]
 local rec = redis.call('HGET', KEYS[1], ARGV[1])
-if not rec then return { 'UNKNOWN', 0 } end
+if not rec then return { 'UNKNOWN', 0, '' } end
+local loan = redis.call('HGET', KEYS[1], '~' .. ARGV[1]) or ''
 local state, user, q, rest = string.match(rec, '^(%a)|([^|]*)|(%d+)|(.*)$')
-if state == 'S' then return { 'DUP', tonumber(q) } end
-if state == 'R' then return { 'RELEASED', tonumber(q) } end
+if state == 'S' then return { 'DUP', tonumber(q), loan } end
+if state == 'R' then return { 'RELEASED', tonumber(q), loan } end
+if state == 'M' then return { 'UNKNOWN', 0, '' } end
 redis.call('HSET', KEYS[1], ARGV[1], 'S|' .. user .. '|' .. q .. '|' .. rest)
 redis.call('HINCRBY', KEYS[2], 'orders', 1)
 redis.call('HINCRBY', KEYS[2], 'units', q)
@@ -23,4 +27,4 @@ redis.call('HINCRBY', KEYS[2], 'gmv', ARGV[2])
 if redis.call('HINCRBY', KEYS[3], user, q) == tonumber(q) then
   redis.call('HINCRBY', KEYS[2], 'buyers', 1)
 end
-return { 'OK', tonumber(q) }
+return { 'OK', tonumber(q), loan }

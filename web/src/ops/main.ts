@@ -1,2 +1,7 @@
-/** The ops console page (placeholder until the console lands). */
-document.body.append('Flashcast ops');
+/** The ops console page (/ops/): `<flashcast-ops>` on the whole page; `?server=` points at another gateway. */
+import './OpsConsole.js';
+
+const ops = document.createElement('flashcast-ops');
+const server = new URLSearchParams(location.search).get('server');
+if (server) ops.setAttribute('server', server);
+document.body.append(ops);
