@@ -16,6 +16,9 @@ bash scripts/setup-services.sh
 packages=()
 command -v chromium >/dev/null 2>&1 || packages+=(chromium)
 command -v gst-launch-1.0 >/dev/null 2>&1 || packages+=(gstreamer1.0-tools)
+# Thai and Chinese glyphs for the viewer's screenshots (test/web/).
+dpkg -s fonts-tlwg-loma-otf >/dev/null 2>&1 || packages+=(fonts-tlwg-loma-otf)
+dpkg -s fonts-wqy-microhei >/dev/null 2>&1 || packages+=(fonts-wqy-microhei)
 # Load balancers in front of several gateways (test/scale/, docs/deploy.md).
 command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ] || packages+=(haproxy)
 [ -x /usr/sbin/nginx ] || packages+=(nginx-light)

@@ -8,7 +8,6 @@ import { HttpChannel } from '../../../client-sdk/HttpChannel.js';
 import { RoomEvent, type Room } from '../../../client-sdk/Room.js';
 import { socketUrl, type WebConfig } from '../shared/ServerInfo.js';
 import { tokenClaims, type PageToken } from '../shared/TokenSource.js';
-import { ServerClock } from './ServerClock.js';
 import { StudioApi } from './StudioApi.js';
 
 export interface StudioSessionOptions {
@@ -30,8 +29,6 @@ export class StudioSession {
   readonly client: FlashcastClient;
   readonly room: Room;
   readonly api: StudioApi;
-  /** The server's clock, from the dashboard's timestamps (deal countdowns). */
-  readonly clock = new ServerClock();
   #closed = false;
 
   private constructor(options: StudioSessionOptions, client: FlashcastClient, room: Room) {
@@ -44,8 +41,12 @@ export class StudioSession {
     this.role = claims.role === 'moderator' ? 'moderator' : 'host';
     this.client = client;
     this.room = room;
-    room.on(RoomEvent.Dashboard, (stats) => this.clock.observe(Number(stats.ts)));
     this.api = new StudioApi(new HttpChannel({ baseUrl: options.origin, token: () => options.token.token, timeoutMs: 15_000 }), options.roomId);
+  }
+
+  /** The server's clock as the SDK estimates it (deal countdowns run on it). */
+  get clock(): FlashcastClient['clock'] {
+    return this.client.clock;
   }
 
   /** Connects the host's socket and joins the room. */
