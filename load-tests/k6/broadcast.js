@@ -1,63 +1,65 @@
-// k6 broadcast scenario (k6 v0.48): VIEWERS viewers join ROOM, a host publishes
-// critical announcements at RATE/s for DURATION s, every viewer must get each one,
-// in order, exactly once. Same scenario as the Node harness (load-tests/harness,
-// BroadcastScenario) and the broadcast benchmark (load-tests/bench).
+// k6 broadcast scenario: VIEWERS viewers join ROOM, a host publishes critical announcements
+// at RATE/s for DURATION s, then END; every viewer must get each one, in order, exactly once.
+// Same scenario and thresholds as the Node harness (load-tests/harness, BroadcastScenario).
 //
-//   npm run proto     # generates ./lib/flashcast-proto.js
+//   npm run proto     # generates ./lib/flashcast-proto.cjs
 //   k6 run -e FLASHCAST_URL=ws://127.0.0.1:8080 -e FLASHCAST_JWT_SECRET=... \
-//          -e VIEWERS=5000 -e RATE=20 -e DURATION=30 load-tests/k6/broadcast.js
-import { config, host, summarize, viewer } from './flashcast.js';
+//          -e VIEWERS=500 -e RATE=20 -e DURATION=30 load-tests/k6/broadcast.js
+import exec from 'k6/execution';
+import { config, host, mergeThresholds, schedule, seedCounters, sloThresholds, summarize, viewer } from './flashcast.js';
 
-const viewerSeconds = config.joinWaitS + config.durationS + 30;
+/** Announcements every viewer must receive: RATE × DURATION, and END. */
+const announcements = Math.round(config.rate * config.durationS) + 1;
+const leadS = config.startAt ? Math.max(0, (config.startAt - Date.now()) / 1000) : config.joinWaitS;
+const runS = Math.ceil(leadS + config.durationS + 30);
 
 export const options = {
-  scenarios: {
-    viewers: {
-      executor: 'per-vu-iterations',
-      exec: 'viewers',
-      vus: config.viewers,
-      iterations: 1,
-      maxDuration: `${viewerSeconds + 10}s`,
+  scenarios: Object.assign(
+    {
+      viewers: { executor: 'per-vu-iterations', exec: 'viewers', vus: config.viewers, iterations: 1, maxDuration: `${runS + 15}s` },
     },
-    host: {
-      executor: 'per-vu-iterations',
-      exec: 'publisher',
-      vus: 1,
-      iterations: 1,
-      startTime: `${config.joinWaitS}s`,
-      maxDuration: `${config.durationS + 30}s`,
+    config.runHost ? { host: { executor: 'per-vu-iterations', exec: 'publisher', vus: 1, iterations: 1, maxDuration: `${runS + 10}s` } } : {},
+  ),
+  thresholds: mergeThresholds(
+    {
+      fc_joined: [`count>=${config.viewers}`],
+      fc_join_failed: ['count==0'],
+      fc_critical_received: [`count>=${config.viewers * announcements}`],
+      fc_viewer_incomplete: ['count==0'],
+      fc_decode_errors: ['count==0'],
+      checks: ['rate==1'],
     },
-  },
-  thresholds: {
-    fc_join_ok: ['rate>0.99'],
-    fc_critical_lost: ['count==0'],
-    fc_critical_duplicates: ['count==0'],
-    fc_viewer_incomplete: ['count==0'],
-    fc_unexpected_close: ['count==0'],
-    fc_announce_refused: ['count==0'],
-    fc_announcement_ms: ['p(99)<50'],
-  },
+    config.runHost ? { fc_announce_acked: [`count>=${announcements}`], fc_announce_refused: ['count==0'] } : {},
+    sloThresholds({ connections: config.viewers + 1 }, ['critical_latency_p99', 'critical_loss', 'viewer_disconnects']),
+  ),
   summaryTrendStats: ['med', 'p(90)', 'p(99)', 'max'],
 };
 
-/** One viewer per VU: stays until END (or the deadline). */
-export function viewers() {
-  viewer(`k6v${__VU}`, viewerSeconds);
+export function setup() {
+  seedCounters(Object.keys(options.thresholds));
+  return { startAt: config.startAt || Date.now() + config.joinWaitS * 1000 };
 }
 
-/** The host. */
-export function publisher() {
-  host(config.rate, config.durationS);
+/** One viewer per VU: stays until END (or 30 s after END was due). */
+export function viewers(data) {
+  const plan = schedule(data.startAt, config.rate, config.durationS);
+  viewer(`${config.idPrefix}v${exec.scenario.iterationInTest}`, plan, plan.endDueAt + 30000);
+}
+
+/** The host: announces on the schedule, then END. */
+export function publisher(data) {
+  host(schedule(data.startAt, config.rate, config.durationS));
 }
 
 export function handleSummary(data) {
   return summarize(data, `flashcast broadcast: ${config.viewers} viewers, ${config.rate} msg/s, ${config.durationS} s`, [
-    ['fc_join_ok', 'rate'],
+    ['fc_joined', 'counter'],
     ['fc_critical_received', 'counter'],
     ['fc_critical_lost', 'counter'],
     ['fc_critical_duplicates', 'counter'],
     ['fc_viewer_incomplete', 'counter'],
     ['fc_unexpected_close', 'counter'],
+    ['fc_announce_acked', 'counter'],
     ['fc_announce_refused', 'counter'],
     ['fc_announcement_ms', 'trend'],
     ['fc_announce_ack_ms', 'trend'],

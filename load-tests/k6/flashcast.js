@@ -1,45 +1,140 @@
-// Shared helpers of the Flashcast k6 scripts (k6 v0.48): tokens, frames, and the
-// viewer / host / chatter behaviours used by broadcast.js and chat-storm.js.
-// The Node harness (load-tests/harness/) runs the same scenarios in CI.
+// Shared code of the Flashcast k6 scripts, for k6 v0.48 and current k6: configuration,
+// tokens, frames (decodeMessage is the one place a WebSocket message becomes frames),
+// connections, and the viewer, host and buyer behaviours of broadcast.js, chat-storm.js,
+// flash-sale.js and peak-rehearsal.js. The Node harness (load-tests/harness/) runs the
+// same scenarios with the same thresholds in CI.
 //
-// The protobuf codec is generated from protocol/flashcast.proto by `npm run proto`
-// into ./lib/flashcast-proto.js (self-contained ESM, no Node APIs).
+// The codec is generated from protocol/flashcast.proto by `npm run proto` into
+// ./lib/flashcast-proto.cjs: CommonJS, because k6 before v0.52 runs ES modules through
+// Babel (the 470 KB codec took tens of seconds to load as ESM, well under one as CommonJS).
 import crypto from 'k6/crypto';
 import encoding from 'k6/encoding';
-import { WebSocket } from 'k6/experimental/websockets';
-import { setTimeout, setInterval, clearInterval, clearTimeout } from 'k6/experimental/timers';
+import http from 'k6/http';
+import { check, sleep } from 'k6';
 import { Counter, Rate, Trend } from 'k6/metrics';
-import { flashcast } from './lib/flashcast-proto.js';
+import { flashcast } from './lib/flashcast-proto.cjs';
 
-/** Configuration from the environment (k6 run -e NAME=value). */
+/** The first of `names` this k6 has (init context only). */
+function loadModule(names) {
+  for (const name of names) {
+    try {
+      return require(name);
+    } catch (_) {
+      // not in this k6 version: try the next name
+    }
+  }
+  throw new Error(`none of ${names.join(', ')} is available in this k6`);
+}
+
+// k6 v0.48 has WebSocket and timers under k6/experimental/ only; current k6 has k6/websockets,
+// global timers, and has removed k6/experimental/timers.
+const { WebSocket } = loadModule(['k6/websockets', 'k6/experimental/websockets']);
+const timers =
+  typeof setTimeout === 'function'
+    ? { setTimeout, clearTimeout, setInterval, clearInterval }
+    : loadModule(['k6/experimental/timers']);
+
+/** WebSocket.OPEN (k6 v0.48's readyState is a Go-typed value: compare it through Number()). */
+const OPEN = 1;
+
+function num(name, fallback) {
+  const raw = __ENV[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n < 0) throw new Error(`${name} must be a number >= 0, got ${raw}`);
+  return n;
+}
+
+const url = (__ENV.FLASHCAST_URL || 'ws://127.0.0.1:8080').replace(/\/+$/, '');
+
+/** Configuration from the environment (k6 run -e NAME=value); README.md lists every variable. */
 export const config = {
-  url: (__ENV.FLASHCAST_URL || 'ws://127.0.0.1:8080').replace(/\/+$/, ''),
+  url,
+  /** The HTTP API on the same host and port. */
+  httpUrl: (__ENV.FLASHCAST_HTTP_URL || url.replace(/^ws/, 'http')).replace(/\/+$/, ''),
   secret: __ENV.FLASHCAST_JWT_SECRET || 'flashcast-dev-secret-change-me',
   room: __ENV.ROOM || 'k6-bench',
-  viewers: Number(__ENV.VIEWERS || 1000),
-  rate: Number(__ENV.RATE || 20),
-  durationS: Number(__ENV.DURATION || 30),
+  /** Prefix of every user id: give each load generator its own (README: several generators). */
+  idPrefix: __ENV.ID_PREFIX || 'k6',
+  /** HOST=0: this generator runs no host (another one does, with the same ROOM and START_AT). */
+  runHost: __ENV.HOST !== '0',
+  /** When the host starts publishing (ms since the epoch); default: JOIN_WAIT after setup. */
+  startAt: num('START_AT', 0),
+  viewers: num('VIEWERS', 1000),
+  rate: num('RATE', 20),
+  durationS: num('DURATION', 30),
   /** Seconds given to viewers to connect and join before the host starts. */
-  joinWaitS: Number(__ENV.JOIN_WAIT || 15),
-  chatters: Number(__ENV.CHATTERS || 100),
-  chatRate: Number(__ENV.CHAT_RATE || 2),
-  flooderRate: Number(__ENV.FLOODER_RATE || 20),
-  announceRate: Number(__ENV.ANNOUNCE_RATE || 2),
+  joinWaitS: num('JOIN_WAIT', 15),
+  chatters: num('CHATTERS', 100),
+  chatRate: num('CHAT_RATE', 2),
+  flooderRate: num('FLOODER_RATE', 20),
+  announceRate: num('ANNOUNCE_RATE', 2),
+  buyers: num('BUYERS', 200),
+  stock: num('STOCK', 50),
+  /** Taps are spread over this many seconds after the deal goes live. */
+  tapSpreadS: num('TAP_SPREAD', 2),
+  /** How long a winner waits for its PAID order update on the socket. */
+  paidWaitS: num('PAID_WAIT', 30),
+  /** A critical message due this long before a viewer's end must have arrived. */
+  lossGraceMs: num('LOSS_GRACE_MS', 2000),
   summaryFile: __ENV.SUMMARY_FILE || '',
 };
+
+/**
+ * The service-level objectives (load-tests/slos.json): the same numbers as docs/slos.md,
+ * deploy/prometheus/alerts.yml and the Node harness.
+ */
+export const slos = JSON.parse(open('../slos.json')).objectives;
+
+/** The SLO's bound by id. */
+export function slo(id) {
+  const found = slos.find((s) => s.id === id);
+  if (!found) throw new Error(`no SLO ${id} in load-tests/slos.json`);
+  return found.threshold;
+}
+
+/**
+ * k6 thresholds of the SLOs `ids` (default: all), for a run with `n` = { connections, taps,
+ * stock }: each rehearsal metric's bound is the SLO's threshold, times n[per], plus n[plus].
+ */
+export function sloThresholds(n, ids) {
+  const out = {};
+  for (const s of slos) {
+    if (ids && !ids.includes(s.id)) continue;
+    for (const r of s.rehearsal) {
+      let bound = s.threshold * (r.per ? n[r.per] : 1) + (r.plus ? n[r.plus] : 0);
+      if (r.stat === 'count') bound = Math.floor(bound);
+      (out[r.metric] = out[r.metric] || []).push(`${r.stat}${r.op}${bound}`);
+    }
+  }
+  return out;
+}
+
+/** Thresholds of several sources in one object (the lists of a metric are joined). */
+export function mergeThresholds(...sources) {
+  const out = {};
+  for (const source of sources) {
+    for (const [name, list] of Object.entries(source)) out[name] = (out[name] || []).concat(list);
+  }
+  return out;
+}
 
 /** Text of the host's last announcement: viewers stop when they see it. */
 export const END_TEXT = 'END';
 
 export const metrics = {
-  joinOk: new Rate('fc_join_ok'),
+  joined: new Counter('fc_joined'),
+  joinFailed: new Counter('fc_join_failed'),
   criticalReceived: new Counter('fc_critical_received'),
   criticalLost: new Counter('fc_critical_lost'),
   criticalDuplicates: new Counter('fc_critical_duplicates'),
   viewerIncomplete: new Counter('fc_viewer_incomplete'),
   unexpectedClose: new Counter('fc_unexpected_close'),
+  disconnects: new Counter('fc_disconnects'),
+  decodeErrors: new Counter('fc_decode_errors'),
   announcementMs: new Trend('fc_announcement_ms', true),
   announceAckMs: new Trend('fc_announce_ack_ms', true),
+  announceAcked: new Counter('fc_announce_acked'),
   announceRefused: new Counter('fc_announce_refused'),
   chatSent: new Counter('fc_chat_sent'),
   chatAccepted: new Rate('fc_chat_accepted'),
@@ -47,196 +142,609 @@ export const metrics = {
   chatDeliveries: new Counter('fc_chat_deliveries'),
   chatDeliveryMs: new Trend('fc_chat_delivery_ms', true),
   floodLimited: new Counter('fc_flood_rate_limited'),
+  buyTaps: new Counter('fc_buy_taps'),
+  buyAnswered: new Counter('fc_buy_answered'),
+  buyUnanswered: new Counter('fc_buy_unanswered'),
+  buyMs: new Trend('fc_buy_ms', true),
+  buyOk: new Counter('fc_buy_ok'),
+  buySoldOut: new Counter('fc_buy_sold_out'),
+  buyOther: new Counter('fc_buy_other'),
+  buyUnavailable: new Counter('fc_buy_unavailable'),
+  paidMs: new Trend('fc_paid_ms', true),
+  ordersPaidPushed: new Counter('fc_orders_paid_pushed'),
+  ordersFailedPushed: new Counter('fc_orders_failed_pushed'),
+  ordersPaid: new Counter('fc_orders_paid'),
+  unitsSold: new Counter('fc_units_sold'),
 };
+
+/**
+ * Adds 0 to every counter a threshold reads, from setup(): a counter that never got a sample
+ * must read 0 (and fail `count>=N`), on every k6 version.
+ */
+export function seedCounters(names) {
+  const byName = {};
+  for (const m of Object.values(metrics)) byName[m.name] = m;
+  for (const name of names) {
+    const base = name.split('{')[0];
+    if (byName[base] && byName[base] instanceof Counter) byName[base].add(0);
+  }
+}
 
 function b64url(text) {
   return encoding.b64encode(text, 'rawurl');
 }
 
-/** Mints an HS256 JWT exactly as server/auth/TokenService does. */
-export function mintToken(sub, role, rooms) {
+/** Mints an HS256 JWT exactly as common/auth/TokenService does. */
+export function mintToken(sub, role, rooms, extra) {
   const now = Math.floor(Date.now() / 1000);
-  const claims = { role, sub, iss: 'flashcast', iat: now, exp: now + 3600 };
+  const claims = Object.assign({ role, sub, iss: 'flashcast', iat: now, exp: now + 3600 }, extra || {});
   if (rooms) claims.rooms = rooms;
   const unsigned = `${b64url(JSON.stringify({ alg: 'HS256', typ: 'JWT' }))}.${b64url(JSON.stringify(claims))}`;
   return `${unsigned}.${crypto.hmac('sha256', config.secret, unsigned, 'base64rawurl')}`;
 }
 
-/** Encodes a ClientFrame into an ArrayBuffer (what ws.send wants for binary). */
+/**
+ * Encodes a ClientFrame (camelCase fields: `roomState`, `clientMsgId`) into an ArrayBuffer
+ * holding exactly its bytes: k6 sends a whole ArrayBuffer, and the encoder's bytes are a view
+ * into a larger pool.
+ */
 export function encode(frame) {
   frame.v = 1;
   const bytes = flashcast.ClientFrame.encode(frame).finish();
   return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
 }
 
-/** Decodes a binary message into a ServerFrame. */
-export function decode(data) {
-  return flashcast.ServerFrame.decode(new Uint8Array(data));
+/**
+ * The ServerFrames of one binary WebSocket message, in order. Every decode in these scripts
+ * goes through here: when the server coalesces several frames into one message, only this
+ * function changes.
+ */
+export function decodeMessage(data) {
+  return [flashcast.ServerFrame.decode(new Uint8Array(data))];
+}
+
+/** HTTP JSON call with a bearer token; returns the k6 response. */
+export function api(method, path, token, body, tags) {
+  const params = { headers: { authorization: `Bearer ${token}` }, timeout: '10s', tags: tags || { name: path.replace(/\/[A-Za-z0-9_.:-]{12,}/g, '/{id}') } };
+  if (body !== undefined) params.headers['content-type'] = 'application/json';
+  return http.request(method, `${config.httpUrl}${path}`, body === undefined ? null : JSON.stringify(body), params);
 }
 
 /**
- * Opens a Flashcast connection; `onFrame(frame, client)` sees every frame after
- * Connected. Returns a client with request(frame, onReply) and close().
+ * Opens a Flashcast connection. `handlers.onOpen(client)` runs after the Connected frame,
+ * `onFrame(frame, client)` for every frame that is not a reply, `onClose(info)` once:
+ * `{ expected, connected, code, reason, unanswered }`, where code and reason come from the
+ * server's `disconnect` frame (k6's close event carries neither), 0 / '' without one.
+ * Every timer made with client.after / client.every stops when the socket closes.
  */
-export function connect(token, onOpen, onFrame, onClose) {
+export function connect(token, handlers) {
   const ws = new WebSocket(`${config.url}/ws?token=${token}`);
-  ws.binaryType = 'arraybuffer';
+  try {
+    ws.binaryType = 'arraybuffer'; // needed from k6 v0.51 (default 'blob')
+  } catch (_) {
+    // k6 before v0.51: binary messages are always ArrayBuffers, and setting binaryType throws
+  }
+  const live = [];
   let nextRid = 1;
-  let closing = false;
-  let pingTimer = null;
-  const pending = {};
+  let closedOnce = false;
   const client = {
     ws,
+    connected: null,
+    /** The server's last `disconnect` frame. */
+    disconnect: null,
+    closing: false,
+    pending: {},
+    get open() {
+      return !client.closing && Number(ws.readyState) === OPEN;
+    },
+    /** Sends a frame without a reply (rid 0); false when the socket is not open. */
+    send(frame) {
+      if (!client.open) return false;
+      frame.rid = 0;
+      ws.send(encode(frame));
+      return true;
+    },
+    /** Sends a request; `onReply(frame)` gets its reply. False when the socket is not open. */
     request(frame, onReply) {
+      if (!client.open) return false;
       const rid = nextRid++;
       frame.rid = rid;
-      pending[rid] = onReply;
+      client.pending[rid] = onReply;
       ws.send(encode(frame));
-      return rid;
+      return true;
+    },
+    /** Runs `fn` in `ms` (at once if ms <= 0), unless the socket closes first. */
+    after(ms, fn) {
+      const handle = { interval: false, id: 0 };
+      handle.id = timers.setTimeout(() => {
+        client.cancel(handle);
+        fn();
+      }, Math.max(0, ms));
+      live.push(handle);
+      return handle;
+    },
+    /** Runs `fn` every `ms` until cancelled or the socket closes. */
+    every(ms, fn) {
+      const handle = { interval: true, id: timers.setInterval(fn, ms) };
+      live.push(handle);
+      return handle;
+    },
+    cancel(handle) {
+      const i = live.indexOf(handle);
+      if (i < 0) return;
+      live.splice(i, 1);
+      if (handle.interval) timers.clearInterval(handle.id);
+      else timers.clearTimeout(handle.id);
+    },
+    stopTimers() {
+      while (live.length) client.cancel(live[live.length - 1]);
     },
     close() {
-      closing = true;
-      if (pingTimer) clearInterval(pingTimer);
-      ws.close();
+      if (client.closing) return;
+      client.closing = true;
+      client.stopTimers();
+      if (Number(ws.readyState) === OPEN) ws.close();
     },
   };
-  ws.onmessage = (event) => {
-    const frame = decode(event.data);
+  const dispatch = (frame) => {
     if (frame.connected) {
+      client.connected = frame.connected;
       const interval = Number(frame.connected.pingIntervalMs || 0);
-      if (interval > 0) pingTimer = setInterval(() => ws.send(encode({ rid: 0, ping: { clientTime: Date.now() } })), Math.max(1000, interval / 2));
-      onOpen(client);
+      if (interval > 0) client.every(Math.max(1000, interval / 2), () => client.send({ ping: { clientTime: Date.now() } }));
+      if (handlers.onOpen) handlers.onOpen(client);
       return;
     }
-    if (frame.rid > 0 && pending[frame.rid]) {
-      const handler = pending[frame.rid];
-      delete pending[frame.rid];
-      handler(frame);
+    if (frame.disconnect) {
+      client.disconnect = frame.disconnect;
+      metrics.disconnects.add(1, { code: String(frame.disconnect.code) });
       return;
     }
-    onFrame(frame, client);
+    if (frame.rid > 0 && client.pending[frame.rid]) {
+      const onReply = client.pending[frame.rid];
+      delete client.pending[frame.rid];
+      onReply(frame);
+      return;
+    }
+    if (handlers.onFrame) handlers.onFrame(frame, client);
   };
-  ws.onclose = (event) => {
-    if (pingTimer) clearInterval(pingTimer);
-    if (!closing) metrics.unexpectedClose.add(1, { code: String(event && event.code) });
-    if (onClose) onClose(closing);
+  ws.onmessage = (event) => {
+    let frames;
+    try {
+      frames = decodeMessage(event.data);
+    } catch (_) {
+      metrics.decodeErrors.add(1);
+      return;
+    }
+    for (const frame of frames) dispatch(frame);
+  };
+  ws.onclose = () => {
+    if (closedOnce) return;
+    closedOnce = true;
+    client.stopTimers();
+    const unanswered = Object.keys(client.pending).length;
+    client.pending = {};
+    const d = client.disconnect;
+    if (handlers.onClose) {
+      handlers.onClose({ expected: client.closing, connected: !!client.connected, code: d ? d.code : 0, reason: d ? d.reason || '' : '', unanswered }, client);
+    }
   };
   ws.onerror = () => {};
   return client;
 }
 
+/** Counts an unexpected close, tagged with the server's disconnect code (or `none`). */
+function countUnexpectedClose(info) {
+  metrics.unexpectedClose.add(1, { code: info.code ? String(info.code) : 'none' });
+}
+
 /**
- * A viewer: joins the room, checks that critical events carry consecutive offsets,
- * times announcements (`<seq>|<ms>`) and chat, and stops at END or after
- * `maxSeconds`. With `chat` ({rate, seconds}) it also chats at that rate.
+ * The host's announcement schedule: `total` announcements at `rate`/s from `startAt`, then
+ * END once all are answered. `dueBy(t)` = how many (END included) were due by `t` minus the
+ * grace: what a viewer still connected at `t` must have received.
  */
-export function viewer(id, maxSeconds, chat) {
-  // The flooder may be disconnected for flooding: its stream is not checked.
+export function schedule(startAt, rate, seconds) {
+  const total = Math.round(rate * seconds);
+  const intervalMs = rate > 0 ? 1000 / rate : 0;
+  return {
+    startAt,
+    total,
+    intervalMs,
+    endDueAt: startAt + total * intervalMs,
+    dueBy(t) {
+      const s = t - config.lossGraceMs - startAt;
+      if (s < 0) return 0;
+      const announced = intervalMs > 0 ? Math.min(total, Math.floor(s / intervalMs) + 1) : 0;
+      return announced + (s >= total * intervalMs ? 1 : 0);
+    },
+  };
+}
+
+/**
+ * One viewer's critical stream: offsets must be consecutive from the one it joined at.
+ * `lost(...)` measures what should have arrived by the viewer's end, with or without END:
+ * up to END's offset when END came; else up to the room's offset read over HTTP (the viewer
+ * is still connected); else (the server is gone) every announcement the schedule says was
+ * due by the viewer's planned end, after the last one received.
+ */
+function criticalStream(base, joinedAt, plan) {
+  return {
+    base,
+    last: base,
+    received: 0,
+    duplicates: 0,
+    gapped: 0,
+    lastSeq: -1,
+    endOffset: 0,
+    accept(offset, seq) {
+      if (offset <= this.last) {
+        this.duplicates++;
+        return false;
+      }
+      if (offset > this.last + 1) this.gapped += offset - this.last - 1;
+      this.received++;
+      this.last = offset;
+      if (seq > this.lastSeq) this.lastSeq = seq;
+      return true;
+    },
+    lost(roomOffset, plannedEnd) {
+      if (this.endOffset > 0) return Math.max(0, this.endOffset - this.base - this.received);
+      if (roomOffset > 0) return Math.max(0, roomOffset - this.base - this.received);
+      const expectedFrom = Math.max(this.lastSeq + 1, plan.dueBy(joinedAt));
+      return this.gapped + Math.max(0, plan.dueBy(plannedEnd) - expectedFrom);
+    },
+  };
+}
+
+/** The room's current critical offset over HTTP, or 0 when the server does not answer. */
+function roomOffset(token) {
+  const res = api('GET', `/v1/rooms/${config.room}`, token, undefined, { name: '/v1/rooms/{room}' });
+  if (res.status !== 200) return 0;
+  try {
+    return Number(JSON.parse(res.body).offset || 0);
+  } catch (_) {
+    return 0;
+  }
+}
+
+/**
+ * A viewer: joins the room, checks that critical events carry consecutive offsets, times
+ * announcements (`<seq>|<ms>`) and chat, and stops at END or at `deadline` (ms since the
+ * epoch). `plan` is the host's schedule(). With `chat` ({rate, seconds, startAt, flooder}) it
+ * also chats; the flooder's stream is not checked (it may be disconnected for flooding).
+ */
+export function viewer(id, plan, deadline, chat) {
   const track = !(chat && chat.flooder);
-  let base = -1;
-  let last = 0;
-  let received = 0;
+  const token = mintToken(id, 'viewer');
+  let stream = null;
   let done = false;
-  let chatTimer = null;
-  let deadline = null;
-  const finish = (client, endOffset) => {
+  let chatDone = !(chat && chat.rate > 0);
+  const finish = (client, connected) => {
     if (done) return;
     done = true;
-    if (chatTimer) clearInterval(chatTimer);
-    if (deadline) clearTimeout(deadline);
-    if (base >= 0 && track) {
-      if (endOffset > 0) metrics.criticalLost.add(Math.max(0, endOffset - base - received));
-      else metrics.viewerIncomplete.add(1);
+    client.stopTimers();
+    if (stream && track) {
+      if (stream.endOffset === 0) metrics.viewerIncomplete.add(1);
+      const offset = stream.endOffset === 0 && connected ? roomOffset(token) : 0;
+      metrics.criticalLost.add(stream.lost(offset, deadline));
+      metrics.criticalDuplicates.add(stream.duplicates);
     }
     client.close();
   };
-  connect(
-    mintToken(id, 'viewer'),
-    (client) => {
-      deadline = setTimeout(() => finish(client, 0), maxSeconds * 1000);
+  connect(token, {
+    onOpen(client) {
+      client.after(deadline - Date.now(), () => finish(client, true));
+      const joinedAt = Date.now();
       client.request({ join: { room: config.room } }, (reply) => {
-        metrics.joinOk.add(!!reply.joined);
-        if (!reply.joined) return finish(client, 0);
-        base = Number(reply.joined.offset || 0);
-        last = base;
-        if (chat && chat.rate > 0) {
-          let sent = 0;
-          const total = Math.round(chat.rate * chat.seconds);
-          chatTimer = setInterval(() => {
-            if (sent >= total) return clearInterval(chatTimer);
-            const sentAt = Date.now();
-            metrics.chatSent.add(1);
-            client.request({ chat: { room: config.room, text: `${sent++}|${sentAt}`, clientMsgId: `${id}-${sent}` } }, (r) => {
-              metrics.chatAccepted.add(!!r.chatAccepted);
-              if (r.error && (r.error.code === 'RATE_LIMITED' || r.error.code === 'SLOW_MODE')) {
-                (chat.flooder ? metrics.floodLimited : metrics.chatRateLimited).add(1);
-              }
-            });
-          }, 1000 / chat.rate);
+        const ok = check(reply, { 'viewer joined': (r) => !!r.joined });
+        if (!ok) {
+          metrics.joinFailed.add(1, { code: (reply.error && reply.error.code) || 'UNKNOWN' });
+          return finish(client, true);
+        }
+        metrics.joined.add(1);
+        stream = criticalStream(Number(reply.joined.offset || 0), joinedAt, plan);
+        if (!chatDone) {
+          startChat(client, id, chat, () => {
+            chatDone = true;
+            if (stream.endOffset > 0) finish(client, true);
+          });
         }
       });
     },
-    (frame, client) => {
+    onFrame(frame, client) {
       const event = frame.event;
       if (!event) return;
       const offset = Number(event.offset || 0);
-      if (offset > 0 && base >= 0) {
-        if (offset > last) {
-          received++;
-          last = offset;
-          if (track) metrics.criticalReceived.add(1);
-        } else if (track) {
-          metrics.criticalDuplicates.add(1);
-        }
+      if (offset > 0 && stream) {
         const text = (event.announcement && event.announcement.text) || '';
-        const sentAt = Number(text.split('|')[1]);
+        const parts = text.split('|');
+        const seq = parts.length === 2 ? Number(parts[0]) : -1;
+        if (stream.accept(offset, seq) && track) metrics.criticalReceived.add(1);
+        const sentAt = Number(parts[1]);
         if (sentAt > 0) metrics.announcementMs.add(Date.now() - sentAt);
-        if (text === END_TEXT) finish(client, offset);
+        if (text === END_TEXT) {
+          stream.endOffset = offset;
+          if (chatDone) finish(client, true);
+        }
       } else if (event.chat) {
         metrics.chatDeliveries.add(1);
         const sentAt = Number((event.chat.text || '').split('|')[1]);
         if (sentAt > 0) metrics.chatDeliveryMs.add(Date.now() - sentAt);
       }
     },
-    () => {
-      if (!done) {
-        done = true;
-        if (chatTimer) clearInterval(chatTimer);
-        if (deadline) clearTimeout(deadline);
-        if (base >= 0 && track) metrics.viewerIncomplete.add(1);
+    onClose(info, client) {
+      if (!info.connected) {
+        metrics.joinFailed.add(1, { code: 'CONNECT' });
+        return;
       }
+      if (info.expected) return;
+      if (chat && chat.flooder) {
+        if (info.code === 4004) metrics.floodLimited.add(1);
+        return;
+      }
+      countUnexpectedClose(info);
+      finish(client, false);
     },
-  );
+  });
 }
 
-/** The host: joins, announces `rate`/s for `seconds` (text `<seq>|<ms>`), then END. */
-export function host(rate, seconds) {
-  connect(
-    mintToken('k6-host', 'host', [config.room]),
-    (client) => {
+/**
+ * Chats `rate`/s for `seconds` from `startAt` (plus a random phase within one interval, so
+ * chatters do not all send at once): text `<n>|<ms>`, a fresh clientMsgId each. `onDone()`
+ * runs once every line was sent and answered (or the socket closed).
+ */
+function startChat(client, id, chat, onDone) {
+  const total = Math.round(chat.rate * chat.seconds);
+  const intervalMs = 1000 / chat.rate;
+  let sent = 0;
+  let answered = 0;
+  const line = () => {
+    const sentAt = Date.now();
+    const n = sent++;
+    const requested = client.request({ chat: { room: config.room, text: `${n}|${sentAt}`, clientMsgId: `${id}-${n}` } }, (r) => {
+      answered++;
+      const limited = !!r.error && (r.error.code === 'RATE_LIMITED' || r.error.code === 'SLOW_MODE');
+      if (chat.flooder) {
+        if (limited) metrics.floodLimited.add(1);
+      } else {
+        metrics.chatAccepted.add(!!r.chatAccepted);
+        if (limited) metrics.chatRateLimited.add(1);
+      }
+      if (answered === total) onDone();
+    });
+    if (requested && !chat.flooder) metrics.chatSent.add(1);
+    return requested;
+  };
+  client.after(chat.startAt + Math.random() * intervalMs - Date.now(), () => {
+    if (total === 0) return onDone();
+    const timer = client.every(intervalMs, () => {
+      if (sent >= total || !line()) client.cancel(timer);
+    });
+    line();
+  });
+}
+
+/**
+ * The host: joins, announces on `plan` (text `<seq>|<ms>`, seq i at startAt + i/rate), then
+ * END once every announcement is answered, and closes.
+ */
+export function host(plan) {
+  connect(mintToken(`${config.idPrefix}-host`, 'host', [config.room]), {
+    onOpen(client) {
       client.request({ join: { room: config.room } }, (reply) => {
-        if (!reply.joined) throw new Error(`host could not join: ${reply.error && reply.error.code}`);
-        const total = Math.round(rate * seconds);
+        if (!check(reply, { 'host joined': (r) => !!r.joined })) return client.close();
         let seq = 0;
         let answered = 0;
         const announce = (text) => {
           const sentAt = Date.now();
           client.request({ announce: { room: config.room, text } }, (r) => {
             answered++;
-            if (r.ok) metrics.announceAckMs.add(Date.now() - sentAt);
-            else metrics.announceRefused.add(1, { code: (r.error && r.error.code) || 'UNKNOWN' });
+            if (check(r, { 'announcement acknowledged': (x) => !!x.ok })) {
+              metrics.announceAcked.add(1);
+              metrics.announceAckMs.add(Date.now() - sentAt);
+            } else {
+              metrics.announceRefused.add(1, { code: (r.error && r.error.code) || 'UNKNOWN' });
+            }
             if (text === END_TEXT) client.close();
-            else if (answered === total) announce(END_TEXT);
+            else if (answered === plan.total) announce(END_TEXT);
           });
         };
-        const timer = setInterval(() => {
-          if (seq >= total) return clearInterval(timer);
+        const next = () => {
+          if (!client.open) return;
+          if (seq >= plan.total) return;
           announce(`${seq++}|${Date.now()}`);
-        }, 1000 / rate);
+          client.after(plan.startAt + seq * plan.intervalMs - Date.now(), next);
+        };
+        if (plan.total === 0) client.after(plan.startAt - Date.now(), () => announce(END_TEXT));
+        else client.after(plan.startAt - Date.now(), next);
       });
     },
-    () => {},
+    onClose(info) {
+      if (info.unanswered > 0) metrics.announceRefused.add(info.unanswered, { code: 'UNANSWERED' });
+      if (!info.expected) countUnexpectedClose(info);
+    },
+  });
+}
+
+/**
+ * Sets up a flash sale over the HTTP API, as a shop's host would: a shop, a product with
+ * STOCK units, the room's showcase, the pin, and a deal that goes live in `countdownS`
+ * (at least 10 s), one unit per buyer. Returns what buyers need. Throws when a step fails.
+ */
+export function setupFlashSale(countdownS) {
+  const token = mintToken(`${config.idPrefix}-host`, 'host', [config.room]);
+  const must = (res, status, what) => {
+    if (!check(res, { [`setup: ${what}`]: (r) => r.status === status })) {
+      throw new Error(`flash-sale setup: ${what} answered ${res.status}: ${res.body}`);
+    }
+    return res.status === 204 ? null : JSON.parse(res.body);
+  };
+  const shop = must(api('POST', '/v1/shops', token, { name: 'k6 flash shop', currency: 'USD', country: 'US' }), 201, 'shop');
+  const product = must(
+    api('POST', `/v1/shops/${shop.id}/products`, token, {
+      titles: { en: 'k6 flash item' },
+      images: [],
+      price: { amount: 2999, currency: 'USD' },
+      stock: config.stock,
+    }),
+    201,
+    'product',
   );
+  must(api('POST', `/v1/rooms/${config.room}/showcase`, token, { productId: product.id }), 204, 'showcase');
+  must(api('POST', `/v1/rooms/${config.room}/pin`, token, { productId: product.id }), 200, 'pin');
+  const deal = must(
+    api('POST', `/v1/rooms/${config.room}/deals`, token, {
+      productId: product.id,
+      price: { amount: 1999, currency: 'USD' },
+      totalStock: config.stock,
+      perBuyerLimit: 1,
+      countdownSeconds: Math.max(10, Math.ceil(countdownS)),
+      durationSeconds: 600,
+    }),
+    201,
+    'deal',
+  );
+  return { dealId: deal.id, productId: product.id, startsAt: deal.startsAt, endsAt: deal.endsAt };
+}
+
+/** Tap answers that are a failure of the service, not an outcome of the sale (SLO tap_unavailable). */
+const UNAVAILABLE_CODES = ['UNAVAILABLE', 'PAYMENT_UNAVAILABLE', 'SHIPPING_UNAVAILABLE', 'INTERNAL'];
+
+/** Buyer `i`'s user id. */
+export function buyerId(i) {
+  return `${config.idPrefix}b${i}`;
+}
+
+/**
+ * A buyer: saves a card (one-tap buying), joins, taps once at `tapAt` (server clock, ms)
+ * for one unit, and, when it wins, waits for its order's PAID update on the socket.
+ */
+export function buyer(i, sale, tapAt) {
+  const id = buyerId(i);
+  const token = mintToken(id, 'viewer', undefined, { name: `Buyer ${i}`, region: 'US' });
+  const saved = api('PUT', '/v1/me/payment-method', token, { type: 'card', token: 'tok_visa' });
+  check(saved, { 'payment method saved': (r) => r.status === 204 });
+  let orderId = '';
+  let tappedAt = 0;
+  let tapped = false;
+  let answered = false;
+  let done = false;
+  const finish = (client) => {
+    if (done) return;
+    done = true;
+    if (tapped && !answered) metrics.buyUnanswered.add(1);
+    client.close();
+  };
+  connect(token, {
+    onOpen(client) {
+      const skew = Number(client.connected.serverTime || Date.now()) - Date.now();
+      client.after(tapAt - skew - Date.now() + (config.paidWaitS + 20) * 1000, () => finish(client));
+      client.request({ join: { room: config.room } }, (reply) => {
+        if (!check(reply, { 'buyer joined': (r) => !!r.joined })) {
+          metrics.joinFailed.add(1, { code: (reply.error && reply.error.code) || 'UNKNOWN' });
+          return finish(client);
+        }
+        metrics.joined.add(1);
+        client.after(tapAt - skew - Date.now(), () => {
+          const sentAt = Date.now();
+          tappedAt = sentAt;
+          tapped = client.request(
+            { buy: { room: config.room, productId: sale.productId, dealId: sale.dealId, quantity: 1, idempotencyKey: `${id}-tap` } },
+            (r) => {
+              answered = true;
+              metrics.buyAnswered.add(1);
+              metrics.buyMs.add(Date.now() - sentAt);
+              const code = r.buyResult ? r.buyResult.code || 'OK' : (r.error && r.error.code) || 'UNKNOWN';
+              if (code === 'OK') {
+                metrics.buyOk.add(1);
+                orderId = r.buyResult.orderId;
+              } else if (code === 'SOLD_OUT') {
+                metrics.buySoldOut.add(1);
+                finish(client);
+              } else {
+                metrics.buyOther.add(1, { code });
+                if (UNAVAILABLE_CODES.includes(code)) metrics.buyUnavailable.add(1, { code });
+                finish(client);
+              }
+            },
+          );
+          if (tapped) metrics.buyTaps.add(1);
+          else finish(client);
+        });
+      });
+    },
+    onFrame(frame, client) {
+      const update = frame.orderUpdate;
+      if (!update || !orderId || update.orderId !== orderId) return;
+      if (update.status === flashcast.CheckoutStatus.CHECKOUT_PAID) {
+        metrics.ordersPaidPushed.add(1);
+        metrics.paidMs.add(Date.now() - tappedAt);
+        finish(client);
+      } else if (update.status === flashcast.CheckoutStatus.CHECKOUT_FAILED) {
+        metrics.ordersFailedPushed.add(1, { code: update.code || 'UNKNOWN' });
+        finish(client);
+      }
+    },
+    onClose(info) {
+      if (!info.connected) {
+        metrics.joinFailed.add(1, { code: 'CONNECT' });
+        return;
+      }
+      if (!info.expected) countUnexpectedClose(info);
+      if (tapped && !answered && !done) metrics.buyUnanswered.add(1);
+      done = true;
+    },
+  });
+}
+
+/**
+ * The flash sale's outcome from the server's authority over HTTP: once the host dashboard's
+ * paid units stop moving (settlement is asynchronous; at most AUDIT_WAIT s), every buyer's
+ * orders on this deal from PostgreSQL (`GET /v1/me/orders`). Adds fc_orders_paid and
+ * fc_units_sold, then ends the deal.
+ */
+export function auditFlashSale(sale, buyers) {
+  const hostToken = mintToken(`${config.idPrefix}-host`, 'host', [config.room]);
+  const deadline = Date.now() + num('AUDIT_WAIT', 60) * 1000;
+  let last = -1;
+  let stable = 0;
+  while (Date.now() < deadline) {
+    const res = api('GET', `/v1/rooms/${config.room}/dashboard`, hostToken, undefined, { name: '/v1/rooms/{room}/dashboard' });
+    if (res.status !== 200) break;
+    const product = (JSON.parse(res.body).products || []).find((p) => p.dealId === sale.dealId);
+    const units = product ? Number(product.units) : 0;
+    stable = units === last ? stable + 1 : 0;
+    last = units;
+    if (stable >= 2) break;
+    sleep(1);
+  }
+  const result = paidOrders(sale.dealId, buyers);
+  check(result, { 'orders readable over HTTP': (r) => r.reachable });
+  metrics.ordersPaid.add(result.orders);
+  metrics.unitsSold.add(result.units);
+  api('POST', `/v1/deals/${sale.dealId}/end`, hostToken, undefined, { name: '/v1/deals/{deal}/end' });
+  return result;
+}
+
+function paidOrders(dealId, buyers) {
+  let orders = 0;
+  let units = 0;
+  const batch = 50;
+  for (let from = 0; from < buyers; from += batch) {
+    const requests = [];
+    for (let i = from; i < Math.min(buyers, from + batch); i++) {
+      const token = mintToken(buyerId(i), 'viewer');
+      requests.push(['GET', `${config.httpUrl}/v1/me/orders?limit=20`, null, { headers: { authorization: `Bearer ${token}` }, timeout: '10s', tags: { name: '/v1/me/orders' } }]);
+    }
+    for (const res of http.batch(requests)) {
+      if (res.status !== 200) return { orders, units, reachable: false };
+      for (const o of JSON.parse(res.body).orders) {
+        if (o.deal_id !== dealId || o.status !== 'paid') continue;
+        orders++;
+        for (const line of o.lines) units += line.quantity;
+      }
+    }
+  }
+  return { orders, units, reachable: true };
 }
 
 function metricLine(data, name, kind) {
@@ -250,14 +758,20 @@ function metricLine(data, name, kind) {
         ? `${((v.rate || 0) * 100).toFixed(2)}%`
         : `${v.count}`;
   const thresholds = m.thresholds ? Object.entries(m.thresholds).map(([t, r]) => `${r.ok ? 'ok' : 'FAIL'} ${t}`) : [];
-  return `  ${name.padEnd(26)} ${value}${thresholds.length ? `  [${thresholds.join(', ')}]` : ''}`;
+  return `  ${name.padEnd(34)} ${value}${thresholds.length ? `  [${thresholds.join(', ')}]` : ''}`;
 }
 
-/** A compact text + JSON summary (no remote jslib imports: runs offline). */
+/**
+ * A compact text + JSON summary (no remote jslib imports: runs offline): the listed metrics,
+ * then every other metric that has a threshold, then the JSON line.
+ */
 export function summarize(data, title, names) {
   const lines = [`${title}`];
   const json = { title, metrics: {}, thresholds_ok: true };
-  for (const [name, kind] of names) {
+  const listed = names.map((n) => n[0]);
+  const withThresholds = Object.keys(data.metrics).filter((n) => data.metrics[n].thresholds && !listed.includes(n));
+  const all = names.concat(withThresholds.sort().map((n) => [n, data.metrics[n].type === 'trend' ? 'trend' : data.metrics[n].type === 'rate' ? 'rate' : 'counter']));
+  for (const [name, kind] of all) {
     const line = metricLine(data, name, kind);
     if (line) lines.push(line);
     const m = data.metrics[name];
