@@ -1,0 +1,144 @@
+// k6 peak-event rehearsal: one room at once carries a broadcast (the host announcing at RATE/s
+// for DURATION s to VIEWERS viewers), a chat storm (CHATTERS of the viewers chatting at
+// CHAT_RATE/s, one flooder at FLOODER_RATE/s) and a flash sale (BUYERS buyers tapping for
+// STOCK units SALE_AT s into the broadcast). Its thresholds are the correctness checks of the
+// three scenarios and every SLO of load-tests/slos.json (docs/slos.md): one pass or fail for
+// ops before their event. Same scenario and thresholds as the Node harness
+// (load-tests/harness, RehearsalScenario).
+//
+//   k6 run -e FLASHCAST_URL=wss://live.example.com -e FLASHCAST_JWT_SECRET=... -e ROOM=rehearsal-1 \
+//          -e VIEWERS=400 -e CHATTERS=50 -e BUYERS=100 -e STOCK=30 -e DURATION=60 load-tests/k6/peak-rehearsal.js
+import exec from 'k6/execution';
+import {
+  auditFlashSale,
+  buyer,
+  config,
+  host,
+  mergeThresholds,
+  schedule,
+  seedCounters,
+  setupFlashSale,
+  sloThresholds,
+  summarize,
+  viewer,
+} from './flashcast.js';
+
+const chatters = Math.min(config.chatters, config.viewers);
+const listeners = config.viewers - chatters;
+const announcements = Math.round(config.rate * config.durationS) + 1;
+const linesPerChatter = Math.round(config.chatRate * config.durationS);
+const saleAtS = Number(__ENV.SALE_AT || Math.round(config.durationS / 3));
+const sellable = Math.min(config.stock, config.buyers);
+const leadS = config.startAt ? Math.max(0, (config.startAt - Date.now()) / 1000) : config.joinWaitS;
+const runS = Math.ceil(leadS + Math.max(config.durationS, saleAtS + config.tapSpreadS + config.paidWaitS) + 30);
+const once = (fn, vus) => ({ executor: 'per-vu-iterations', exec: fn, vus, iterations: 1, maxDuration: `${runS + 15}s` });
+
+export const options = {
+  scenarios: Object.assign(
+    {},
+    listeners > 0 ? { listeners: once('listener', listeners) } : {},
+    chatters > 0 ? { chatters: once('chatter', chatters) } : {},
+    config.flooderRate > 0 ? { flooder: once('flooder', 1) } : {},
+    config.buyers > 0 ? { buyers: once('buyers', config.buyers) } : {},
+    config.runHost ? { host: once('publisher', 1) } : {},
+  ),
+  thresholds: mergeThresholds(
+    {
+      // every viewer and buyer in the room
+      fc_joined: [`count>=${config.viewers + config.buyers}`],
+      fc_join_failed: ['count==0'],
+      fc_decode_errors: ['count==0'],
+      checks: ['rate==1'],
+      // broadcast
+      fc_critical_received: [`count>=${config.viewers * announcements}`],
+      fc_viewer_incomplete: ['count==0'],
+    },
+    config.runHost ? { fc_announce_acked: [`count>=${announcements}`], fc_announce_refused: ['count==0'] } : {},
+    // chat storm
+    chatters > 0 ? { fc_chat_sent: [`count>=${chatters * linesPerChatter}`], fc_chat_accepted: ['rate>=0.99'] } : {},
+    config.flooderRate > 0 ? { fc_flood_rate_limited: ['count>0'] } : {},
+    // flash sale
+    config.buyers > 0
+      ? {
+          fc_buy_taps: [`count>=${config.buyers}`],
+          fc_buy_answered: [`count>=${config.buyers}`],
+          fc_buy_ok: [`count>=${sellable}`, `count<=${config.stock}`],
+          fc_buy_other: ['count==0'],
+          fc_orders_paid_pushed: [`count>=${sellable}`],
+          fc_orders_paid: [`count>=${sellable}`, `count<=${config.stock}`],
+          fc_units_sold: [`count>=${sellable}`],
+        }
+      : {},
+    // every SLO
+    sloThresholds({ connections: config.viewers + config.buyers + 2, taps: config.buyers, stock: config.stock }),
+  ),
+  summaryTrendStats: ['med', 'p(90)', 'p(99)', 'max'],
+  setupTimeout: '60s',
+  teardownTimeout: `${Number(__ENV.AUDIT_WAIT || 60) + 60}s`,
+};
+
+export function setup() {
+  seedCounters(Object.keys(options.thresholds));
+  const startAt = config.startAt || Date.now() + config.joinWaitS * 1000;
+  const sale = config.buyers > 0 ? setupFlashSale((startAt - Date.now()) / 1000 + saleAtS) : null;
+  return { startAt, sale };
+}
+
+const planOf = (data) => schedule(data.startAt, config.rate, config.durationS);
+
+export function listener(data) {
+  const plan = planOf(data);
+  viewer(`${config.idPrefix}l${exec.scenario.iterationInTest}`, plan, plan.endDueAt + 30000);
+}
+
+export function chatter(data) {
+  const plan = planOf(data);
+  viewer(`${config.idPrefix}c${exec.scenario.iterationInTest}`, plan, plan.endDueAt + 30000, {
+    rate: config.chatRate,
+    seconds: config.durationS,
+    startAt: data.startAt,
+  });
+}
+
+export function flooder(data) {
+  const plan = planOf(data);
+  viewer(`${config.idPrefix}-flooder`, plan, plan.endDueAt + 5000, { rate: config.flooderRate, seconds: config.durationS, startAt: data.startAt, flooder: true });
+}
+
+export function buyers(data) {
+  buyer(exec.scenario.iterationInTest, data.sale, data.sale.startsAt + Math.random() * config.tapSpreadS * 1000);
+}
+
+export function publisher(data) {
+  host(planOf(data));
+}
+
+export function teardown(data) {
+  if (data.sale) auditFlashSale(data.sale, config.buyers);
+}
+
+export function handleSummary(data) {
+  return summarize(
+    data,
+    `flashcast peak rehearsal: ${config.viewers} viewers (${chatters} chatting), ${config.buyers} buyers for ${config.stock} units, ${config.rate} msg/s for ${config.durationS} s`,
+    [
+      ['fc_joined', 'counter'],
+      ['fc_critical_received', 'counter'],
+      ['fc_critical_lost', 'counter'],
+      ['fc_critical_duplicates', 'counter'],
+      ['fc_unexpected_close', 'counter'],
+      ['fc_announcement_ms', 'trend'],
+      ['fc_chat_sent', 'counter'],
+      ['fc_chat_accepted', 'rate'],
+      ['fc_flood_rate_limited', 'counter'],
+      ['fc_chat_deliveries', 'counter'],
+      ['fc_buy_answered', 'counter'],
+      ['fc_buy_ok', 'counter'],
+      ['fc_buy_sold_out', 'counter'],
+      ['fc_buy_ms', 'trend'],
+      ['fc_paid_ms', 'trend'],
+      ['fc_orders_paid', 'counter'],
+      ['fc_units_sold', 'counter'],
+    ],
+  );
+}
