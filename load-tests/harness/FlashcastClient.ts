@@ -18,6 +18,8 @@ export class RequestError extends Error {
 export interface FlashcastClientHandlers {
   /** A room event (critical or best-effort). */
   onEvent?(event: flashcast.RoomEvent): void;
+  /** What happened to one of this user's orders (paid, declined, ...). */
+  onOrderUpdate?(update: flashcast.OrderUpdate): void;
   /** The socket closed. */
   onClose?(code: number, reason: string): void;
 }
@@ -36,6 +38,8 @@ export class FlashcastClient {
   #closed = false;
   /** The Connected frame. */
   connected: flashcast.Connected | null = null;
+  /** The server's last `disconnect` frame (why it closed us), if any. */
+  disconnect: flashcast.Disconnect | null = null;
   closeCode = 0;
 
   private constructor(ws: WebSocket, handlers: FlashcastClientHandlers) {
@@ -119,11 +123,27 @@ export class FlashcastClient {
     this.#onClose(code, 'closed by client');
   }
 
+  /**
+   * The ServerFrames of one WebSocket message, in order: the one place the harness decodes
+   * (when the server coalesces frames into one message, only this changes).
+   */
+  static decodeMessage(data: Buffer): flashcast.ServerFrame[] {
+    return [decodeServerFrame(data)];
+  }
+
   #onMessage(data: Buffer): void {
-    let frame: flashcast.ServerFrame;
+    let frames: flashcast.ServerFrame[];
     try {
-      frame = decodeServerFrame(data);
+      frames = FlashcastClient.decodeMessage(data);
     } catch {
+      return;
+    }
+    for (const frame of frames) this.#onFrame(frame);
+  }
+
+  #onFrame(frame: flashcast.ServerFrame): void {
+    if (frame.disconnect) {
+      this.disconnect = frame.disconnect as flashcast.Disconnect;
       return;
     }
     if (frame.connected) {
@@ -142,6 +162,7 @@ export class FlashcastClient {
       return;
     }
     if (frame.event) this.#handlers.onEvent?.(frame.event as flashcast.RoomEvent);
+    else if (frame.orderUpdate) this.#handlers.onOrderUpdate?.(frame.orderUpdate as flashcast.OrderUpdate);
   }
 
   #onClose(code: number, reason: string): void {

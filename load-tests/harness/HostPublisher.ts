@@ -6,7 +6,7 @@ import { END_TEXT } from './RoomViewer.js';
 
 /**
  * The host of a harness room: publishes critical announcements (`<seq>|<ms>`) at a
- * fixed rate, then a final `END`, and remembers the offset each `ok` assigned.
+ * fixed rate, then a final `END`, and remembers the offsets the server assigned.
  */
 export class HostPublisher {
   readonly #report: ScenarioReport;
@@ -15,6 +15,8 @@ export class HostPublisher {
   refused = 0;
   /** Offset assigned to END (every viewer must have everything up to it). */
   endOffset = 0;
+  /** The highest offset the server acknowledged: what viewers must have when END never came. */
+  lastOffset = 0;
 
   constructor(report: ScenarioReport) {
     this.#report = report;
@@ -24,6 +26,11 @@ export class HostPublisher {
   async open(context: HarnessContext, room: string): Promise<void> {
     this.#client = await context.host('harness-host', room);
     await this.#client.join(room);
+  }
+
+  /** What viewers must have by the end: up to END, or up to the last acknowledged offset. */
+  get finalOffset(): number {
+    return this.endOffset || this.lastOffset;
   }
 
   /** Publishes `rate` announcements per second for `seconds`, then END. */
@@ -48,7 +55,9 @@ export class HostPublisher {
       const reply = await client.request({ announce: { room, text } });
       this.acked++;
       this.#report.time('announce_ack_ms', Date.now() - sentAt);
-      if (text === END_TEXT) this.endOffset = Number(reply.ok?.offset ?? 0);
+      const offset = Number(reply.ok?.offset ?? 0);
+      if (offset > this.lastOffset) this.lastOffset = offset;
+      if (text === END_TEXT) this.endOffset = offset;
     } catch (error) {
       this.refused++;
       this.#report.count(`announce_error_${error instanceof RequestError ? error.code : 'TIMEOUT'}`);

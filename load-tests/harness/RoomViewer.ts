@@ -22,10 +22,13 @@ export class RoomViewer {
   chats = 0;
   unexpectedClose = 0;
   #closing = false;
+  /** False for the chat storm's flooder, which the server may close (4004): not an unexpected close. */
+  readonly #tracked: boolean;
 
-  constructor(id: string, report: ScenarioReport) {
+  constructor(id: string, report: ScenarioReport, options: { tracked?: boolean } = {}) {
     this.id = id;
     this.#report = report;
+    this.#tracked = options.tracked ?? true;
   }
 
   /** Connects and joins; throws if either fails. */
@@ -34,8 +37,10 @@ export class RoomViewer {
       onEvent: (event) => this.#onEvent(event),
       onClose: (code) => {
         if (!this.#closing) {
-          this.unexpectedClose = code || 1006;
-          this.#report.count(`viewer_closed_${code}`);
+          // The reason is the server's disconnect frame (as the k6 scripts read it), else the close code.
+          this.unexpectedClose = this.client?.disconnect?.code || code || 1006;
+          if (this.#tracked) this.#report.count('unexpected_close');
+          this.#report.count(`viewer_closed_${this.unexpectedClose}`);
         }
       },
     });

@@ -7,16 +7,29 @@ export interface Check {
   detail: string;
 }
 
+/** The outcome of one SLO bound in a harness run. */
+export interface SloResult {
+  id: string;
+  /** e.g. `fc_buy_ms p(99)<=500`, the k6 threshold. */
+  threshold: string;
+  value: number;
+  ok: boolean;
+  /** False for latency bounds unless enforced: CI does not gate on time. */
+  enforced: boolean;
+}
+
 /**
- * The outcome of one harness scenario: counters, latency, and the correctness checks
- * that decide the exit code. Latency is printed, never asserted (a timed assertion
- * on a shared CI machine is a flaky test).
+ * The outcome of one harness scenario: counters, latency, the correctness checks and the
+ * SLO bounds (load-tests/slos.json). Checks and enforced SLO bounds decide the exit code;
+ * latency bounds are reported, and enforced only on request (a timed assertion on a shared
+ * CI machine is a flaky test).
  */
 export class ScenarioReport {
   readonly name: string;
   readonly counters: Record<string, number> = {};
   readonly latency = new Map<string, LatencyHistogram>();
   readonly checks: Check[] = [];
+  readonly slos: SloResult[] = [];
 
   constructor(name: string) {
     this.name = name;
@@ -39,9 +52,14 @@ export class ScenarioReport {
     this.checks.push({ name, ok, detail });
   }
 
-  /** True if every check passed. */
+  /** Adds an SLO bound's outcome. */
+  slo(result: SloResult): void {
+    this.slos.push(result);
+  }
+
+  /** True if every check and every enforced SLO bound passed. */
   get ok(): boolean {
-    return this.checks.every((c) => c.ok);
+    return this.checks.every((c) => c.ok) && this.slos.every((s) => s.ok || !s.enforced);
   }
 
   /** Human-readable lines. */
@@ -52,6 +70,10 @@ export class ScenarioReport {
       lines.push(`  ${name}: n=${h.count} p50=${h.quantileMs(0.5).toFixed(1)} ms p99=${h.quantileMs(0.99).toFixed(1)} ms max=${(h.max / 1000).toFixed(1)} ms`);
     }
     for (const c of this.checks) lines.push(`  [${c.ok ? 'ok' : 'FAIL'}] ${c.name}: ${c.detail}`);
+    for (const s of this.slos) {
+      const verdict = s.ok ? 'ok' : s.enforced ? 'FAIL' : 'over (not enforced)';
+      lines.push(`  [${verdict}] SLO ${s.id}: ${s.threshold} (${round(s.value)})`);
+    }
     return lines.join('\n');
   }
 
@@ -67,7 +89,11 @@ export class ScenarioReport {
       counters: this.counters,
       latency,
       checks: this.checks.map(({ name, ok }) => ({ name, ok })),
-      failed: this.checks.filter((c) => !c.ok).map((c) => `${c.name}: ${c.detail}`),
+      slos: this.slos.map((s) => ({ ...s, value: round(s.value) })),
+      failed: [
+        ...this.checks.filter((c) => !c.ok).map((c) => `${c.name}: ${c.detail}`),
+        ...this.slos.filter((s) => !s.ok && s.enforced).map((s) => `SLO ${s.id}: ${s.threshold} (${round(s.value)})`),
+      ],
     };
   }
 }

@@ -1,36 +1,37 @@
 /**
- * The CI load harness: runs the scenarios of the k6 scripts (load-tests/k6/) from
- * Node against a running gateway, or against one it starts itself.
+ * The CI load harness: runs the scenarios of the k6 scripts (load-tests/k6/) from Node, with
+ * the same thresholds, against a running system or one it starts itself.
  *
- *   node dist/load-tests/harness/harness.js                       # spawns a gateway
+ *   node dist/load-tests/harness/harness.js                       # spawns a gateway (+ worker)
  *   node dist/load-tests/harness/harness.js --url ws://127.0.0.1:8080 --secret $FLASHCAST_JWT_SECRET
  *
- * Prints a report per scenario and, last, one JSON line. Exits 1 if a correctness
- * check failed (a join, a lost or duplicated critical message, an unexpected
- * disconnect, refused legal chat); latency is printed, never asserted.
+ * Prints a report per scenario and, last, one JSON line. Exits 1 if a check or an enforced
+ * SLO bound failed (a join, a lost or duplicated critical message, an unexpected disconnect,
+ * refused legal chat, an unanswered tap, an oversell, ...); latency SLO bounds are printed
+ * and decide the exit code only with --enforce-latency.
  */
 import { randomBytes } from 'node:crypto';
-import { rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { Redis } from 'ioredis';
-import { ServerProcess, freePort } from '../bench/ServerProcess.js';
 import { BroadcastScenario } from './BroadcastScenario.js';
 import { ChatStormScenario } from './ChatStormScenario.js';
+import { FlashSaleScenario } from './FlashSaleScenario.js';
 import { HarnessContext } from './HarnessContext.js';
+import { HarnessSystem } from './HarnessSystem.js';
+import { RehearsalScenario } from './RehearsalScenario.js';
 import type { ScenarioReport } from './ScenarioReport.js';
 
 const log = (line: string): void => {
   process.stderr.write(`${line}\n`);
 };
 
+const SCENARIOS = [BroadcastScenario.scenarioName, ChatStormScenario.scenarioName, FlashSaleScenario.scenarioName, RehearsalScenario.scenarioName];
+const COMMERCE = [FlashSaleScenario.scenarioName, RehearsalScenario.scenarioName];
+
 const { values } = parseArgs({
   options: {
     url: { type: 'string' },
     secret: { type: 'string', default: process.env.FLASHCAST_JWT_SECRET },
-    scenarios: { type: 'string', default: 'broadcast,chat-storm' },
+    scenarios: { type: 'string', default: SCENARIOS.join(',') },
     viewers: { type: 'string', default: '200' },
     rate: { type: 'string', default: '10' },
     duration: { type: 'string', default: '5' },
@@ -38,7 +39,14 @@ const { values } = parseArgs({
     'chat-rate': { type: 'string', default: '2' },
     'flooder-rate': { type: 'string', default: '20' },
     'announce-rate': { type: 'string', default: '2' },
+    buyers: { type: 'string', default: '100' },
+    stock: { type: 'string', default: '30' },
+    'tap-spread': { type: 'string', default: '2' },
+    'paid-wait': { type: 'string', default: '30' },
+    'sale-at': { type: 'string', default: '10' },
+    'enforce-latency': { type: 'boolean', default: false },
     'redis-url': { type: 'string', default: process.env.REDIS_URL },
+    'database-url': { type: 'string', default: process.env.DATABASE_URL },
     help: { type: 'boolean', default: false },
   },
 });
@@ -49,76 +57,40 @@ function positive(name: string, value: string | undefined, max: number): number 
   return n;
 }
 
-/** Starts `flashcast gateway` on a free port with a fresh secret and key prefix. */
-async function spawnGateway(redisUrl: string | undefined): Promise<{ url: string; secret: string; stop: () => Promise<void> }> {
-  const port = await freePort();
-  const secret = randomBytes(24).toString('base64url');
-  const prefix = `fcharness-${randomBytes(4).toString('hex')}`;
-  // The embedded Redis (when no REDIS_URL) keeps its files here; removed on stop.
-  const dataDir = join(tmpdir(), prefix);
-  const env: Record<string, string> = {
-    PORT: String(port),
-    HOST: '127.0.0.1',
-    FLASHCAST_JWT_SECRET: secret,
-    FLASHCAST_REDIS_PREFIX: prefix,
-    FLASHCAST_DATA_DIR: dataDir,
-    LOG_LEVEL: 'warn',
-  };
-  if (redisUrl) env.REDIS_URL = redisUrl;
-  const server = await ServerProcess.start({
-    name: 'gateway',
-    script: fileURLToPath(new URL('../../server/cli.js', import.meta.url)),
-    args: ['gateway'],
-    env,
-    readyUrl: `http://127.0.0.1:${port}/readyz`,
-    readyTimeoutMs: 30_000,
-  });
-  log(`harness: started gateway pid ${server.pid} on port ${port} (prefix ${prefix})`);
-  return {
-    url: `ws://127.0.0.1:${port}`,
-    secret,
-    stop: async () => {
-      await server.stop();
-      rmSync(dataDir, { recursive: true, force: true });
-      if (!redisUrl) return;
-      const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
-      try {
-        await redis.connect();
-        let cursor = '0';
-        for (let i = 0; i < 10_000; i++) {
-          const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 500);
-          if (keys.length) await redis.unlink(...keys);
-          cursor = next;
-          if (cursor === '0') break;
-        }
-      } finally {
-        redis.disconnect();
-      }
-    },
-  };
-}
-
 async function main(): Promise<number> {
   if (values.help) {
     process.stdout.write(
-      'usage: harness [--url ws://host:port --secret S] [--scenarios broadcast,chat-storm] [--viewers 200] [--rate 10] [--duration 5]\n' +
-        '               [--chatters 50] [--chat-rate 2] [--flooder-rate 20] [--announce-rate 2] [--redis-url URL]\n',
+      `usage: harness [--url ws://host:port --secret S] [--scenarios ${SCENARIOS.join(',')}] [--viewers 200] [--rate 10] [--duration 5]\n` +
+        '               [--chatters 50] [--chat-rate 2] [--flooder-rate 20] [--announce-rate 2]\n' +
+        '               [--buyers 100] [--stock 30] [--tap-spread 2] [--paid-wait 30] [--sale-at 10] [--enforce-latency]\n' +
+        '               [--redis-url URL] [--database-url URL]   (the flash sale needs both, or --url)\n',
     );
     return 0;
   }
   const scenarios = values.scenarios.split(',').map((s) => s.trim());
-  for (const s of scenarios) {
-    if (s !== BroadcastScenario.scenarioName && s !== ChatStormScenario.scenarioName) throw new TypeError(`unknown scenario ${s}`);
-  }
+  for (const s of scenarios) if (!SCENARIOS.includes(s)) throw new TypeError(`unknown scenario ${s}`);
   const viewers = positive('viewers', values.viewers, 20_000);
   const seconds = positive('duration', values.duration, 3600);
-  let gateway: Awaited<ReturnType<typeof spawnGateway>> | null = null;
+  const chatters = Math.min(viewers, positive('chatters', values.chatters, 20_000));
+  const chatRate = positive('chat-rate', values['chat-rate'], 100);
+  const flooderRate = positive('flooder-rate', values['flooder-rate'], 1000);
+  const buyers = positive('buyers', values.buyers, 20_000);
+  const stock = positive('stock', values.stock, 1_000_000);
+  const tapSpreadS = positive('tap-spread', values['tap-spread'], 600);
+  const paidWaitS = positive('paid-wait', values['paid-wait'], 600);
+  const enforceLatency = values['enforce-latency'];
+  let system: HarnessSystem | null = null;
   let url = values.url;
   let secret = values.secret;
   if (!url) {
-    gateway = await spawnGateway(values['redis-url']);
-    url = gateway.url;
-    secret = gateway.secret;
+    system = await HarnessSystem.start({
+      redisUrl: values['redis-url'],
+      databaseUrl: values['database-url'],
+      commerce: scenarios.some((s) => COMMERCE.includes(s)),
+      log,
+    });
+    url = system.url;
+    secret = system.secret;
   }
   if (!secret) throw new TypeError('--secret (or FLASHCAST_JWT_SECRET) is required with --url');
   const context = new HarnessContext(url, secret, log);
@@ -128,23 +100,45 @@ async function main(): Promise<number> {
     for (const scenario of scenarios) {
       log(`harness: ${scenario}`);
       if (scenario === BroadcastScenario.scenarioName) {
-        reports.push(await BroadcastScenario.run(context, { room: `hb-${run}`, viewers, rate: positive('rate', values.rate, 1000), seconds }));
-      } else {
+        reports.push(await BroadcastScenario.run(context, { room: `hb-${run}`, viewers, rate: positive('rate', values.rate, 1000), seconds, enforceLatency }));
+      } else if (scenario === ChatStormScenario.scenarioName) {
         reports.push(
           await ChatStormScenario.run(context, {
             room: `hc-${run}`,
             viewers,
-            chatters: Math.min(viewers, positive('chatters', values.chatters, 20_000)),
-            chatRate: positive('chat-rate', values['chat-rate'], 100),
-            flooderRate: positive('flooder-rate', values['flooder-rate'], 1000),
+            chatters,
+            chatRate,
+            flooderRate,
             announceRate: positive('announce-rate', values['announce-rate'], 100),
             seconds,
+            enforceLatency,
+          }),
+        );
+      } else if (scenario === FlashSaleScenario.scenarioName) {
+        reports.push(await FlashSaleScenario.run(context, { room: `hf-${run}`, buyers, stock, tapSpreadS, paidWaitS, idPrefix: `hf${run}`, enforceLatency }));
+      } else {
+        reports.push(
+          await RehearsalScenario.run(context, {
+            room: `hr-${run}`,
+            viewers,
+            chatters,
+            chatRate,
+            flooderRate,
+            rate: positive('rate', values.rate, 1000),
+            seconds,
+            buyers,
+            stock,
+            saleAtS: positive('sale-at', values['sale-at'], 3600),
+            tapSpreadS,
+            paidWaitS,
+            idPrefix: `hr${run}`,
+            enforceLatency,
           }),
         );
       }
     }
   } finally {
-    await gateway?.stop();
+    await system?.stop();
   }
   for (const report of reports) process.stdout.write(`${report.render()}\n`);
   const ok = reports.every((r) => r.ok);
