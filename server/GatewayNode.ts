@@ -8,6 +8,7 @@ import { TokenService, type Principal } from '../common/auth/TokenService.js';
 import { CommerceApi } from './commerce/CommerceApi.js';
 import { CommerceService } from './commerce/CommerceService.js';
 import { runCloseSteps } from '../common/closeSteps.js';
+import { FlashcastError } from '../common/errors.js';
 import { logger } from '../common/logger.js';
 import type { Config } from '../common/config.js';
 import { RedisKeys } from '../common/keys.js';
@@ -454,22 +455,42 @@ async function closeRealtime(rt: Realtime): Promise<void> {
  */
 function wireCommerce(rt: Realtime, commerce: CommerceService): void {
   rt.control.setCardSource({ card: (roomId, productId, locale) => commerce.pinCard(roomId, productId, locale) });
+  // The settlement backlog on this node's /metrics (the queues live in Redis: every commerce node sees the same).
+  const { settle, commission, refund } = commerce.queue;
+  rt.metrics.watchQueues(
+    Object.entries({ settle, commission, refund }).map(([name, queue]) => ({
+      name,
+      counts: () => queue.getJobCounts('waiting', 'active', 'delayed', 'failed'),
+      oldestWaitingAt: async () => (await queue.getJobs(['waiting'], 0, 0, true))[0]?.timestamp ?? null,
+    })),
+  );
   // A buyer hears about its orders on its private channel: the session follows it before
   // the order exists, so no update can be missed.
   rt.frames.register(
     'buy',
     async (frame, { principal }) => {
       const buy = frame.buy!;
-      const buyResult = await commerce.checkout.reserve(principal, {
-        roomId: buy.room ?? '',
-        productId: buy.productId ?? '',
-        quantity: buy.quantity ?? 0,
-        idempotencyKey: buy.idempotencyKey ?? '',
-        dealId: buy.dealId || undefined,
-        displayCurrency: buy.displayCurrency || undefined,
-        addressId: buy.addressId || undefined,
-      });
-      return { buyResult };
+      const stop = rt.metrics.buyLatency.startTimer();
+      let code = 'INTERNAL';
+      try {
+        const buyResult = await commerce.checkout.reserve(principal, {
+          roomId: buy.room ?? '',
+          productId: buy.productId ?? '',
+          quantity: buy.quantity ?? 0,
+          idempotencyKey: buy.idempotencyKey ?? '',
+          dealId: buy.dealId || undefined,
+          displayCurrency: buy.displayCurrency || undefined,
+          addressId: buy.addressId || undefined,
+        });
+        code = buyResult.code || 'OK';
+        return { buyResult };
+      } catch (error) {
+        if (error instanceof FlashcastError) code = error.code;
+        throw error;
+      } finally {
+        stop();
+        rt.metrics.buyResults.inc({ code });
+      }
     },
     { followUser: true },
   );

@@ -1,5 +1,13 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
+/** A queue's jobs by state and its oldest waiting job, read at scrape time (SettlementQueue's queues). */
+export interface QueueBacklog {
+  name: string;
+  counts(): Promise<Record<string, number>>;
+  /** When the oldest waiting job was added (ms), or null when none waits. */
+  oldestWaitingAt(): Promise<number | null>;
+}
+
 /** Prometheus metrics of one gateway node, on a registry of its own. */
 export class GatewayMetrics {
   readonly registry = new Registry();
@@ -51,8 +59,52 @@ export class GatewayMetrics {
     help: 'Critical-stream gaps this node filled from history',
     registers: [this.registry],
   });
+  readonly buyLatency = new Histogram({
+    name: 'flashcast_buy_latency_seconds',
+    help: 'From a buy tap reaching this node to its answer (held, sold out, ...)',
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [this.registry],
+  });
+  readonly buyResults = new Counter({
+    name: 'flashcast_buy_results_total',
+    help: 'Buy taps answered, by BuyResult code (OK when held)',
+    labelNames: ['code'] as const,
+    registers: [this.registry],
+  });
+  #queues: QueueBacklog[] = [];
+  readonly settlementJobs = new Gauge({
+    name: 'flashcast_settlement_jobs',
+    help: 'Jobs of the settlement queues by state (waiting, active, delayed, failed), read at scrape time',
+    labelNames: ['queue', 'state'] as const,
+    registers: [this.registry],
+    collect: async () => {
+      this.settlementJobs.reset();
+      for (const q of this.#queues) {
+        const counts = await q.counts().catch(() => null);
+        for (const [state, n] of Object.entries(counts ?? {})) this.settlementJobs.set({ queue: q.name, state }, n);
+      }
+    },
+  });
+  readonly settlementOldestWaiting = new Gauge({
+    name: 'flashcast_settlement_oldest_waiting_seconds',
+    help: 'Age of the oldest job waiting in each settlement queue (0 when none waits), read at scrape time',
+    labelNames: ['queue'] as const,
+    registers: [this.registry],
+    collect: async () => {
+      this.settlementOldestWaiting.reset();
+      for (const q of this.#queues) {
+        const at = await q.oldestWaitingAt().catch(() => null);
+        this.settlementOldestWaiting.set({ queue: q.name }, at === null ? 0 : Math.max(0, Date.now() - at) / 1000);
+      }
+    },
+  });
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'flashcast_process_' });
+  }
+
+  /** Reports these queues' backlog on /metrics (a node with commerce: the settlement queues). */
+  watchQueues(queues: QueueBacklog[]): void {
+    this.#queues = queues;
   }
 }
