@@ -523,6 +523,9 @@ function startChat(client, id, chat, onDone) {
   });
 }
 
+/** The least spacing of a host's announcements (40/s: under the server's 50 frames/s). */
+const CATCH_UP_GAP_MS = 25;
+
 /**
  * The host: joins, announces on `plan` (text `<seq>|<ms>`, seq i at startAt + i/rate), then
  * END once every announcement is answered, and closes.
@@ -548,11 +551,15 @@ export function host(plan) {
             else if (answered === plan.total) announce(END_TEXT);
           });
         };
+        // A host that fell behind its schedule (a starved generator) catches up at most at
+        // CATCH_UP_GAP_MS spacing: a burst would exceed the server's frame rate (50/s, burst 100).
+        let sentAt = 0;
         const next = () => {
           if (!client.open) return;
           if (seq >= plan.total) return;
-          announce(`${seq++}|${Date.now()}`);
-          client.after(plan.startAt + seq * plan.intervalMs - Date.now(), next);
+          sentAt = Date.now();
+          announce(`${seq++}|${sentAt}`);
+          client.after(Math.max(plan.startAt + seq * plan.intervalMs, sentAt + CATCH_UP_GAP_MS) - Date.now(), next);
         };
         if (plan.total === 0) client.after(plan.startAt - Date.now(), () => announce(END_TEXT));
         else client.after(plan.startAt - Date.now(), next);
