@@ -49,6 +49,7 @@ export class HostPublisher {
       const wait = Math.max(start + (seq * 1000) / rate, sentAt + CATCH_UP_GAP_MS) - Date.now();
       if (wait > 0) await new Promise((r) => setTimeout(r, wait));
       sentAt = Date.now();
+      this.#report.time('host_lag_ms', Math.max(0, sentAt - (start + (seq * 1000) / rate)));
       inFlight.push(this.#announce(client, room, `${seq}|${sentAt}`));
     }
     await Promise.all(inFlight);

@@ -62,6 +62,7 @@ export function handleSummary(data) {
     ['fc_announce_acked', 'counter'],
     ['fc_announce_refused', 'counter'],
     ['fc_announcement_ms', 'trend'],
+    ['fc_host_lag_ms', 'trend'],
     ['fc_announce_ack_ms', 'trend'],
   ]);
 }

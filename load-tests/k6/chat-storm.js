@@ -88,5 +88,6 @@ export function handleSummary(data) {
     ['fc_chat_deliveries', 'counter'],
     ['fc_chat_delivery_ms', 'trend'],
     ['fc_announcement_ms', 'trend'],
+    ['fc_host_lag_ms', 'trend'],
   ]);
 }

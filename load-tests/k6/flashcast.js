@@ -134,6 +134,8 @@ export const metrics = {
   decodeErrors: new Counter('fc_decode_errors'),
   announcementMs: new Trend('fc_announcement_ms', true),
   announceAckMs: new Trend('fc_announce_ack_ms', true),
+  /** How late the host sent each announcement against its schedule: a starved generator shows here first. */
+  hostLagMs: new Trend('fc_host_lag_ms', true),
   announceAcked: new Counter('fc_announce_acked'),
   announceRefused: new Counter('fc_announce_refused'),
   chatSent: new Counter('fc_chat_sent'),
@@ -418,11 +420,16 @@ export function viewer(id, plan, deadline, chat) {
   let stream = null;
   let done = false;
   let chatDone = !(chat && chat.rate > 0);
+  let chats = 0;
+  // Counts go to k6 once per viewer, at its end: a sample per frame costs the generator more
+  // CPU than decoding the frame.
   const finish = (client, connected) => {
     if (done) return;
     done = true;
     client.stopTimers();
+    if (chats > 0) metrics.chatDeliveries.add(chats);
     if (stream && track) {
+      metrics.criticalReceived.add(stream.received);
       if (stream.endOffset === 0) metrics.viewerIncomplete.add(1);
       const offset = stream.endOffset === 0 && connected ? roomOffset(token) : 0;
       metrics.criticalLost.add(stream.lost(offset, deadline));
@@ -452,13 +459,13 @@ export function viewer(id, plan, deadline, chat) {
     },
     onFrame(frame, client) {
       const event = frame.event;
-      if (!event) return;
+      if (!event || done) return;
       const offset = Number(event.offset || 0);
       if (offset > 0 && stream) {
         const text = (event.announcement && event.announcement.text) || '';
         const parts = text.split('|');
         const seq = parts.length === 2 ? Number(parts[0]) : -1;
-        if (stream.accept(offset, seq) && track) metrics.criticalReceived.add(1);
+        stream.accept(offset, seq);
         const sentAt = Number(parts[1]);
         if (sentAt > 0) metrics.announcementMs.add(Date.now() - sentAt);
         if (text === END_TEXT) {
@@ -466,7 +473,7 @@ export function viewer(id, plan, deadline, chat) {
           if (chatDone) finish(client, true);
         }
       } else if (event.chat) {
-        metrics.chatDeliveries.add(1);
+        chats++;
         const sentAt = Number((event.chat.text || '').split('|')[1]);
         if (sentAt > 0) metrics.chatDeliveryMs.add(Date.now() - sentAt);
       }
@@ -558,6 +565,7 @@ export function host(plan) {
           if (!client.open) return;
           if (seq >= plan.total) return;
           sentAt = Date.now();
+          metrics.hostLagMs.add(Math.max(0, sentAt - (plan.startAt + seq * plan.intervalMs)));
           announce(`${seq++}|${sentAt}`);
           client.after(Math.max(plan.startAt + seq * plan.intervalMs, sentAt + CATCH_UP_GAP_MS) - Date.now(), next);
         };

@@ -128,6 +128,7 @@ export function handleSummary(data) {
       ['fc_critical_duplicates', 'counter'],
       ['fc_unexpected_close', 'counter'],
       ['fc_announcement_ms', 'trend'],
+      ['fc_host_lag_ms', 'trend'],
       ['fc_chat_sent', 'counter'],
       ['fc_chat_accepted', 'rate'],
       ['fc_flood_rate_limited', 'counter'],
