@@ -23,12 +23,12 @@ export class RoomViewer {
   unexpectedClose = 0;
   #closing = false;
   /** False for the chat storm's flooder, which the server may close (4004): not an unexpected close. */
-  readonly #tracked: boolean;
+  readonly tracked: boolean;
 
   constructor(id: string, report: ScenarioReport, options: { tracked?: boolean } = {}) {
     this.id = id;
     this.#report = report;
-    this.#tracked = options.tracked ?? true;
+    this.tracked = options.tracked ?? true;
   }
 
   /** Connects and joins; throws if either fails. */
@@ -39,7 +39,7 @@ export class RoomViewer {
         if (!this.#closing) {
           // The reason is the server's disconnect frame (as the k6 scripts read it), else the close code.
           this.unexpectedClose = this.client?.disconnect?.code || code || 1006;
-          if (this.#tracked) this.#report.count('unexpected_close');
+          if (this.tracked) this.#report.count('unexpected_close');
           this.#report.count(`viewer_closed_${this.unexpectedClose}`);
         }
       },

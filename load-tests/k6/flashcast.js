@@ -494,6 +494,9 @@ export function viewer(id, plan, deadline, chat) {
   });
 }
 
+/** The least spacing of a legal chatter's lines (the server allows 3/s, burst 6). */
+const CHAT_GAP_MS = 340;
+
 /**
  * Chats `rate`/s for `seconds` from `startAt` (plus a random phase within one interval, so
  * chatters do not all send at once): text `<n>|<ms>`, a fresh clientMsgId each. `onDone()`
@@ -521,13 +524,16 @@ function startChat(client, id, chat, onDone) {
     if (requested && !chat.flooder) metrics.chatSent.add(1);
     return requested;
   };
-  client.after(chat.startAt + Math.random() * intervalMs - Date.now(), () => {
-    if (total === 0) return onDone();
-    const timer = client.every(intervalMs, () => {
-      if (sent >= total || !line()) client.cancel(timer);
-    });
-    line();
-  });
+  const phase = chat.startAt + Math.random() * intervalMs;
+  // Self-scheduled, not setInterval: a late chatter (a starved generator) catches up at most
+  // at the server's chat rate (3/s), so legal chat stays legal.
+  let lastAt = 0;
+  const next = () => {
+    if (sent >= total || !line()) return;
+    lastAt = Date.now();
+    client.after(Math.max(phase + sent * intervalMs, chat.flooder ? 0 : lastAt + CHAT_GAP_MS) - Date.now(), next);
+  };
+  client.after(phase - Date.now(), () => (total === 0 ? onDone() : next()));
 }
 
 /** The least spacing of a host's announcements (40/s: under the server's 50 frames/s). */
