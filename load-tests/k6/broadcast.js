@@ -11,7 +11,7 @@ import { config, host, mergeThresholds, schedule, seedCounters, sloThresholds, s
 /** Announcements every viewer must receive: RATE × DURATION, and END. */
 const announcements = Math.round(config.rate * config.durationS) + 1;
 const leadS = config.startAt ? Math.max(0, (config.startAt - Date.now()) / 1000) : config.joinWaitS;
-const runS = Math.ceil(leadS + config.durationS + 30);
+const runS = Math.ceil(leadS + config.durationS + 30 + config.drainS);
 
 export const options = {
   scenarios: Object.assign(

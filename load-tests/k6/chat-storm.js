@@ -15,7 +15,7 @@ const announcements = Math.round(config.announceRate * config.durationS) + 1;
 /** Chat lines each chatter sends. */
 const linesPerChatter = Math.round(config.chatRate * config.durationS);
 const leadS = config.startAt ? Math.max(0, (config.startAt - Date.now()) / 1000) : config.joinWaitS;
-const runS = Math.ceil(leadS + config.durationS + 30);
+const runS = Math.ceil(leadS + config.durationS + 30 + config.drainS);
 const once = (exec, vus) => ({ executor: 'per-vu-iterations', exec, vus, iterations: 1, maxDuration: `${runS + 15}s` });
 
 export const options = {

@@ -30,7 +30,7 @@ const linesPerChatter = Math.round(config.chatRate * config.durationS);
 const saleAtS = Number(__ENV.SALE_AT || Math.round(config.durationS / 3));
 const sellable = Math.min(config.stock, config.buyers);
 const leadS = config.startAt ? Math.max(0, (config.startAt - Date.now()) / 1000) : config.joinWaitS;
-const runS = Math.ceil(leadS + Math.max(config.durationS, saleAtS + config.tapSpreadS + config.paidWaitS) + 30);
+const runS = Math.ceil(leadS + Math.max(config.durationS + config.drainS, saleAtS + config.tapSpreadS + config.paidWaitS) + 30);
 const once = (fn, vus) => ({ executor: 'per-vu-iterations', exec: fn, vus, iterations: 1, maxDuration: `${runS + 15}s` });
 
 export const options = {
