@@ -54,7 +54,7 @@ copyFileSync(jsOut, join(distDir, 'flashcast.js'));
 copyFileSync(dtsOut, join(distDir, 'flashcast.d.ts'));
 
 // A dependency-free bundle for k6 (goja): protobufjs/minimal inlined. CommonJS, because k6
-// before v0.52 runs every ES module through Babel: 470 KB of ESM took tens of seconds and
+// before v0.53 runs every ES module through Babel: 470 KB of ESM took tens of seconds and
 // about 1.5 GB to load, the same code as CommonJS well under a second. Scripts import it
 // with `import { flashcast } from './lib/flashcast-proto.cjs'` (named exports of a CommonJS
 // module work on every k6 version).

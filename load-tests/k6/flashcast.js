@@ -5,7 +5,7 @@
 // same scenarios with the same thresholds in CI.
 //
 // The codec is generated from protocol/flashcast.proto by `npm run proto` into
-// ./lib/flashcast-proto.cjs: CommonJS, because k6 before v0.52 runs ES modules through
+// ./lib/flashcast-proto.cjs: CommonJS, because k6 before v0.53 runs ES modules through
 // Babel (the 470 KB codec took tens of seconds to load as ESM, well under one as CommonJS).
 import crypto from 'k6/crypto';
 import encoding from 'k6/encoding';
@@ -26,8 +26,9 @@ function loadModule(names) {
   throw new Error(`none of ${names.join(', ')} is available in this k6`);
 }
 
-// k6 v0.48 has WebSocket and timers under k6/experimental/ only; current k6 has k6/websockets,
-// global timers, and has removed k6/experimental/timers.
+// By feature, not version: k6 v0.48 has WebSocket and timers under k6/experimental/ only;
+// timers are global from v0.51 (k6/experimental/timers is gone from v0.54); current k6 has
+// k6/websockets.
 const { WebSocket } = loadModule(['k6/websockets', 'k6/experimental/websockets']);
 const timers =
   typeof setTimeout === 'function'
@@ -87,13 +88,6 @@ export const config = {
  * deploy/prometheus/alerts.yml and the Node harness.
  */
 export const slos = JSON.parse(open('../slos.json')).objectives;
-
-/** The SLO's bound by id. */
-export function slo(id) {
-  const found = slos.find((s) => s.id === id);
-  if (!found) throw new Error(`no SLO ${id} in load-tests/slos.json`);
-  return found.threshold;
-}
 
 /**
  * k6 thresholds of the SLOs `ids` (default: all), for a run with `n` = { connections, taps,
@@ -224,7 +218,7 @@ export function api(method, path, token, body, tags) {
 export function connect(token, handlers) {
   const ws = new WebSocket(`${config.url}/ws?token=${token}`);
   try {
-    ws.binaryType = 'arraybuffer'; // needed from k6 v0.51 (default 'blob')
+    ws.binaryType = 'arraybuffer'; // needed from k6 v0.51 (no longer ArrayBuffer by default)
   } catch (_) {
     // k6 before v0.51: binary messages are always ArrayBuffers, and setting binaryType throws
   }
