@@ -193,12 +193,20 @@ export function encode(frame) {
 }
 
 /**
- * The ServerFrames of one binary WebSocket message, in order. Every decode in these scripts
- * goes through here: when the server coalesces several frames into one message, only this
- * function changes.
+ * Whether to ask the server to pack frames into batches (`batch=1`, as the SDK does): only when
+ * this codec knows `ServerFrame.batch` (else a batch would decode as an empty frame); BATCH=0
+ * turns it off.
+ */
+const askBatches = __ENV.BATCH !== '0' && typeof flashcast.Batch === 'function';
+
+/**
+ * The ServerFrames of one binary WebSocket message, in order: the frames of a batch (several
+ * frames the server packed into one message), or the message itself. Every decode in these
+ * scripts goes through here.
  */
 export function decodeMessage(data) {
-  return [flashcast.ServerFrame.decode(new Uint8Array(data))];
+  const frame = flashcast.ServerFrame.decode(new Uint8Array(data));
+  return frame.batch ? frame.batch.frames : [frame];
 }
 
 /** HTTP JSON call with a bearer token; returns the k6 response. */
@@ -216,7 +224,7 @@ export function api(method, path, token, body, tags) {
  * Every timer made with client.after / client.every stops when the socket closes.
  */
 export function connect(token, handlers) {
-  const ws = new WebSocket(`${config.url}/ws?token=${token}`);
+  const ws = new WebSocket(`${config.url}/ws?token=${token}${askBatches ? '&batch=1' : ''}`);
   try {
     ws.binaryType = 'arraybuffer'; // needed from k6 v0.51 (no longer ArrayBuffer by default)
   } catch (_) {
