@@ -64,7 +64,7 @@ describe('three gateways behind HAProxy', () => {
     } | null;
     expect(summary?.ok, out).toBe(true);
     const c = summary!.scenarios[0].counters;
-    expect(c.viewers_joined).toBe(90);
+    expect(c.joined).toBe(90);
     expect(c.critical_lost).toBe(0);
     expect(c.critical_duplicates).toBe(0);
     expect(c.critical_received).toBeGreaterThanOrEqual(c.critical_expected);
