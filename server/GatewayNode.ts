@@ -1,4 +1,3 @@
-import { Redis } from 'ioredis';
 import uWS from 'uWebSockets.js';
 import { encodeServerFrame } from '../protocol/index.js';
 import { Policy } from '../common/auth/Policy.js';
@@ -9,6 +8,7 @@ import { runCloseSteps } from '../common/closeSteps.js';
 import { logger } from '../common/logger.js';
 import type { Config } from '../common/config.js';
 import { RedisKeys } from '../common/keys.js';
+import { RedisConnections, type QueueConnection, type RedisClient } from '../common/RedisConnections.js';
 import type { Database } from './db/Database.js';
 import { openDatabase } from './db/openDatabase.js';
 import { ApiDocs } from '../common/http/ApiDocs.js';
@@ -83,8 +83,8 @@ interface Realtime {
  * its options.
  */
 export class GatewayNode {
-  readonly redis: Redis;
-  readonly subscriber: Redis;
+  readonly redis: RedisClient;
+  readonly subscriber: RedisClient;
   readonly router: HttpRouter;
   readonly tokens: TokenService;
   /** Publishes critical events to this node's rooms (what the HTTP API, commerce and settlement use). */
@@ -97,14 +97,16 @@ export class GatewayNode {
   readonly #db: Database | null;
   readonly #idempotency: PgIdempotencyStore | null;
   readonly #provider: SandboxPaymentProvider | null;
+  readonly #queue: QueueConnection;
   #drainPromise: Promise<void> | null = null;
   #closePromise: Promise<void> | null = null;
 
   private constructor(parts: {
     config: Config;
     realtime: Realtime;
-    redis: Redis;
-    subscriber: Redis;
+    redis: RedisClient;
+    subscriber: RedisClient;
+    queue: QueueConnection;
     router: HttpRouter;
     tokens: TokenService;
     commerce: CommerceService | null;
@@ -119,6 +121,7 @@ export class GatewayNode {
     this.publisher = parts.realtime.publisher;
     this.redis = parts.redis;
     this.subscriber = parts.subscriber;
+    this.#queue = parts.queue;
     this.router = parts.router;
     this.tokens = parts.tokens;
     this.commerce = parts.commerce;
@@ -129,11 +132,15 @@ export class GatewayNode {
     this.#provider = parts.provider;
   }
 
-  /** Connects to Redis (and the database when commerce runs here) and starts listening. */
+  /**
+   * Connects to Redis (one server or a cluster: `redisUrl`, see common/RedisConnections.ts; and
+   * the database when commerce runs here) and starts listening.
+   */
   static async create(config: Config, redisUrl: string, options: GatewayNodeOptions = {}): Promise<GatewayNode> {
-    const redis = new Redis(redisUrl, { enableAutoPipelining: true, maxRetriesPerRequest: 2, connectionName: `fc-gw-${config.nodeId}` });
-    const subscriber = new Redis(redisUrl, { maxRetriesPerRequest: null, connectionName: `fc-gw-sub-${config.nodeId}` });
-    for (const conn of [redis, subscriber]) conn.on('error', (err) => log.warn({ err: err.message }, 'redis connection error'));
+    const redis = RedisConnections.command(redisUrl, `fc-gw-${config.nodeId}`);
+    const subscriber = RedisConnections.subscriber(redisUrl, `fc-gw-sub-${config.nodeId}`);
+    const queue = RedisConnections.queue(redisUrl, `fc-gw-bull-${config.nodeId}`);
+    for (const conn of [redis, subscriber]) conn.on('error', (err: Error) => log.warn({ err: err.message }, 'redis connection error'));
     let realtime: Realtime | null = null;
     let db: Database | null = null;
     let commerce: CommerceService | null = null;
@@ -142,7 +149,7 @@ export class GatewayNode {
     let idempotency: PgIdempotencyStore | null = null;
     let provider: SandboxPaymentProvider | null = null;
     try {
-      await Promise.all([waitReady(redis), waitReady(subscriber)]);
+      await Promise.all([RedisConnections.waitReady(redis), RedisConnections.waitReady(subscriber)]);
       const tokens = new TokenService(config.jwtSecret);
       const router = new HttpRouter();
       new ApiDocs().register(router);
@@ -154,7 +161,7 @@ export class GatewayNode {
         db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, schema: config.databaseSchema, max: 20 });
         idempotency = new PgIdempotencyStore(db);
         router.setIdempotencyStore(idempotency);
-        const connection = { url: redisUrl, maxRetriesPerRequest: null };
+        const connection = queue.connection;
         // The payment provider: first confirmations create payments here, its notifications come
         // here, and its hosted page is served here (docs/payments.md).
         const sandbox = new SandboxPaymentProvider(db, { ...config.sandbox, secret: config.payments.sandboxSecret, pageUrl: config.publicUrl ?? '' });
@@ -193,7 +200,7 @@ export class GatewayNode {
       else if (options.sfu === 'remote') sfu = await RemoteSfu.create({ redisUrl, prefix: config.redisPrefix });
       if (sfu) attachSfu({ frames: rt.frames, sessions: rt.transport, registry: rt.metrics.registry, router }, sfu);
       registerRoomRoutes(router, rt.control, rt.store);
-      return new GatewayNode({ config, realtime: rt, redis, subscriber, router, tokens, commerce, settlement, sfu, db, idempotency, provider });
+      return new GatewayNode({ config, realtime: rt, redis, subscriber, queue, router, tokens, commerce, settlement, sfu, db, idempotency, provider });
     } catch (error) {
       sfu?.close();
       await idempotency?.close();
@@ -202,6 +209,7 @@ export class GatewayNode {
       await provider?.close().catch(() => undefined);
       if (realtime) await closeRealtime(realtime);
       await db?.close().catch(() => undefined);
+      await queue.close();
       redis.disconnect();
       subscriber.disconnect();
       throw error;
@@ -254,6 +262,7 @@ export class GatewayNode {
         ['sfu', () => this.sfu?.close()],
         ['idempotency keys', () => this.#idempotency?.close()],
         ['database', () => this.#db?.close()],
+        ['queue connection', () => this.#queue.close()],
         ['redis', () => Promise.allSettled([this.redis.quit(), this.subscriber.quit()])],
       ]);
     })();
@@ -267,7 +276,7 @@ export class GatewayNode {
  */
 function buildRealtime(
   config: Config,
-  io: { redis: Redis; subscriber: Redis; tokens: TokenService; router: HttpRouter; keys: RedisKeys },
+  io: { redis: RedisClient; subscriber: RedisClient; tokens: TokenService; router: HttpRouter; keys: RedisKeys },
 ): Realtime {
   const { redis, subscriber, tokens, router, keys } = io;
   const app = uWS.App();
@@ -388,17 +397,5 @@ function wireCommerce(rt: Realtime, commerce: CommerceService): void {
   });
   commerce.dashboard.on('stats', (roomId, stats) => {
     rt.hub.publishToHosts(roomId, encodeServerFrame({ event: { room: roomId, ts: Date.now(), dashboard: stats } }));
-  });
-}
-
-/** Resolves when the connection is ready; rejects after 10 s. */
-export function waitReady(conn: Redis): Promise<void> {
-  if (conn.status === 'ready') return Promise.resolve();
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('Redis not reachable within 10 s')), 10_000);
-    conn.once('ready', () => {
-      clearTimeout(timer);
-      resolve();
-    });
   });
 }

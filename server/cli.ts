@@ -12,6 +12,7 @@ import { TokenService } from '../common/auth/TokenService.js';
 import { GracefulShutdown } from '../common/GracefulShutdown.js';
 import { logger } from '../common/logger.js';
 import { devSecretBanner, loadConfig, type Config } from '../common/config.js';
+import { RedisConnections } from '../common/RedisConnections.js';
 import { runDoctor } from './Doctor.js';
 import { GatewayNode, type GatewayNodeOptions } from './GatewayNode.js';
 import { RedisServer } from './redis/RedisServer.js';
@@ -22,7 +23,7 @@ const USAGE = `usage: flashcast <command> [options]
 
 commands:
   start      run the whole system on this machine (embedded Redis when REDIS_URL is unset)
-  gateway    run one gateway node (REDIS_URL, or an embedded Redis when unset); with
+  gateway    run one gateway node (REDIS_URL or REDIS_CLUSTER_NODES, or an embedded Redis when unset); with
              DATABASE_URL set it also serves the commerce API (catalog, deals, checkout)
   worker     run settlement workers (payments, orders, commissions, refunds, merchant webhooks)
   settlement failed [queue]           list poison jobs (queues: settle, commission, refund)
@@ -141,20 +142,24 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'settlement': {
       const config = loadConfig();
-      const connection = { url: config.redisUrl ?? 'redis://127.0.0.1:6379', maxRetriesPerRequest: null };
+      const queue = RedisConnections.queue(config.redisUrl ?? 'redis://127.0.0.1:6379', 'fc-cli');
       const prefix = `${config.redisPrefix}:bull`;
       const [sub, ...args] = rest;
       const { listFailedJobs, replayFailedJob } = await import('./settlement/ops.js');
       type QueueName = Parameters<typeof listFailedJobs>[2];
-      if (sub === 'failed') {
-        const jobs = await listFailedJobs(connection, prefix, (args[0] ?? 'settle') as QueueName);
-        process.stdout.write(`${JSON.stringify(jobs, null, 2)}\n`);
-        return 0;
-      }
-      if (sub === 'replay' && args[0]) {
-        await replayFailedJob(connection, prefix, args[0], (args[1] ?? 'settle') as QueueName);
-        process.stdout.write(`replayed ${args[0]}\n`);
-        return 0;
+      try {
+        if (sub === 'failed') {
+          const jobs = await listFailedJobs(queue.connection, prefix, (args[0] ?? 'settle') as QueueName);
+          process.stdout.write(`${JSON.stringify(jobs, null, 2)}\n`);
+          return 0;
+        }
+        if (sub === 'replay' && args[0]) {
+          await replayFailedJob(queue.connection, prefix, args[0], (args[1] ?? 'settle') as QueueName);
+          process.stdout.write(`replayed ${args[0]}\n`);
+          return 0;
+        }
+      } finally {
+        await queue.close();
       }
       process.stderr.write(`${USAGE}\n`);
       return 2;

@@ -3,7 +3,7 @@
  * admission, presence and reaction totals, and moderation settings, through Lua scripts.
  */
 import { randomBytes } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../common/RedisConnections.js';
 import { flashcast } from '../../protocol/index.js';
 import type { StreamPosition } from '../../protocol/StreamCursor.js';
 import { assetPath } from '../../common/paths.js';
@@ -65,10 +65,10 @@ export interface ChatAdmission {
  */
 export class RoomStore {
   readonly #keys: RedisKeys;
-  readonly #redis: Redis;
+  readonly #redis: RedisClient;
   readonly #options: Required<RoomStoreOptions>;
 
-  constructor(redis: Redis, options: RoomStoreOptions) {
+  constructor(redis: RedisClient, options: RoomStoreOptions) {
     this.#redis = redis;
     this.#options = { maxRecover: 1000, ...options };
     this.#keys = new RedisKeys(options.prefix);
