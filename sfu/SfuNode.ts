@@ -41,8 +41,9 @@ export type SfuNodeEvents = { close: [] };
  * host publishes here, and mirrors rooms whose origin is on another node
  * through a PipeTransport pair (the cross-process half of pipeToRouter).
  *
- * Redis: `{p}:sfu:nodes` (hash nodeId → SfuNodeInfo, heartbeat), `{p}:sfu:origin:{room}`
- * (nodeId of the room's origin, with a TTL refreshed while it publishes).
+ * Redis: `<p>:{sfu}:nodes` (hash nodeId → SfuNodeInfo, heartbeat), `<p>:{sfu}:origin:<room>`
+ * (nodeId of the room's origin, with a TTL refreshed while it publishes); one hash tag, so the
+ * heartbeat's transaction runs on a Redis Cluster too.
  */
 export class SfuNode extends EnhancedEventEmitter<SfuNodeEvents> {
   readonly nodeId: string;

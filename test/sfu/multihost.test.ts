@@ -109,7 +109,7 @@ describe('two SFU processes', () => {
     const hostPage = await browser.newPage();
     await hostPage.goto(site.url);
     await hostPage.evaluate(([u, t, r]) => (window as any).host(u, t, r), [gw.url, await mint({ sub: 'h', role: 'host', rooms: [roomId] }), roomId] as const);
-    const origin = await remote.rpc.redis.get(`${prefix}:sfu:origin:${roomId}`);
+    const origin = await remote.rpc.redis.get(remote.rpc.key(`origin:${roomId}`));
     expect(origin).toBe('sfu-a'); // least loaded, ties by id
 
     const viewerPage = await browser.newPage();
