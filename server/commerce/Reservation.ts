@@ -244,18 +244,12 @@ export class Reservation {
     return { exists: status !== null, available: Number(stock ?? 0), epoch: epoch ?? '', status: status ?? '', total: Number(total ?? 0) };
   }
 
-  /** `health` of several deals in one round trip (the reconciler's pass). */
+  /**
+   * `health` of several deals (the reconciler's pass): one round trip per Redis node, the deals'
+   * reads auto-pipelined together (an explicit pipeline must stay in one slot on a cluster).
+   */
   async healthOf(dealIds: string[]): Promise<DealHealth[]> {
-    if (dealIds.length === 0) return [];
-    const pipe = this.#redis.pipeline();
-    for (const id of dealIds) pipe.hmget(this.#k(id).deal, 'stock', 'epoch', 'status', 'total');
-    const replies = (await pipe.exec()) ?? [];
-    return dealIds.map((_, i) => {
-      const [err, v] = replies[i] ?? [new Error('no reply'), null];
-      if (err) throw err;
-      const [stock, epoch, status, total] = v as (string | null)[];
-      return { exists: status !== null, available: Number(stock ?? 0), epoch: epoch ?? '', status: status ?? '', total: Number(total ?? 0) };
-    });
+    return Promise.all(dealIds.map((id) => this.health(id)));
   }
 
   /**
