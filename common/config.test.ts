@@ -59,6 +59,18 @@ describe('loadConfig', () => {
     for (const name of ['FLASHCAST_JWT_SECRET', 'FLASHCAST_DEV', 'SETTLEMENT_CONCURRENCY', 'FLASHCAST_SFU']) expect(error!.message).toContain(name);
   });
 
+  it('takes one Redis server or a cluster, from REDIS_URL or REDIS_CLUSTER_NODES', () => {
+    const base = { FLASHCAST_JWT_SECRET: SECRET };
+    expect(loadConfig(base).redisUrl).toBeUndefined();
+    expect(loadConfig({ ...base, REDIS_URL: 'redis://10.0.0.1:6380/2' }).redisUrl).toBe('redis://10.0.0.1:6380/2');
+    expect(loadConfig({ ...base, REDIS_URL: 'rediss+cluster://u:p@h1:7001,h2:7002' }).redisUrl).toBe('rediss+cluster://u:p@h1:7001,h2:7002');
+    expect(loadConfig({ ...base, REDIS_CLUSTER_NODES: 'h1:7001, h2:7002,[::1]:7003' }).redisUrl).toBe('redis+cluster://h1:7001,h2:7002,[::1]:7003');
+    expect(() => loadConfig({ ...base, REDIS_URL: 'http://h1:6379' })).toThrow(/REDIS_URL: a Redis URL starts with/);
+    expect(() => loadConfig({ ...base, REDIS_CLUSTER_NODES: 'h1:70001' })).toThrow(/REDIS_CLUSTER_NODES: not a host:port/);
+    expect(() => loadConfig({ ...base, REDIS_URL: 'redis+cluster://h1:7001/0' })).toThrow(/REDIS_URL: a cluster URL names nodes only/);
+    expect(() => loadConfig({ ...base, REDIS_URL: 'redis://h', REDIS_CLUSTER_NODES: 'h1:7001' })).toThrow(/not both/);
+  });
+
   it('reads the worker, sfu and gateway settings of every process from one schema', () => {
     const defaults = loadConfig({ FLASHCAST_JWT_SECRET: SECRET });
     expect(defaults).toMatchObject({

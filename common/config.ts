@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import { createHmac, randomBytes } from 'node:crypto';
 import { z } from 'zod';
+import { RedisConnections } from './RedisConnections.js';
 
 /**
  * The public development secret. Anyone who reads this file can mint any token
@@ -40,6 +41,15 @@ const rate = (def: string) =>
       }),
   );
 
+/** A check that throws a TypeError with the reason (the Redis URL and node-list parsers). */
+const parses = (parse: (v: string) => unknown) => (v: string, ctx: z.RefinementCtx) => {
+  try {
+    parse(v);
+  } catch (error) {
+    ctx.addIssue({ code: z.ZodIssueCode.custom, message: (error as Error).message });
+  }
+};
+
 const flag = z.preprocess(unsetIfEmpty, z.enum(['0', '1'], { message: 'must be 1 or 0' }).optional());
 
 /**
@@ -70,7 +80,10 @@ const origins = optional(
 const schema = z.object({
   HOST: z.string().default('0.0.0.0'),
   PORT: int(8080, 0, 65535),
-  REDIS_URL: optional(z.string().url()),
+  /** One server (redis://, rediss://) or a cluster (redis+cluster://h1:p1,h2:p2, rediss+cluster://...). */
+  REDIS_URL: optional(z.string().superRefine(parses(RedisConnections.parse))),
+  /** A Redis Cluster's seed nodes, host:port,host:port (instead of a cluster REDIS_URL). */
+  REDIS_CLUSTER_NODES: optional(z.string().superRefine(parses(RedisConnections.parseNodes))),
   DATABASE_URL: optional(z.string()),
   /** PostgreSQL schema to use (created if missing); lets tests and tenants share a database. */
   DATABASE_SCHEMA: optional(z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/)),
@@ -269,6 +282,11 @@ export interface TokenRate {
 export interface Config {
   host: string;
   port: number;
+  /**
+   * Where Redis is: one server (redis://, rediss://) or a Redis Cluster (redis+cluster://, from
+   * REDIS_URL or REDIS_CLUSTER_NODES); undefined: `flashcast start`/`gateway` run a private one.
+   * Every process opens it through common/RedisConnections.ts.
+   */
   redisUrl: string | undefined;
   databaseUrl: string | undefined;
   databaseSchema: string | undefined;
@@ -375,6 +393,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
   }
   const e = parsed.data;
+  if (e.REDIS_URL !== undefined && e.REDIS_CLUSTER_NODES !== undefined) {
+    throw new ConfigError('invalid configuration:\n  REDIS_CLUSTER_NODES: set REDIS_URL or REDIS_CLUSTER_NODES, not both (credentials go in a redis+cluster://user:password@host:port,... REDIS_URL)');
+  }
   const devMode = e.FLASHCAST_DEV === '1';
   const secret = e.FLASHCAST_JWT_SECRET ?? (devMode ? DEV_SECRET : undefined);
   if (secret === undefined) throw new ConfigError(`FLASHCAST_JWT_SECRET is not set.\n${SECRET_HELP}`);
@@ -388,7 +409,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
   return {
     host: e.HOST,
     port: e.PORT,
-    redisUrl: e.REDIS_URL,
+    redisUrl: e.REDIS_CLUSTER_NODES !== undefined ? RedisConnections.clusterUrl(e.REDIS_CLUSTER_NODES) : e.REDIS_URL,
     databaseUrl: e.DATABASE_URL,
     databaseSchema: e.DATABASE_SCHEMA,
     dataDir: e.FLASHCAST_DATA_DIR,

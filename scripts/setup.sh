@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Everything the test suite needs on a Debian machine, installed only where missing:
-#   - Redis 7 and PostgreSQL (scripts/setup-services.sh)
+#   - Redis 7 and PostgreSQL (scripts/setup-services.sh), and a local Redis Cluster on ports
+#     7001-7006 for `npm run test:cluster` (scripts/redis-cluster.sh)
 #   - Chromium (browser tests) and GStreamer (a real RTP source for SFU tests)
 #   - HAProxy and nginx (gateways behind a load balancer)
 #   - the mediasoup worker binary (scripts/mediasoup-worker.sh; cached after the first build)
@@ -12,6 +13,7 @@ log() { printf '[setup] %s\n' "$*" >&2; }
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
 bash scripts/setup-services.sh
+bash scripts/redis-cluster.sh >/dev/null
 
 packages=()
 command -v chromium >/dev/null 2>&1 || packages+=(chromium)

@@ -2,8 +2,8 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
 import type { Config } from '../common/config.js';
+import { RedisConnections } from '../common/RedisConnections.js';
 
 interface Check {
   name: string;
@@ -29,16 +29,24 @@ async function checkRedis(config: Config): Promise<Check> {
       ? { name: 'Redis', ok: true, detail: `REDIS_URL unset; will start ${bin} privately (data in ${config.dataDir}/redis)` }
       : { name: 'Redis', ok: false, detail: 'REDIS_URL unset and no redis-server binary', fix: 'apt-get update && apt-get install -y redis-server   (or set REDIS_URL)' };
   }
-  const redis = new Redis(config.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 2000 });
+  const cluster = RedisConnections.isCluster(config.redisUrl);
+  const redis = RedisConnections.command(config.redisUrl, 'fc-doctor', { lazyConnect: true, maxRetriesPerRequest: 0 });
+  redis.on('error', () => undefined);
   try {
-    await redis.connect();
-    const info = await redis.info('server');
+    await Promise.race([redis.connect(), new Promise((_, reject) => setTimeout(() => reject(new Error('no answer within 3 s')), 3000).unref())]);
+    const info = await RedisConnections.masters(redis)[0].info('server');
     const version = /redis_version:(\S+)/.exec(info)?.[1] ?? '?';
     const major = Number(version.split('.')[0]);
     if (major < 7) return { name: 'Redis', ok: false, detail: `Redis ${version} at ${config.redisUrl}`, fix: 'Redis 7+ is needed (sharded pub/sub)' };
+    if (cluster) {
+      const state = /cluster_state:(\S+)/.exec(String(await redis.cluster('INFO')))?.[1] ?? '?';
+      const masters = RedisConnections.masters(redis).length;
+      if (state !== 'ok') return { name: 'Redis', ok: false, detail: `Redis Cluster ${version} at ${config.redisUrl}: cluster_state ${state}`, fix: 'check the cluster (redis-cli --cluster check host:port)' };
+      return { name: 'Redis', ok: true, detail: `Redis Cluster ${version}, ${masters} masters, at ${config.redisUrl}` };
+    }
     return { name: 'Redis', ok: true, detail: `Redis ${version} at ${config.redisUrl}` };
   } catch (error) {
-    return { name: 'Redis', ok: false, detail: `cannot reach ${config.redisUrl}: ${(error as Error).message}`, fix: 'start Redis (redis-server --daemonize yes) or fix REDIS_URL' };
+    return { name: 'Redis', ok: false, detail: `cannot reach ${config.redisUrl}: ${(error as Error).message}`, fix: 'start Redis (redis-server --daemonize yes) or fix REDIS_URL / REDIS_CLUSTER_NODES' };
   } finally {
     redis.disconnect();
   }

@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
 import { createSecureContext } from 'node:tls';
-import { Redis } from 'ioredis';
 import uWS from 'uWebSockets.js';
 import { encodeServerFrame } from '../protocol/index.js';
 import { Policy } from '../common/auth/Policy.js';
@@ -12,6 +11,7 @@ import { FlashcastError } from '../common/errors.js';
 import { logger } from '../common/logger.js';
 import type { Config } from '../common/config.js';
 import { RedisKeys } from '../common/keys.js';
+import { RedisConnections, type QueueConnection, type RedisClient } from '../common/RedisConnections.js';
 import type { Database } from './db/Database.js';
 import { openDatabase } from './db/openDatabase.js';
 import { ApiDocs } from '../common/http/ApiDocs.js';
@@ -103,8 +103,8 @@ interface Realtime {
  * its options.
  */
 export class GatewayNode {
-  readonly redis: Redis;
-  readonly subscriber: Redis;
+  readonly redis: RedisClient;
+  readonly subscriber: RedisClient;
   readonly router: HttpRouter;
   readonly tokens: TokenService;
   /** Publishes critical events to this node's rooms (what the HTTP API, commerce and settlement use). */
@@ -122,14 +122,16 @@ export class GatewayNode {
   /** This node's status report for the ops console, and the cluster's. */
   readonly #status: ClusterStatus;
   readonly #site: StaticSite | null;
+  readonly #queue: QueueConnection;
   #drainPromise: Promise<void> | null = null;
   #closePromise: Promise<void> | null = null;
 
   private constructor(parts: {
     config: Config;
     realtime: Realtime;
-    redis: Redis;
-    subscriber: Redis;
+    redis: RedisClient;
+    subscriber: RedisClient;
+    queue: QueueConnection;
     router: HttpRouter;
     tokens: TokenService;
     commerce: CommerceService | null;
@@ -147,6 +149,7 @@ export class GatewayNode {
     this.publisher = parts.realtime.publisher;
     this.redis = parts.redis;
     this.subscriber = parts.subscriber;
+    this.#queue = parts.queue;
     this.router = parts.router;
     this.tokens = parts.tokens;
     this.commerce = parts.commerce;
@@ -160,11 +163,15 @@ export class GatewayNode {
     this.#site = parts.site;
   }
 
-  /** Connects to Redis (and the database when commerce runs here) and starts listening. */
+  /**
+   * Connects to Redis (one server or a cluster: `redisUrl`, see common/RedisConnections.ts; and
+   * the database when commerce runs here) and starts listening.
+   */
   static async create(config: Config, redisUrl: string, options: GatewayNodeOptions = {}): Promise<GatewayNode> {
-    const redis = new Redis(redisUrl, { enableAutoPipelining: true, maxRetriesPerRequest: 2, connectionName: `fc-gw-${config.nodeId}` });
-    const subscriber = new Redis(redisUrl, { maxRetriesPerRequest: null, connectionName: `fc-gw-sub-${config.nodeId}` });
-    for (const conn of [redis, subscriber]) conn.on('error', (err) => log.warn({ err: err.message }, 'redis connection error'));
+    const redis = RedisConnections.command(redisUrl, `fc-gw-${config.nodeId}`);
+    const subscriber = RedisConnections.subscriber(redisUrl, `fc-gw-sub-${config.nodeId}`);
+    const queue = RedisConnections.queue(redisUrl, `fc-gw-bull-${config.nodeId}`);
+    for (const conn of [redis, subscriber]) conn.on('error', (err: Error) => log.warn({ err: err.message }, 'redis connection error'));
     let realtime: Realtime | null = null;
     let db: Database | null = null;
     let commerce: CommerceService | null = null;
@@ -176,7 +183,7 @@ export class GatewayNode {
     let status: ClusterStatus | null = null;
     let site: StaticSite | null = null;
     try {
-      await Promise.all([waitReady(redis), waitReady(subscriber)]);
+      await Promise.all([RedisConnections.waitReady(redis), RedisConnections.waitReady(subscriber)]);
       const tokens = new TokenService(config.jwtSecret);
       const router = new HttpRouter();
       new ApiDocs().register(router);
@@ -200,7 +207,7 @@ export class GatewayNode {
         db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, schema: config.databaseSchema, max: 20 });
         idempotency = new PgIdempotencyStore(db);
         router.setIdempotencyStore(idempotency);
-        const connection = { url: redisUrl, maxRetriesPerRequest: null };
+        const connection = queue.connection;
         // The payment provider: first confirmations create payments here, its notifications come
         // here, and its hosted page is served here (docs/payments.md).
         const sandbox = new SandboxPaymentProvider(db, { ...config.sandbox, secret: config.payments.sandboxSecret, pageUrl: config.publicUrl ?? '' });
@@ -249,7 +256,7 @@ export class GatewayNode {
       }
       registerRoomRoutes(router, rt.control, rt.store);
       new OpsApi(ops).register(router);
-      return new GatewayNode({ config, realtime: rt, redis, subscriber, router, tokens, commerce, settlement, sfu, db, idempotency, provider, media, status, site });
+      return new GatewayNode({ config, realtime: rt, redis, subscriber, queue, router, tokens, commerce, settlement, sfu, db, idempotency, provider, media, status, site });
     } catch (error) {
       sfu?.close();
       await idempotency?.close();
@@ -259,6 +266,7 @@ export class GatewayNode {
       await status?.close();
       if (realtime) await closeRealtime(realtime);
       await db?.close().catch(() => undefined);
+      await queue.close();
       redis.disconnect();
       subscriber.disconnect();
       throw error;
@@ -327,6 +335,7 @@ export class GatewayNode {
         ['sfu', () => this.sfu?.close()],
         ['idempotency keys', () => this.#idempotency?.close()],
         ['database', () => this.#db?.close()],
+        ['queue connection', () => this.#queue.close()],
         ['redis', () => Promise.allSettled([this.redis.quit(), this.subscriber.quit()])],
       ]);
     })();
@@ -355,7 +364,7 @@ function createApp(config: Config): uWS.TemplatedApp {
  */
 function buildRealtime(
   config: Config,
-  io: { redis: Redis; subscriber: Redis; tokens: TokenService; router: HttpRouter; keys: RedisKeys; site: StaticSite | null },
+  io: { redis: RedisClient; subscriber: RedisClient; tokens: TokenService; router: HttpRouter; keys: RedisKeys; site: StaticSite | null },
 ): Realtime {
   const { redis, subscriber, tokens, router, keys, site } = io;
   const app = createApp(config);
@@ -503,17 +512,5 @@ function wireCommerce(rt: Realtime, commerce: CommerceService): void {
   });
   commerce.dashboard.on('stats', (roomId, stats) => {
     rt.hub.publishToHosts(roomId, encodeServerFrame({ event: { room: roomId, ts: Date.now(), dashboard: stats } }));
-  });
-}
-
-/** Resolves when the connection is ready; rejects after 10 s. */
-export function waitReady(conn: Redis): Promise<void> {
-  if (conn.status === 'ready') return Promise.resolve();
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('Redis not reachable within 10 s')), 10_000);
-    conn.once('ready', () => {
-      clearTimeout(timer);
-      resolve();
-    });
   });
 }

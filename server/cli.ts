@@ -11,6 +11,7 @@ import { TokenService } from '../common/auth/TokenService.js';
 import { GracefulShutdown } from '../common/GracefulShutdown.js';
 import { logger } from '../common/logger.js';
 import { devSecretBanner, loadConfig, type Config } from '../common/config.js';
+import { RedisConnections } from '../common/RedisConnections.js';
 import type { GatewayNode, GatewayNodeOptions } from './GatewayNode.js';
 import { lanAddress, lanMedia } from './lanAddress.js';
 
@@ -57,7 +58,7 @@ ${CONFIG_NOTE}`,
     summary: 'one gateway node (WebSocket, HTTP API, web pages)',
     help: `usage: flashcast gateway
 
-One gateway node: WebSocket /ws, the HTTP API and the web pages on PORT. REDIS_URL (an embedded
+One gateway node: WebSocket /ws, the HTTP API and the web pages on PORT. REDIS_URL or REDIS_CLUSTER_NODES (an embedded
 redis-server when unset); with DATABASE_URL it also serves the commerce API (catalog, deals,
 checkout); FLASHCAST_SFU=in-process|remote for live video. Prints one JSON line when listening.
 
@@ -309,18 +310,22 @@ async function settlement(args: string[]): Promise<number> {
     return 2;
   }
   const config = loadConfig();
-  const connection = { url: config.redisUrl ?? 'redis://127.0.0.1:6379', maxRetriesPerRequest: null };
+  const queue = RedisConnections.queue(config.redisUrl ?? 'redis://127.0.0.1:6379', 'fc-cli');
   const prefix = `${config.redisPrefix}:bull`;
   const { listFailedJobs, replayFailedJob } = await import('./settlement/ops.js');
   type QueueName = Parameters<typeof listFailedJobs>[2];
-  if (sub === 'failed') {
-    const jobs = await listFailedJobs(connection, prefix, (rest[0] ?? 'settle') as QueueName);
-    process.stdout.write(`${JSON.stringify(jobs, null, 2)}\n`);
+  try {
+    if (sub === 'failed') {
+      const jobs = await listFailedJobs(queue.connection, prefix, (rest[0] ?? 'settle') as QueueName);
+      process.stdout.write(`${JSON.stringify(jobs, null, 2)}\n`);
+      return 0;
+    }
+    await replayFailedJob(queue.connection, prefix, rest[0], (rest[1] ?? 'settle') as QueueName);
+    process.stdout.write(`replayed ${rest[0]}\n`);
     return 0;
+  } finally {
+    await queue.close();
   }
-  await replayFailedJob(connection, prefix, rest[0], (rest[1] ?? 'settle') as QueueName);
-  process.stdout.write(`replayed ${rest[0]}\n`);
-  return 0;
 }
 
 async function token(values: Values): Promise<number> {

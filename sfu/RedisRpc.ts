@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { Redis } from 'ioredis';
 import { EnhancedEventEmitter } from '../common/EnhancedEventEmitter.js';
 import { logger } from '../common/logger.js';
+import { RedisConnections, type RedisClient } from '../common/RedisConnections.js';
 import { FlashcastError, InternalError } from '../common/errors.js';
 import { MediaUnavailableError } from './errors.js';
 
@@ -26,38 +26,38 @@ interface Envelope {
 export type RedisRpcEvents = { close: [] };
 
 /**
- * Request/response and one-way pushes between processes over Redis pub/sub:
- * every process listens on `{prefix}:sfu:addr:{address}`. Used between gateways
- * and SFU nodes, and between SFU nodes (cross-node pipes). Errors keep their
- * stable code across the hop.
+ * Request/response and one-way pushes between processes over sharded Redis pub/sub:
+ * every process listens on `<prefix>:{sfu:<address>}:rpc` (its own slot on a cluster). Used
+ * between gateways and SFU nodes, and between SFU nodes (cross-node pipes). Errors keep their
+ * stable code across the hop. The media registry's keys (`key()`) share the `{sfu}` hash tag.
  */
 export class RedisRpc extends EnhancedEventEmitter<RedisRpcEvents> {
   readonly address: string;
   readonly #prefix: string;
-  readonly #pub: Redis;
-  readonly #sub: Redis;
+  readonly #pub: RedisClient;
+  readonly #sub: RedisClient;
   readonly #handlers = new Map<string, Handler>();
   readonly #pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }>();
   #nextId = 1;
   #closed = false;
 
-  private constructor(prefix: string, address: string, pub: Redis, sub: Redis) {
+  private constructor(prefix: string, address: string, pub: RedisClient, sub: RedisClient) {
     super();
     this.#prefix = prefix;
     this.address = address;
     this.#pub = pub;
     this.#sub = sub;
-    sub.on('messageBuffer', (_channel: Buffer, message: Buffer) => this.#onMessage(message));
+    sub.on('smessageBuffer', (_channel: Buffer, message: Buffer) => this.#onMessage(message));
   }
 
-  /** Connects (two connections: commands, subscriber) and starts listening on `address`. */
+  /** Connects (two connections: commands, subscriber; one server or a cluster) and starts listening on `address`. */
   static async create(redisUrl: string, prefix: string, address = randomBytes(6).toString('hex')): Promise<RedisRpc> {
-    const pub = new Redis(redisUrl, { maxRetriesPerRequest: 2, connectionName: `fc-sfu-rpc-${address}` });
-    const sub = new Redis(redisUrl, { maxRetriesPerRequest: null, connectionName: `fc-sfu-rpcsub-${address}` });
-    for (const c of [pub, sub]) c.on('error', (err) => log.warn({ err: err.message }, 'redis error'));
+    const pub = RedisConnections.command(redisUrl, `fc-sfu-rpc-${address}`, { autoPipelining: false });
+    const sub = RedisConnections.subscriber(redisUrl, `fc-sfu-rpcsub-${address}`);
+    for (const c of [pub, sub]) c.on('error', (err: Error) => log.warn({ err: err.message }, 'redis error'));
     const rpc = new RedisRpc(prefix, address, pub, sub);
     try {
-      await sub.subscribe(rpc.#channel(address));
+      await sub.ssubscribe(rpc.#channel(address));
     } catch (error) {
       rpc.close();
       throw error;
@@ -66,12 +66,13 @@ export class RedisRpc extends EnhancedEventEmitter<RedisRpcEvents> {
   }
 
   /** The command connection (registry keys). */
-  get redis(): Redis {
+  get redis(): RedisClient {
     return this.#pub;
   }
 
+  /** A key of the media registry; all share one hash tag, so a transaction over them runs on a cluster. */
   key(suffix: string): string {
-    return `${this.#prefix}:sfu:${suffix}`;
+    return `${this.#prefix}:{sfu}:${suffix}`;
   }
 
   /** Answers `op` requests. */
@@ -116,11 +117,11 @@ export class RedisRpc extends EnhancedEventEmitter<RedisRpcEvents> {
   }
 
   #channel(address: string): string {
-    return `${this.#prefix}:sfu:addr:${address}`;
+    return `${this.#prefix}:{sfu:${address}}:rpc`;
   }
 
   async #send(target: string, envelope: Envelope): Promise<void> {
-    await this.#pub.publish(this.#channel(target), JSON.stringify(envelope));
+    await this.#pub.spublish(this.#channel(target), JSON.stringify(envelope));
   }
 
   #onMessage(message: Buffer): void {

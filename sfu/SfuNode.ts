@@ -66,8 +66,9 @@ export type SfuNodeEvents = { close: [] };
  * and a pipe from the new origin brings the new producers, which viewers consume without
  * reloading. Viewers placed on the dead node are moved by their gateway (RemoteSfu).
  *
- * Redis: `{p}:sfu:nodes` (hash nodeId → SfuNodeInfo, heartbeat), `{p}:sfu:origin:{room}`
- * (nodeId of the room's origin, with a TTL refreshed while it publishes).
+ * Redis: `<p>:{sfu}:nodes` (hash nodeId → SfuNodeInfo, heartbeat), `<p>:{sfu}:origin:<room>`
+ * (nodeId of the room's origin, with a TTL refreshed while it publishes); one hash tag, so the
+ * heartbeat's transaction runs on a Redis Cluster too.
  */
 export class SfuNode extends EnhancedEventEmitter<SfuNodeEvents> {
   readonly nodeId: string;

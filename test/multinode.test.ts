@@ -1,17 +1,17 @@
-import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ClientEvent, RoomEvent, type FlashcastClient, type Room } from '../client-sdk/index.js';
 import { RoomPublisher } from '../server/realtime/RoomPublisher.js';
 import { RoomStore } from '../server/realtime/RoomStore.js';
-import { REDIS_URL, deletePrefix, sleep, uniquePrefix, waitFor } from './helpers/env.js';
+import type { RedisClient } from '../common/RedisConnections.js';
+import { REDIS_URL, deletePrefix, sleep, testRedis, uniquePrefix, waitFor } from './helpers/env.js';
 import { GatewayProcess } from './helpers/GatewayProcess.js';
 import { mint, sdkClient } from './helpers/clients.js';
 
-/** Two gateway processes sharing one Redis, as production runs them. */
+/** Two gateway processes sharing one Redis (or one Redis Cluster), as production runs them. */
 let prefix: string;
 let a: GatewayProcess;
 let b: GatewayProcess;
-let redis: Redis;
+let redis: RedisClient;
 let publisher: RoomPublisher;
 const clients: FlashcastClient[] = [];
 
@@ -40,7 +40,7 @@ beforeAll(async () => {
   prefix = uniquePrefix('mn');
   const env = { REDIS_URL, FLASHCAST_REDIS_PREFIX: prefix, FLASHCAST_DRAIN_MS: '200' };
   [a, b] = await Promise.all([GatewayProcess.start(env), GatewayProcess.start(env)]);
-  redis = new Redis(REDIS_URL);
+  redis = testRedis();
   publisher = new RoomPublisher(new RoomStore(redis, { prefix, historySize: 2000, historyTtlSeconds: 600 }));
 });
 

@@ -294,11 +294,11 @@ export class FlashDeals extends EnhancedEventEmitter<FlashDealsEvents> {
         }
       }
       opened = await this.#reservation.open({ ...deal, dealId: deal.id, priceAmount: deal.price.amount, currency: deal.price.currency, epoch, buckets: deal.buckets });
-      await this.#redis
-        .multi()
-        .sadd(this.#keys.room(roomId, 'deals'), deal.id)
-        .hset(this.#keys.global('deals:active'), deal.id, `${roomId}|${deal.productId}|${deal.totalStock}`)
-        .exec();
+      // Two slots (the room's, the active set's): two commands, not a transaction (a failure undoes the deal either way).
+      await Promise.all([
+        this.#redis.sadd(this.#keys.room(roomId, 'deals'), deal.id),
+        this.#redis.hset(this.#keys.global('deals:active'), deal.id, `${roomId}|${deal.productId}|${deal.totalStock}`),
+      ]);
     } catch (error) {
       await this.#redis.del(mappingKey);
       throw error;
@@ -625,13 +625,15 @@ export class FlashDeals extends EnhancedEventEmitter<FlashDealsEvents> {
     if (!rebuilt) return false;
     // What else Redis lost: the room's mapping, the active set, the phase jobs; and the room is told the stock.
     // (A listing has no room: only the active set, which the hold sweeper and the outbox mover read.)
-    const multi = this.#redis.multi()
-      .hset(this.#keys.global('deals:active'), dealId, `${rebuilt.roomId}|${rebuilt.productId}|${rebuilt.totalStock}`);
-    if (rebuilt.kind === 'flash') multi.sadd(this.#keys.room(rebuilt.roomId, 'deals'), dealId);
-    if (rebuilt.kind === 'flash' && rebuilt.status === 'active') {
-      multi.set(this.#keys.room(rebuilt.roomId, `deal:${rebuilt.productId}`), dealId, 'PX', Math.max(1, rebuilt.endsAt - Date.now()));
+    // The active set's slot and the room's: one transaction per slot (each is idempotent, and the reconciler repeats a failed one).
+    const room = rebuilt.kind === 'flash' ? this.#redis.multi().sadd(this.#keys.room(rebuilt.roomId, 'deals'), dealId) : null;
+    if (room && rebuilt.status === 'active') {
+      room.set(this.#keys.room(rebuilt.roomId, `deal:${rebuilt.productId}`), dealId, 'PX', Math.max(1, rebuilt.endsAt - Date.now()));
     }
-    await multi.exec();
+    await Promise.all([
+      this.#redis.hset(this.#keys.global('deals:active'), dealId, `${rebuilt.roomId}|${rebuilt.productId}|${rebuilt.totalStock}`),
+      room?.exec(),
+    ]);
     this.#cache.delete(dealId);
     this.#roomCache.clear();
     const deal = await this.get(dealId);

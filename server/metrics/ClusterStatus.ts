@@ -3,7 +3,7 @@
  * rates (read from its GatewayMetrics counters), its connections and the rooms it serves (distinct
  * users here, and whether a host publishes); any node reads every node's last report back.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../common/RedisConnections.js';
 import type { RedisKeys } from '../../common/keys.js';
 import { logger } from '../../common/logger.js';
 import type { GatewayMetrics } from './GatewayMetrics.js';
@@ -34,7 +34,7 @@ export interface NodeReport {
 }
 
 export interface ClusterStatusOptions {
-  redis: Redis;
+  redis: RedisClient;
   keys: RedisKeys;
   nodeId: string;
   metrics: GatewayMetrics;

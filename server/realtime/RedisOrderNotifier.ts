@@ -2,7 +2,7 @@
  * Sends order updates to a buyer's private channel in Redis, from any process (gateway or
  * settlement worker); UserChannels on the buyer's gateway delivers them to the buyer's sockets.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../common/RedisConnections.js';
 import { flashcast, encodeServerFrame } from '../../protocol/index.js';
 import type { RedisKeys } from '../../common/keys.js';
 import type { OrderNotifier, OrderUpdate } from './OrderNotifier.js';
@@ -18,7 +18,7 @@ const STATUS: Record<OrderUpdate['status'], flashcast.CheckoutStatus> = {
 /** Publishes order updates to the buyer's channel; used by settlement workers in any process. */
 export class RedisOrderNotifier implements OrderNotifier {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: RedisKeys,
   ) {}
 

@@ -3,7 +3,7 @@
  * members here, delivers its critical stream in order (gaps filled from history), fans
  * chat out, reports presence and reactions, and closes idle rooms.
  */
-import type { Redis } from 'ioredis';
+import { RedisConnections, type RedisClient } from '../../common/RedisConnections.js';
 import type { TemplatedApp, WebSocket } from 'uWebSockets.js';
 import { flashcast, encodeServerFrame, LeftReason, ModerationAction } from '../../protocol/index.js';
 import { EnhancedEventEmitter } from '../../common/EnhancedEventEmitter.js';
@@ -20,7 +20,7 @@ const log = logger('RoomHub');
 export interface RoomHubOptions {
   app: TemplatedApp;
   /** The dedicated pub/sub connection (the hub subscribes and unsubscribes room channels on it). */
-  subscriber: Redis;
+  subscriber: RedisClient;
   store: RoomStore;
   keys: RedisKeys;
   metrics: GatewayMetrics;
@@ -49,7 +49,7 @@ export type RoomHubEvents = {
  */
 export class RoomHub extends EnhancedEventEmitter<RoomHubEvents> {
   readonly #app: TemplatedApp;
-  readonly #subscriber: Redis;
+  readonly #subscriber: RedisClient;
   readonly #store: RoomStore;
   readonly #keys: RedisKeys;
   readonly #metrics: GatewayMetrics;
@@ -60,7 +60,7 @@ export class RoomHub extends EnhancedEventEmitter<RoomHubEvents> {
   readonly #statsTimer: NodeJS.Timeout;
   #statsRunning = false;
   #closed = false;
-  #readyOnce = false;
+  readonly #stopResubscribed: () => void;
 
   constructor(options: RoomHubOptions) {
     super();
@@ -72,13 +72,9 @@ export class RoomHub extends EnhancedEventEmitter<RoomHubEvents> {
     this.#metrics = metrics;
     this.#options = { statsIntervalMs: 500, lingerMs: 30_000, ringSize: 1024, chatIngressPerSecond: 200, ...settings };
     subscriber.on('smessageBuffer', (channel: Buffer, message: Buffer) => this.#onMessage(channel, message));
-    subscriber.on('ready', () => {
-      // After a reconnect ioredis resubscribes; anything published meanwhile is
-      // recovered from history.
-      if (this.#readyOnce) void this.#catchUpAll();
-      this.#readyOnce = true;
-    });
-    if (subscriber.status === 'ready') this.#readyOnce = true;
+    // After a reconnect (on a cluster: a failover) the subscriptions are made again; anything
+    // published meanwhile is recovered from history.
+    this.#stopResubscribed = RedisConnections.onResubscribed(subscriber, () => void this.#catchUpAll());
     this.#statsTimer = setInterval(() => void this.#statsTick(), this.#options.statsIntervalMs);
     this.#statsTimer.unref();
   }
@@ -127,6 +123,7 @@ export class RoomHub extends EnhancedEventEmitter<RoomHubEvents> {
     if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#statsTimer);
+    this.#stopResubscribed();
     const channels = [...this.#byChannel.keys()];
     this.#rooms.clear();
     this.#byChannel.clear();

@@ -3,7 +3,7 @@
  * admission, presence and reaction totals, and moderation settings, through Lua scripts.
  */
 import { randomBytes } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../common/RedisConnections.js';
 import { flashcast } from '../../protocol/index.js';
 import type { StreamPosition } from '../../protocol/StreamCursor.js';
 import { assetPath } from '../../common/paths.js';
@@ -91,14 +91,14 @@ export interface ChatAdmission {
  */
 export class RoomStore {
   readonly #keys: RedisKeys;
-  readonly #redis: Redis;
+  readonly #redis: RedisClient;
   readonly #options: Required<RoomStoreOptions>;
   /** Per stats partition: its key prefix (ending with its hash tag) and its three script keys. */
   readonly #partitions: { prefix: string; keys: [string, string] }[];
   /** Per node: the stats partitions it reported rooms in last time (each gets one more, empty, report when its rooms are gone). */
   readonly #reported = new Map<string, Set<number>>();
 
-  constructor(redis: Redis, options: RoomStoreOptions) {
+  constructor(redis: RedisClient, options: RoomStoreOptions) {
     this.#redis = redis;
     this.#options = { maxRecover: 1000, statsPartitions: 1, ...options };
     this.#keys = new RedisKeys(options.prefix);

@@ -2,7 +2,7 @@
  * Private channels of users: delivers a user's private messages (order updates) to that
  * user's following sockets on this node, subscribing the user's Redis channel while any follows.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../common/RedisConnections.js';
 import type { TemplatedApp, WebSocket } from 'uWebSockets.js';
 import { logger } from '../../common/logger.js';
 import type { RedisKeys } from '../../common/keys.js';
@@ -23,13 +23,13 @@ export function userChannel(keys: RedisKeys, userId: string): string {
  */
 export class UserChannels {
   readonly #app: TemplatedApp;
-  readonly #subscriber: Redis;
+  readonly #subscriber: RedisClient;
   readonly #keys: RedisKeys;
   readonly #followers = new Map<string, Set<WebSocket<SocketData>>>();
   /** Subscribed user channel -> its uWS topic (every sharded message is looked up here). */
   readonly #topics = new Map<string, string>();
 
-  constructor(app: TemplatedApp, subscriber: Redis, keys: RedisKeys) {
+  constructor(app: TemplatedApp, subscriber: RedisClient, keys: RedisKeys) {
     this.#app = app;
     this.#subscriber = subscriber;
     this.#keys = keys;

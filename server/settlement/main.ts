@@ -1,6 +1,6 @@
 /**
  * Settlement worker process: `flashcast worker`, or `node dist/server/settlement/main.js`.
- * Reads the one config schema (common/config.ts): REDIS_URL, DATABASE_URL (PGlite under
+ * Reads the one config schema (common/config.ts): REDIS_URL or REDIS_CLUSTER_NODES, DATABASE_URL (PGlite under
  * FLASHCAST_DATA_DIR otherwise), DATABASE_SCHEMA, FLASHCAST_REDIS_PREFIX, FLASHCAST_JWT_SECRET
  * (or FLASHCAST_DEV=1), FLASHCAST_HISTORY_SIZE / _TTL_S (the rooms it publishes to), and
  * SETTLEMENT_CONCURRENCY, SETTLEMENT_DB_POOL, SETTLEMENT_LOCK_MS, SETTLEMENT_STALLED_MS,
@@ -8,10 +8,10 @@
  * (merchant webhook delivery, which runs here).
  */
 import { fileURLToPath } from 'node:url';
-import { Redis } from 'ioredis';
 import { ConfigError, devSecretBanner, loadConfig, type Config } from '../../common/config.js';
 import { GracefulShutdown } from '../../common/GracefulShutdown.js';
 import { RedisKeys } from '../../common/keys.js';
+import { RedisConnections } from '../../common/RedisConnections.js';
 import { openDatabase } from '../db/openDatabase.js';
 import { RoomPublisher } from '../realtime/RoomPublisher.js';
 import { RedisOrderNotifier } from '../realtime/RedisOrderNotifier.js';
@@ -29,8 +29,11 @@ const log = logger('settlement-main');
 export async function runSettlementWorker(config: Config, shutdown: GracefulShutdown): Promise<void> {
   const redisUrl = config.redisUrl ?? 'redis://127.0.0.1:6379';
   try {
-    const redis = new Redis(redisUrl, { maxRetriesPerRequest: null, enableAutoPipelining: true });
+    const redis = RedisConnections.command(redisUrl, `fc-worker-${config.nodeId}`, { maxRetriesPerRequest: null });
     shutdown.add('redis', () => redis.disconnect());
+    // On a cluster the queues and workers share one connection, closed after them (shutdown runs steps in reverse).
+    const queue = RedisConnections.queue(redisUrl, `fc-worker-bull-${config.nodeId}`);
+    shutdown.add('queue connection', () => queue.close());
     const keys = new RedisKeys(config.redisPrefix);
     // Jobs do not hold a connection each: their SQL is batched (status lookups, captures, order writes, at most
     // two batches of each in flight), so a small pool serves hundreds of concurrent jobs.
@@ -46,7 +49,7 @@ export async function runSettlementWorker(config: Config, shutdown: GracefulShut
     }));
     shutdown.add('publisher', () => publisher.close());
     const service = await SettlementService.create({
-      redis, connection: { url: redisUrl, maxRetriesPerRequest: null }, keys, db, provider, broadcaster: publisher,
+      redis, connection: queue.connection, keys, db, provider, broadcaster: publisher,
       // Buyers hear "paid" / "declined" on their own sockets, on whichever gateway they are.
       notifier: new RedisOrderNotifier(redis, keys),
       worker: {

@@ -1,6 +1,6 @@
 -- Moves a room's origin from a node that stopped heartbeating to the caller, only if the
 -- key still names that dead node (two nodes racing to take over: one wins).
--- KEYS[1] {p}:sfu:origin:{room}
+-- KEYS[1] <p>:{sfu}:origin:<room>
 -- ARGV[1] the dead origin's node id
 -- ARGV[2] the caller's node id
 -- ARGV[3] TTL in ms

@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
 import pg from 'pg';
+import type { RedisClient } from '../../common/RedisConnections.js';
+import { REDIS_URL, deleteKeys, testRedis } from '../helpers/env.js';
 import { PgDatabase } from '../../server/db/PgDatabase.js';
 import { Migrator } from '../../server/db/Migrator.js';
 import { RedisKeys } from '../../common/keys.js';
 
-export const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+export { REDIS_URL };
 export const PG_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
 /** A unique Redis prefix and keys for one test, and a cleanup that deletes them. */
@@ -14,19 +15,13 @@ export function uniqueKeys(): { prefix: string; keys: RedisKeys } {
   return { prefix, keys: new RedisKeys(prefix) };
 }
 
-export function newRedis(url = REDIS_URL): Redis {
-  const r = new Redis(url, { maxRetriesPerRequest: null, enableAutoPipelining: true, lazyConnect: false });
-  r.on('error', () => undefined); // reconnects by itself (Redis restart tests)
-  return r;
+/** A command connection to the tests' Redis (one server or the cluster), auto-pipelined, never giving up. */
+export function newRedis(url = REDIS_URL): RedisClient {
+  return testRedis(url);
 }
 
-export async function deletePrefix(redis: Redis, prefix: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, batch] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-    cursor = next;
-    for (const k of batch) await redis.del(k);
-  } while (cursor !== '0');
+export async function deletePrefix(redis: RedisClient, prefix: string): Promise<void> {
+  await deleteKeys(redis, prefix);
 }
 
 /** A fresh, migrated PostgreSQL schema; `drop` removes it. */

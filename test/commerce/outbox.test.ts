@@ -3,7 +3,7 @@ import { flashcast } from '../../protocol/index.js';
 import { CommerceService } from '../../server/commerce/CommerceService.js';
 import { Reservation } from '../../server/commerce/Reservation.js';
 import { startStack, seedDeal, type Stack } from './stack.js';
-import { principal, waitFor, REDIS_URL } from './helpers.js';
+import { principal, waitFor } from './helpers.js';
 
 let s: Stack | null = null;
 const extra: CommerceService[] = [];
@@ -21,7 +21,7 @@ describe('settle outbox (real Redis, PostgreSQL, BullMQ worker)', () => {
     s = await startStack({ outbox: { sweepIntervalMs: 0 } });
     const { product, deal } = await seedDeal(s, { dealStock: 10, limit: 1 });
     for (const b of ['b1', 'b2']) await s.commerce.methods.save(b, { type: 'card', token: 'tok_visa' });
-    const connection = { url: REDIS_URL, maxRetriesPerRequest: null };
+    const connection = s.connection;
     const gateway = (outbox: { sweepIntervalMs: number; graceMs?: number }) =>
       CommerceService.create({ redis: s!.redis, connection, keys: s!.keys, db: s!.db, broadcaster: s!.broadcaster, bans: async () => false, runWorkers: false, outbox }).then((c) => {
         extra.push(c);

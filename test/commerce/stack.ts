@@ -1,4 +1,5 @@
-import type { Redis } from 'ioredis';
+import type { ConnectionOptions } from 'bullmq';
+import { RedisConnections, type RedisClient } from '../../common/RedisConnections.js';
 import { CommerceApi } from '../../server/commerce/CommerceApi.js';
 import { CommerceService } from '../../server/commerce/CommerceService.js';
 import { SettlementService } from '../../server/settlement/SettlementService.js';
@@ -21,7 +22,9 @@ import type { WebhookServiceOptions } from '../../server/webhooks/WebhookService
 import { RecordingBroadcaster, deletePrefix, newRedis, newSchemaDb, uniqueKeys, REDIS_URL } from './helpers.js';
 
 export interface Stack {
-  redis: Redis;
+  redis: RedisClient;
+  /** The BullMQ connection of the stack's queues and workers (one server: options; a cluster: a shared connection). */
+  connection: ConnectionOptions;
   keys: RedisKeys;
   prefix: string;
   db: PgDatabase;
@@ -43,7 +46,7 @@ export interface Stack {
 export async function startStack(opts: {
   redisUrl?: string; settle?: boolean; holdMs?: number; returnWindowMs?: number; sandbox?: Partial<SandboxOptions>; concurrency?: number;
   /** Where broadcasts go after being recorded (default: recorded only). Built on the stack's Redis and prefix. */
-  room?: (redis: Redis, prefix: string) => RoomBroadcaster;
+  room?: (redis: RedisClient, prefix: string) => RoomBroadcaster;
   outbox?: Partial<OutboxMoverOptions>;
   /** Receives the settlement worker's order updates (default: none). */
   notifier?: OrderNotifier;
@@ -58,7 +61,8 @@ export async function startStack(opts: {
   const { prefix, keys } = uniqueKeys();
   const { db, schema, drop } = await newSchemaDb(20);
   const broadcaster = new RecordingBroadcaster(opts.room?.(redis, prefix) ?? null);
-  const connection = { url: redisUrl, maxRetriesPerRequest: null };
+  const queue = RedisConnections.queue(redisUrl, 'fc-test-bull');
+  const connection = queue.connection;
   const rooms = new RoomStore(redis, { prefix, historySize: 100, historyTtlSeconds: 600 });
   const provider = new SandboxPaymentProvider(db, { secret: 'stack-sandbox-secret-0123456789', ...opts.sandbox });
   const payments = opts.payments === false ? null : {
@@ -95,10 +99,11 @@ export async function startStack(opts: {
     return { status: r.status, body: r.body as any, raw: typeof r.raw === 'string' ? r.raw : '' };
   };
   return {
-    redis, keys, prefix, db, schema, broadcaster, rooms, commerce, settlement, provider, router, call, raw,
+    redis, connection, keys, prefix, db, schema, broadcaster, rooms, commerce, settlement, provider, router, call, raw,
     close: async () => {
       await settlement?.close();
       await commerce.close();
+      await queue.close();
       await provider.close();
       await deletePrefix(redis, prefix);
       redis.disconnect();

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../common/RedisConnections.js';
 import { flashcast } from '../../protocol/index.js';
 import { RoomPublisher } from '../../server/realtime/RoomPublisher.js';
 import { RoomStore } from '../../server/realtime/RoomStore.js';
@@ -14,7 +14,7 @@ afterEach(async () => {
   s = null;
 });
 
-const storeOn = (redis: Redis, prefix: string) => new RoomStore(redis, { prefix, historySize: 2000, historyTtlSeconds: 600, maxRecover: 2000 });
+const storeOn = (redis: RedisClient, prefix: string) => new RoomStore(redis, { prefix, historySize: 2000, historyTtlSeconds: 600, maxRecover: 2000 });
 
 /** What the room shows for a deal: its snapshot entry, and every inventory event of its stream in offset order. */
 async function roomView(store: RoomStore, roomId: string, dealId: string) {

@@ -81,7 +81,7 @@ describe('two SFU processes', () => {
     const hostPage = await browser.newPage();
     await hostPage.goto(site.url);
     await hostPage.evaluate(([u, t, r]) => (window as any).host(u, t, r), [gw.url, await mint({ sub: 'h', role: 'host', rooms: [roomId] }), roomId] as const);
-    const origin = await remote.rpc.redis.get(`${prefix}:sfu:origin:${roomId}`);
+    const origin = await remote.rpc.redis.get(remote.rpc.key(`origin:${roomId}`));
     expect(origin).toBe('sfu-a'); // least loaded, ties by id
 
     const viewerPage = await browser.newPage();
@@ -106,7 +106,7 @@ describe('two SFU processes', () => {
     const hostPage = await browser.newPage();
     await hostPage.goto(site.url);
     await hostPage.evaluate(([u, t, r]) => (window as any).host(u, t, r), [gw.url, await mint({ sub: 'h2', role: 'host', rooms: [roomId] }), roomId] as const);
-    const origin = (await remote.rpc.redis.get(`${prefix}:sfu:origin:${roomId}`))!;
+    const origin = (await remote.rpc.redis.get(remote.rpc.key(`origin:${roomId}`)))!;
     // Two viewers: with a node budget of 0 they land on the two other nodes, which both relay.
     const viewers: { page: Page; node: string; consumer: string }[] = [];
     for (const sub of ['v2', 'v3']) {
@@ -125,7 +125,7 @@ describe('two SFU processes', () => {
     sfuProcs[['sfu-a', 'sfu-b', 'sfu-c'].indexOf(origin)].kill('SIGKILL');
     // The gateway moves the host off the dead node; the host publishes on a live node, which takes the origin over.
     const newOrigin = await waitFor(async () => {
-      const now = await remote.rpc.redis.get(`${prefix}:sfu:origin:${roomId}`);
+      const now = await remote.rpc.redis.get(remote.rpc.key(`origin:${roomId}`));
       return now && now !== origin ? now : null;
     }, 30_000, 'a new origin');
     // The relay that is not the new origin re-points its SRTP pipe to it.

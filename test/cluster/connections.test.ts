@@ -1,0 +1,65 @@
+/**
+ * RedisConnections on a real Redis Cluster (scripts/redis-cluster.sh): commands reach the
+ * master of each key's slot, and one sharded subscriber hears channels on every master.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RedisConnections, type RedisClient } from '../../common/RedisConnections.js';
+import { RedisKeys } from '../../common/keys.js';
+import { REDIS_URL, deletePrefix, uniquePrefix, waitFor } from '../helpers/env.js';
+import { TestCluster } from '../helpers/TestCluster.js';
+
+const prefix = uniquePrefix('cx');
+const keys = new RedisKeys(prefix);
+let cluster: TestCluster;
+let redis: RedisClient;
+let sub: RedisClient;
+
+beforeAll(async () => {
+  cluster = TestCluster.fromEnv();
+  redis = RedisConnections.command(REDIS_URL, 'fc-test-cx');
+  sub = RedisConnections.subscriber(REDIS_URL, 'fc-test-cx-sub');
+  await Promise.all([RedisConnections.waitReady(redis), RedisConnections.waitReady(sub)]);
+});
+
+afterAll(async () => {
+  sub?.disconnect();
+  redis?.disconnect();
+  await deletePrefix(prefix);
+});
+
+describe('RedisConnections on a cluster', () => {
+  it('opens a Cluster: three masters, keys spread over them by hash tag', async () => {
+    expect(RedisConnections.isCluster(REDIS_URL)).toBe(true);
+    expect(RedisConnections.masters(redis)).toHaveLength(3);
+    // 30 rooms: their keys land on every master, each room's keys on one.
+    const masters = new Set<number>();
+    for (let i = 0; i < 30; i++) {
+      const [meta, hist, channel] = [keys.room(`r${i}`, 'meta'), keys.room(`r${i}`, 'hist'), keys.roomChannel(`r${i}`)];
+      const slot = await cluster.slotOf(meta);
+      expect([await cluster.slotOf(hist), await cluster.slotOf(channel)]).toEqual([slot, slot]);
+      masters.add((await cluster.masterOf(slot))!);
+      await redis.set(meta, String(i));
+    }
+    expect(masters.size).toBe(3);
+    expect(await redis.get(keys.room('r7', 'meta'))).toBe('7');
+  });
+
+  it('one sharded subscriber hears rooms on every master, and stops hearing an unsubscribed one', async () => {
+    const heard = new Map<string, string[]>();
+    sub.on('smessageBuffer', (channel: Buffer, message: Buffer) => {
+      const list = heard.get(channel.toString()) ?? [];
+      list.push(message.toString());
+      heard.set(channel.toString(), list);
+    });
+    const channels = Array.from({ length: 12 }, (_, i) => keys.roomChannel(`s${i}`));
+    const masters = new Set(await Promise.all(channels.map(async (c) => cluster.masterOf(await cluster.slotOf(c)))));
+    expect(masters.size).toBe(3);
+    for (const c of channels) await sub.ssubscribe(c);
+    for (const c of channels) await redis.spublish(c, `hello ${c}`);
+    await waitFor(() => channels.every((c) => heard.get(c)?.length === 1), 5_000, 'every channel heard once');
+    await sub.sunsubscribe(channels[0]);
+    for (const c of channels) await redis.spublish(c, `again ${c}`);
+    await waitFor(() => channels.slice(1).every((c) => heard.get(c)?.length === 2), 5_000, 'the subscribed ones heard again');
+    expect(heard.get(channels[0])).toEqual([`hello ${channels[0]}`]);
+  });
+});
