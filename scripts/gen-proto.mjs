@@ -53,10 +53,10 @@ if (!fresh(dtsOut) || !fresh(jsOut)) {
 copyFileSync(jsOut, join(distDir, 'flashcast.js'));
 copyFileSync(dtsOut, join(distDir, 'flashcast.d.ts'));
 
-// A dependency-free bundle for k6 (goja): protobufjs/minimal inlined.
+// A dependency-free bundle for k6 (goja): protobufjs/minimal inlined, with decodeServerFrames.
 const esbuild = await import('esbuild');
 await esbuild.build({
-  entryPoints: [jsOut],
+  entryPoints: [join(root, 'protocol', 'k6.ts')],
   bundle: true,
   format: 'esm',
   target: 'es2017',
