@@ -50,14 +50,14 @@ export class FlashcastTarget implements BenchTarget {
   async viewerPaths(count: number): Promise<string[]> {
     const paths: string[] = [];
     for (let i = 0; i < count; i++) {
-      paths.push(`/ws?token=${await this.#tokens.mint({ sub: `v${i}`, role: 'viewer', ttlSeconds: 3600 })}`);
+      paths.push(`/ws?token=${await this.#tokens.mint({ sub: `v${i}`, role: 'viewer', ttlSeconds: 3600 })}&batch=1`);
     }
     return paths;
   }
 
   async openPublisher(): Promise<Publisher> {
     const token = await this.#tokens.mint({ sub: 'h1', role: 'host', rooms: [this.#context.room], ttlSeconds: 3600 });
-    return FlashcastPublisher.create(`ws://127.0.0.1:${this.port}/ws?token=${token}`, this.#context.room, this.#context.textBytes);
+    return FlashcastPublisher.create(`ws://127.0.0.1:${this.port}/ws?token=${token}&batch=1`, this.#context.room, this.#context.textBytes);
   }
 
   async stop(): Promise<void> {
