@@ -39,8 +39,13 @@ export class FlashcastTarget implements BenchTarget {
         REDIS_URL: this.#context.redisUrl,
         FLASHCAST_JWT_SECRET: this.#secret,
         FLASHCAST_REDIS_PREFIX: this.#prefix,
+        // The benchmark's publisher is one host socket sending hundreds of announcements a
+        // second: its frame-rate limit (50/s by default) must not be what is measured.
+        FLASHCAST_FRAME_RATE: '1000000/1000000',
+        ...(this.#context.batchWindowMs === null ? {} : { FLASHCAST_BATCH_WINDOW_MS: String(this.#context.batchWindowMs) }),
         LOG_LEVEL: 'warn',
       },
+      cpus: this.#context.serverCpus,
       readyUrl: `http://127.0.0.1:${this.port}/readyz`,
       readyTimeoutMs: 30_000,
     });

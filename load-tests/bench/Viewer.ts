@@ -59,6 +59,8 @@ export class Viewer {
   joinTimer: NodeJS.Timeout | null = null;
   /** WebSocket messages received (a Flashcast batch is one message holding several frames). */
   messages = 0;
+  /** `received`, `duplicates`, `gapped` and `messages` when the current step began (ViewerDriver.startStep). */
+  readonly stepBase = { received: 0, duplicates: 0, gapped: 0, messages: 0 };
   /** Socket.IO: a binary attachment is expected next. */
   #awaitingAttachment = false;
   /** The message being walked (Flashcast), for #visitFrame. */
