@@ -31,15 +31,24 @@ export class BenchOptions {
   /** Times the whole comparison runs (servers alternate); results are medians over rounds (default 3 fixed, 1 saturating). */
   rounds = 0;
   /** Saturation: messages per second of the first step. */
-  startRate = 20;
+  startRate = 5;
   /** Saturation: highest rate tried. */
   maxRate = 5000;
   /** Saturation: seconds of publishing per step. */
   stepSeconds = 4;
+  /**
+   * Saturation: a step lasts long enough to send this many messages (up to 30 s), so that its
+   * p99 is not just its worst message or two.
+   */
+  minMessages = 300;
   /** Saturation: a step fails when the probe p99 passes this (ms). */
   p99LimitMs = 100;
-  /** Saturation: each step offers this many times the previous rate (the same rates for every server). */
-  stepFactor = 1.25;
+  /** Saturation: until the first failure each step offers this many times the last (the same for every server). */
+  coarseFactor = 2;
+  /** Saturation: then steps of this factor from the last rate held, below the one that failed. */
+  fineFactor = 1.19;
+  /** Saturation: times a step failed on latency alone is run again. */
+  retries = 1;
   /**
    * CPUs (taskset lists) for the servers under test and for the load generator (this process,
    * its viewer threads and publisher), so that latency measures the server; null: no pinning.
@@ -94,7 +103,10 @@ export class BenchOptions {
         case 'max-rate': options.maxRate = num(0.1, 100_000); break;
         case 'step-seconds': options.stepSeconds = Math.round(num(1, 600)); break;
         case 'p99-limit': options.p99LimitMs = num(1, 60_000); break;
-        case 'step-factor': options.stepFactor = num(1.01, 10); break;
+        case 'min-messages': options.minMessages = Math.round(num(1, 1_000_000)); break;
+        case 'coarse-factor': options.coarseFactor = num(1.01, 10); break;
+        case 'fine-factor': options.fineFactor = num(1.01, 10); break;
+        case 'retries': options.retries = Math.round(num(0, 10)); break;
         case 'batch-window': options.batchWindowMs = Math.round(num(0, 20)); break;
         case 'pin': {
           if (value === 'none') {
@@ -134,11 +146,14 @@ export class BenchOptions {
       '                           --p99-limit or anything is lost; fixed: --rate for --duration',
       '  --viewers N              viewers in the room, probes included (default 5000)',
       '  --probes P               of them, latency probes in their own thread (default 100, at most N/2; 0: none)',
-      '  --start-rate R           saturate: messages per second of the first step (default 20)',
+      '  --start-rate R           saturate: messages per second of the first step (default 5)',
       '  --max-rate R             saturate: highest rate tried (default 5000)',
-      '  --step-seconds S         saturate: seconds of publishing per step (default 4)',
+      '  --step-seconds S         saturate: seconds of publishing per step (default 4)...',
+      '  --min-messages M         saturate: ...or longer, up to 30 s, to send at least M messages (default 300)',
       '  --p99-limit MS           saturate: a step fails above this probe p99 (default 100)',
-      '  --step-factor F          saturate: each step offers F times the previous rate (default 1.25)',
+      '  --coarse-factor F        saturate: each step offers F times the last until one fails (default 2)',
+      '  --fine-factor F          saturate: then steps of F from the last rate held, below the failed one (default 1.19)',
+      '  --retries N              saturate: a step failed on latency alone runs again N times (default 1)',
       '  --rate R                 fixed: publisher messages per second (default 20)',
       '  --duration S             fixed: seconds of publishing (default 10)',
       '  --rounds K               repeat the comparison K times; report medians (default 3 fixed, 1 saturate)',

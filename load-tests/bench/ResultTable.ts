@@ -11,7 +11,7 @@ const fmt = (n: number, digits = 0): string =>
 const COLUMNS: Column[] = [
   { title: 'server', value: (r) => r.label },
   { title: 'joined', value: (r) => `${r.joined}/${r.viewers}` },
-  { title: 'msg/s', value: (r) => fmt(r.rate, r.rate < 10 ? 1 : 0) },
+  { title: 'msg/s', value: (r) => `${fmt(r.rate, r.rate < 100 ? 1 : 0)}${r.attempt > 0 ? ` (again)` : ''}` },
   { title: 'sent/acked', value: (r) => `${r.sent}/${r.acked}` },
   { title: 'deliveries/s', value: (r) => fmt(r.deliveriesPerS) },
   { title: 'median 1s', value: (r) => fmt(r.medianSecondDeliveries) },
@@ -77,7 +77,7 @@ export class ResultTable {
  * what stopped it.
  */
 export function saturationSummary(runs: SaturationResult[], commonRate: number | null): string {
-  const at = (run: SaturationResult, rate: number | null): ScenarioResult | undefined => run.steps.find((s) => s.rate === rate);
+  const at = (run: SaturationResult, rate: number | null): ScenarioResult | undefined => [...run.steps].reverse().find((s) => s.rate === rate);
   const rows = [
     ['server', 'held deliveries/s', 'at msg/s', 'probe p99', 'CPU s/M deliv', 'frames/msg', `CPU s/M @${commonRate ?? '-'} msg/s`, `p99 @${commonRate ?? '-'}`, 'stopped by'],
     ...runs.map((run) => {

@@ -22,7 +22,7 @@ import type { BenchTarget, TargetContext } from './BenchTarget.js';
 import { BaselinePayload } from './BaselinePayload.js';
 import { FlashcastTarget } from './FlashcastTarget.js';
 import { ResultTable, saturationSummary } from './ResultTable.js';
-import { ScenarioRunner, median, saturationRates, type SaturationPlan, type SaturationResult, type ScenarioResult } from './ScenarioRunner.js';
+import { ScenarioRunner, median, stepFailures, type SaturationPlan, type SaturationResult, type ScenarioResult } from './ScenarioRunner.js';
 import { SocketIoTarget } from './SocketIoTarget.js';
 import { UwsTarget } from './UwsTarget.js';
 import type { ServerKind } from './Viewer.js';
@@ -92,7 +92,7 @@ async function main(): Promise<void> {
 
   log(
     `broadcast bench (${options.mode}): ${options.viewers} viewers, ` +
-      (options.mode === 'fixed' ? `${options.rate} msg/s, ${options.duration} s, ` : `steps of ${options.stepSeconds} s from ${options.startRate} msg/s x${options.stepFactor}, `) +
+      (options.mode === 'fixed' ? `${options.rate} msg/s, ${options.duration} s, ` : `steps of ${options.stepSeconds} s or ${options.minMessages} messages from ${options.startRate} msg/s (x${options.coarseFactor}, then x${options.fineFactor}), `) +
       `${options.rounds} round(s), ${options.workers} bulk viewer worker(s) + ${options.probes} probe viewers in their own thread, ` +
       `${cores} cores, pinned servers:generator ${pinText(options.pin)}, servers ${options.servers.join(',')}, ` +
       `load average ${loadStart.toFixed(1)}, prefix ${context.redisPrefix}`,
@@ -201,8 +201,11 @@ async function saturate(
     startRate: options.startRate,
     maxRate: options.maxRate,
     stepSeconds: options.stepSeconds,
+    minMessages: options.minMessages,
     p99LimitMs: options.p99LimitMs,
-    stepFactor: options.stepFactor,
+    coarseFactor: options.coarseFactor,
+    fineFactor: options.fineFactor,
+    retries: options.retries,
   };
   const rounds: Map<ServerKind, SaturationResult>[] = [];
   for (let r = 0; r < options.rounds; r++) {
@@ -218,11 +221,11 @@ async function saturate(
     }
     rounds.push(results);
     const runs = [...results.values()];
-    const common = commonRate(runs);
+    const common = commonRate(runs, plan.p99LimitMs);
     for (const run of runs) {
       const table = new ResultTable();
       for (const step of run.steps) table.add(step);
-      process.stdout.write(`\n${run.label}, round ${r + 1}: steps of ${plan.stepSeconds} s\n${table.render()}\n`);
+      process.stdout.write(`\n${run.label}, round ${r + 1}: steps of ${plan.stepSeconds} s or ${plan.minMessages} messages\n${table.render()}\n`);
     }
     process.stdout.write(`\nround ${r + 1}: the highest rate each server held (probe p99 <= ${plan.p99LimitMs} ms, nothing lost)\n${saturationSummary(runs, common)}\n`);
   }
@@ -233,24 +236,27 @@ async function saturate(
       rounds.map((m) => {
         const fc = m.get('flashcast');
         const base = m.get(kind);
-        return fc && base && !fc.error && !base.error ? of(fc, base, commonRate([...m.values()])) : NaN;
+        return fc && base && !fc.error && !base.error ? of(fc, base, commonRate([...m.values()], plan.p99LimitMs)) : NaN;
       }),
     );
-  const atRate = (run: SaturationResult, rate: number | null): ScenarioResult | undefined => run.steps.find((s) => s.rate === rate);
+  const atRate = (run: SaturationResult, rate: number | null): ScenarioResult | undefined => finalStep(run, rate);
   const pickRun = (kind: ServerKind, of: (run: SaturationResult, common: number | null) => number): number =>
     median(
       rounds.map((m) => {
         const run = m.get(kind);
-        return run && !run.error ? of(run, commonRate([...m.values()])) : NaN;
+        return run && !run.error ? of(run, commonRate([...m.values()], plan.p99LimitMs)) : NaN;
       }),
     );
 
   Object.assign(summary, {
     step_seconds: plan.stepSeconds,
-    step_factor: plan.stepFactor,
+    min_messages: plan.minMessages,
+    start_rate: plan.startRate,
+    coarse_factor: plan.coarseFactor,
+    fine_factor: plan.fineFactor,
+    retries: plan.retries,
     p99_limit_ms: plan.p99LimitMs,
-    rates: saturationRates(plan),
-    common_rate: median(rounds.map((m) => commonRate([...m.values()]) ?? NaN)),
+    common_rate: median(rounds.map((m) => commonRate([...m.values()], plan.p99LimitMs) ?? NaN)),
   });
   for (const kind of ['flashcast', 'uws', 'socketio'] as const) {
     if (!options.servers.includes(kind)) continue;
@@ -289,10 +295,20 @@ async function saturate(
   );
 }
 
-/** The highest rate every run held (null if one held none). */
-function commonRate(runs: SaturationResult[]): number | null {
-  if (runs.length === 0 || runs.some((run) => !run.held)) return null;
-  return Math.min(...runs.map((run) => run.held!.rate));
+/** The last run of `rate` in a saturation run (a retried rate was run more than once). */
+function finalStep(run: SaturationResult, rate: number | null): ScenarioResult | undefined {
+  return [...run.steps].reverse().find((s) => s.rate === rate);
+}
+
+/** The highest rate every run held (its last run of that rate passed), or null. */
+function commonRate(runs: SaturationResult[], p99LimitMs: number): number | null {
+  if (runs.length === 0) return null;
+  const held = (run: SaturationResult, rate: number): boolean => {
+    const step = finalStep(run, rate);
+    return !!step && stepFailures(step, p99LimitMs).length === 0;
+  };
+  const rates = runs[0].steps.map((s) => s.rate).filter((rate) => runs.every((run) => held(run, rate)));
+  return rates.length > 0 ? Math.max(...rates) : null;
 }
 
 try {

@@ -1,14 +1,29 @@
 /** The saturation run's decisions: which rates it offers, when a step fails. */
 import { describe, expect, it } from 'vitest';
-import { saturationRates, stepFailures, type ScenarioResult } from './ScenarioRunner.js';
+import { nextRate, stepFailures, stepSeconds, type ScenarioResult } from './ScenarioRunner.js';
 
 const passing = (): ScenarioResult =>
   ({ error: null, lost: 0, duplicates: 0, sent: 100, acked: 100, publishErrors: {}, closeCodes: {}, p99Ms: 40 }) as unknown as ScenarioResult;
 
 describe('saturation runs', () => {
-  it('offer the same geometric rates to every server, ending at the maximum', () => {
-    expect(saturationRates({ startRate: 100, maxRate: 300, stepSeconds: 4, p99LimitMs: 100, stepFactor: 1.25 })).toEqual([100, 125, 156.3, 195.3, 244.1, 300]);
-    expect(saturationRates({ startRate: 50, maxRate: 50, stepSeconds: 4, p99LimitMs: 100, stepFactor: 2 })).toEqual([50]);
+  const plan = { startRate: 10, maxRate: 1000, stepSeconds: 4, minMessages: 300, p99LimitMs: 100, coarseFactor: 2, fineFactor: 1.19, retries: 1 };
+  const run = (passUpTo: number): number[] => {
+    const tried: { rate: number; ok: boolean }[] = [];
+    for (let rate = nextRate(plan, tried); rate !== null; rate = nextRate(plan, tried)) tried.push({ rate, ok: rate <= passUpTo });
+    return tried.map((t) => t.rate);
+  };
+
+  it('double the rate while every step passes (the same rates for every server), then close in below the failure', () => {
+    expect(run(100)).toEqual([10, 20, 40, 80, 160, 95.2, 113.3]);
+    expect(run(1000)).toEqual([10, 20, 40, 80, 160, 320, 640, 1000]);
+    expect(run(5)).toEqual([10]); // the first step failed: nothing held
+    expect(run(30)).toEqual([10, 20, 40, 23.8, 28.3, 33.7]);
+  });
+
+  it('make a step long enough for its p99 to rest on enough messages', () => {
+    expect(stepSeconds(plan, 1000)).toBe(4);
+    expect(stepSeconds(plan, 50)).toBe(6);
+    expect(stepSeconds(plan, 1)).toBe(30);
   });
 
   it('fail a step on loss, duplicates, refused publications, closed viewers or a p99 over the limit', () => {
