@@ -22,6 +22,28 @@ export interface RtpEgressOptions {
   srtp?: types.SrtpCryptoSuite;
 }
 
+/** Header extensions that turn on the worker's bandwidth estimation for a consumer. */
+const BWE_EXTENSIONS = new Set([
+  'http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01',
+  'http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time',
+]);
+
+/**
+ * The room's capabilities without bandwidth estimation (transport-cc, REMB): a plain RTP
+ * receiver sends no such feedback, and with BWE on the worker would hold the egress at its
+ * initial 600 kbit/s estimate forever, below the top simulcast layer.
+ */
+function withoutBwe(capabilities: types.RtpCapabilities): types.RtpCapabilities {
+  return {
+    ...capabilities,
+    codecs: capabilities.codecs?.map((codec) => ({
+      ...codec,
+      rtcpFeedback: codec.rtcpFeedback?.filter((fb) => fb.type !== 'transport-cc' && fb.type !== 'goog-remb'),
+    })),
+    headerExtensions: capabilities.headerExtensions?.filter((ext) => !BWE_EXTENSIONS.has(ext.uri)),
+  };
+}
+
 /** Master key + salt bytes of each SRTP crypto suite (RFC 3711, RFC 7714). */
 const SRTP_KEY_BYTES: Record<types.SrtpCryptoSuite, number> = {
   AES_CM_128_HMAC_SHA1_80: 30,
@@ -61,6 +83,7 @@ export class RtpEgress extends EnhancedEventEmitter<RtpEgressEvents> {
     });
     router.trackTransport(transport);
     const consumers: types.Consumer[] = [];
+    const rtpCapabilities = withoutBwe(room.rtpCapabilities);
     try {
       // With SRTP, connect also takes the key of what the remote sends (its RTCP): nobody
       // sends any here, so any key of the suite's length does.
@@ -71,7 +94,7 @@ export class RtpEgress extends EnhancedEventEmitter<RtpEgressEvents> {
         if (!local) throw new Error(`producer ${producerId} is not in the room`);
         const consumer = await transport.consume({
           producerId: local.id,
-          rtpCapabilities: room.rtpCapabilities,
+          rtpCapabilities,
           preferredLayers: options.preferredLayers,
         });
         router.trackConsumer(transport.id, consumer);

@@ -5,15 +5,17 @@ import { GstRtpSource } from '../../sfu/GstRtpSource.js';
 import { RtpEgress } from '../../sfu/RtpEgress.js';
 import { RtpIngest } from '../../sfu/RtpIngest.js';
 import { SfuService } from '../../sfu/SfuService.js';
+import { Vp8RtpSource } from '../../load-tests/bench/Vp8RtpSource.js';
 import { waitFor } from '../helpers/env.js';
 
 /**
- * SRTP out of a real worker: an encrypted egress sends packets that authenticate under the key
- * it reports (RFC 3711, AES_CM_128_HMAC_SHA1_80, checked here independently of mediasoup), and a
- * plain one sends packets that do not.
+ * RTP out of a real worker (RtpEgress): the top simulcast layer whatever its bitrate (a plain RTP
+ * receiver sends no bandwidth feedback), and SRTP whose packets authenticate under the key the
+ * egress reports (RFC 3711, AES_CM_128_HMAC_SHA1_80, checked here independently of mediasoup).
  */
 let sfu: SfuService;
 let gst: GstRtpSource | null = null;
+let paced: Vp8RtpSource | null = null;
 const sockets: Socket[] = [];
 
 beforeAll(async () => {
@@ -22,6 +24,7 @@ beforeAll(async () => {
 
 afterAll(() => {
   gst?.close();
+  paced?.close();
   for (const s of sockets) s.close();
   sfu?.close();
 });
@@ -61,8 +64,28 @@ function authenticates(packet: Buffer, authKey: Buffer, roc: number): boolean {
   return tag.equals(packet.subarray(packet.length - 10));
 }
 
-describe('RtpEgress with SRTP', () => {
-  it('sends SRTP that authenticates under its key; plain RTP does not', async () => {
+describe('RtpEgress', () => {
+  it('forwards the top layer at 800 kbit/s: no bandwidth estimate holds it at the worker\'s initial 600', async () => {
+    const room = await sfu.room('top-layer-room');
+    const layers = [
+      { ssrc: 11111111, kbps: 100 },
+      { ssrc: 22222222, kbps: 300 },
+      { ssrc: 33333333, kbps: 800 },
+    ];
+    const ingest = await RtpIngest.create(room, { userId: 'encoder', video: { payloadType: 101, ssrcs: layers.map((l) => l.ssrc) } });
+    paced = await Vp8RtpSource.create({ port: ingest.port, layers });
+    const out = await sink();
+    const egress = await RtpEgress.create(room, { ip: '127.0.0.1', port: out.port, preferredLayers: { spatialLayer: 2, temporalLayer: 0 } });
+    const consumer = egress.consumers[0];
+    await waitFor(() => consumer.currentLayers?.spatialLayer === 2 && out.packets.length >= 60, 15_000, 'the top layer at the sink');
+    // 800 kbit/s in ~1,100-byte packets: three per frame.
+    expect(out.packets.slice(-30).every((p) => p.length > 1000)).toBe(true);
+    paced.close();
+    ingest.close();
+  }, 60_000);
+
+
+  it('with SRTP sends packets that authenticate under its key; plain RTP does not', async () => {
     const room = await sfu.room('srtp-room');
     const ingest = await RtpIngest.create(room, { userId: 'encoder', video: { payloadType: 101, ssrcs: [11111111, 22222222, 33333333] } });
     gst = await GstRtpSource.create({ port: ingest.port, audio: null });
