@@ -1,6 +1,6 @@
 /**
- * The SFU benchmark (`npm run bench:sfu`): one host producer (VP8, 3 simulcast layers, a real
- * RTP source: GStreamer) and a growing number of consumers, each on its own PlainTransport,
+ * The SFU benchmark (`npm run bench:sfu`): one host producer (VP8, 3 simulcast layers from a
+ * paced RTP source at their nominal bitrates, or GStreamer) and a growing number of consumers, each on its own PlainTransport,
  * plain RTP and then SRTP-encrypted (what every WebRTC viewer costs the worker), on one worker
  * and then spread over two workers through pipeToRouter. For each step: worker CPU, packets/s
  * out as counted by the kernel at the receiving socket, CPU per packet, and loss (packets of
@@ -8,7 +8,7 @@
  * Prints a line per step to stderr and one JSON line to stdout, last.
  *
  *   node dist/load-tests/bench/sfu.js [--layer 2] [--seconds 5] [--steps 250,500,1000,1500]
- *     [--steps2 1000,2000,3000] [--transports plain,srtp] [--srtp-suite AES_CM_128_HMAC_SHA1_80]
+ *     [--steps2 1000,2000,3000] [--transports plain,srtp] [--srtp-suite AES_CM_128_HMAC_SHA1_80] [--source synthetic|gst]
  */
 import { cpus, loadavg } from 'node:os';
 import { GstRtpSource, DEFAULT_LAYERS } from '../../sfu/GstRtpSource.js';
@@ -17,6 +17,7 @@ import { RtpIngest } from '../../sfu/RtpIngest.js';
 import { SfuService } from '../../sfu/SfuService.js';
 import type { types } from '../../sfu/mediasoup.js';
 import { UdpSink } from './UdpSink.js';
+import { Vp8RtpSource } from './Vp8RtpSource.js';
 
 const log = (line: string): void => void process.stderr.write(`${line}\n`);
 
@@ -31,13 +32,18 @@ const STEPS_ONE = arg('steps', '250,500,1000,1500').split(',').map(Number);
 const STEPS_TWO = arg('steps2', '1000,2000,3000').split(',').map(Number);
 const TRANSPORTS = arg('transports', 'plain,srtp').split(',') as Transport[];
 const SRTP_SUITE = arg('srtp-suite', 'AES_CM_128_HMAC_SHA1_80') as types.SrtpCryptoSuite;
+/**
+ * `synthetic`: Vp8RtpSource, each layer at its nominal bitrate, paced (default); `gst`: GStreamer
+ * encoding a test pattern, whose packet rate depends on the picture (about one packet per frame
+ * for its simple pattern) and sags when the machine is busy.
+ */
+const SOURCE = arg('source', 'synthetic') as 'synthetic' | 'gst';
 /** Consumers created at once (each is three requests to a worker). */
 const CONCURRENCY = Number(arg('concurrency', '20'));
 /**
- * Packets short that still count as no loss, per consumer: one. The source sends about one
- * packet per frame, 30 a second, and an edge of the window can fall between the producer
- * counting a frame's packet and its last copy reaching the sink (the fan-out of one packet to
- * thousands of consumers takes milliseconds). Real loss at saturation is far larger.
+ * Packets short that still count as no loss, per consumer: one. An edge of the window can fall
+ * between the producer counting a packet and its last copy reaching the sink (the fan-out of
+ * one packet to thousands of consumers takes milliseconds). Real loss at saturation is far larger.
  */
 const IN_FLIGHT_PER_CONSUMER = 1;
 /** RTCP goes here (nobody listens): the sink counts RTP only. */
@@ -142,7 +148,7 @@ async function run(transport: Transport, setup: Setup, steps: number[], sink: Ud
     });
     const room = await sfu.room(`bench-${transport}-${n}`);
     const ingest = await RtpIngest.create(room, { userId: 'bench', video: { payloadType: 101, ssrcs: DEFAULT_LAYERS.map((l) => l.ssrc) } });
-    const gst = await GstRtpSource.create({ port: ingest.port, audio: null });
+    const source = SOURCE === 'gst' ? await GstRtpSource.create({ port: ingest.port, audio: null }) : await Vp8RtpSource.create({ port: ingest.port, layers: DEFAULT_LAYERS });
     try {
       const created = Date.now();
       const egress = await createEgress(room, n, sink, transport, setup === 'two workers' ? Math.ceil(n / 2) : Infinity);
@@ -160,7 +166,7 @@ async function run(transport: Transport, setup: Setup, steps: number[], sink: Ud
       results.push(step);
       if (!step.ok) break;
     } finally {
-      gst.close();
+      source.close();
       sfu.close();
     }
     await new Promise((r) => setTimeout(r, 500));
@@ -189,7 +195,7 @@ function figures(steps: Step[]) {
 async function main(): Promise<void> {
   const layer = DEFAULT_LAYERS[LAYER];
   log(
-    `SFU benchmark: layer ${LAYER} (${layer.width}x${layer.height}, ${layer.kbps} kbps), ${SECONDS} s per step, transports ${TRANSPORTS.join(',')} ` +
+    `SFU benchmark: layer ${LAYER} (${layer.width}x${layer.height}, ${layer.kbps} kbps), ${SOURCE} source, ${SECONDS} s per step, transports ${TRANSPORTS.join(',')} ` +
       `(SRTP ${SRTP_SUITE}), ${cpus().length} cores, load ${loadavg()[0].toFixed(2)}`,
   );
   const loadStart = loadavg()[0];
@@ -203,7 +209,7 @@ async function main(): Promise<void> {
   } finally {
     sink.close();
   }
-  const summary: Record<string, unknown> = { bench: 'sfu', layer: LAYER, layer_kbps: layer.kbps, srtp_suite: SRTP_SUITE };
+  const summary: Record<string, unknown> = { bench: 'sfu', layer: LAYER, layer_kbps: layer.kbps, source: SOURCE, srtp_suite: SRTP_SUITE };
   for (const transport of TRANSPORTS) summary[transport] = figures(steps.filter((s) => s.transport === transport));
   // SRTP's cost per packet over plain RTP's, at the same consumer counts (loss-free steps of both).
   const ratios = steps
