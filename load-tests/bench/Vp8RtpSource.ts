@@ -14,6 +14,8 @@ export interface Vp8RtpSourceOptions {
   fps?: number;
   /** A keyframe every this many frames (default: one a second). */
   keyframeEvery?: number;
+  /** Where to count the RTP packets sent, one slot per layer (shared with another thread); default: its own. */
+  counters?: Float64Array;
 }
 
 /** Bytes of VP8 payload per RTP packet (about what browsers send; under a 1,200-byte MTU with headers). */
@@ -23,12 +25,12 @@ const RTP_HEADER = 12;
 const DESCRIPTOR = 4;
 
 /**
- * A steady VP8 simulcast RTP source for the SFU benchmark: each layer sends, every frame, the
- * packets its bitrate needs (payload descriptor, keyframe flag and marker bit right, payload
- * filler) and a sender report a second, paced from one clock, from this process. Unlike an encoder it costs almost no CPU
- * and its packet rate does not sag when the machine is busy, so that every step of the bench
- * forwards the same packets per consumer. The SFU does not decode video; what it reads (RTP
- * header, descriptor, keyframe bit) is real.
+ * A paced VP8 simulcast RTP source for the SFU benchmark: each layer sends, every frame, the
+ * packets its nominal bitrate needs (payload descriptor, keyframe flag and marker bit right,
+ * payload filler) and a sender report a second. Unlike an encoder it costs almost no CPU, so
+ * every step forwards the layer's real bitrate; on a starved machine it drops frames rather
+ * than bursting, and counts what it sent (`sent`). The SFU does not decode video; what it
+ * reads (RTP header, descriptor, keyframe bit, sender reports) is real.
  */
 export class Vp8RtpSource {
   readonly #socket: Socket;
@@ -36,6 +38,9 @@ export class Vp8RtpSource {
   /** Packets per frame of each layer, and their payload size. */
   readonly #shape: { packets: number; bytes: number }[];
   readonly #seq: number[];
+  readonly #ssrcs: number[];
+  /** RTP packets sent, per layer. */
+  readonly #counters: Float64Array;
   #closed = false;
 
   private constructor(socket: Socket, options: Vp8RtpSourceOptions) {
@@ -49,23 +54,30 @@ export class Vp8RtpSource {
       return { packets, bytes: Math.max(16, Math.round(frameBytes / packets)) };
     });
     this.#seq = options.layers.map(() => Math.floor(Math.random() * 65536));
+    this.#ssrcs = options.layers.map((l) => l.ssrc);
+    const counters = options.counters ?? new Float64Array(options.layers.length);
+    this.#counters = counters;
     const sent = options.layers.map(() => ({ packets: 0, octets: 0 }));
     const host = options.host ?? '127.0.0.1';
     const start = performance.now();
     let frame = 0;
     let nextReport = 0;
-    // Every tick sends the frames that are due (so a late tick catches up rather than lowering the rate).
+    // A tick sends the frame that is due, if any. A late tick skips the frames it missed, as a
+    // live encoder short of CPU drops frames: a burst of them would overflow the SFU's socket.
     this.#timer = setInterval(() => {
       const elapsedMs = performance.now() - start;
       const due = Math.floor((elapsedMs * fps) / 1000);
-      for (; frame <= due; frame++) {
+      if (due >= frame) {
+        frame = due;
         options.layers.forEach((layer, i) => {
           for (const packet of this.#frame(i, layer.ssrc, payloadType, frame, frame % keyframeEvery === 0, (frame * 90000) / fps)) {
             socket.send(packet, options.port, host);
             sent[i].packets++;
             sent[i].octets += packet.length - RTP_HEADER;
+            counters[i] = sent[i].packets;
           }
         });
+        frame++;
       }
       // Sender reports once a second: the SFU aligns the layers' timestamps with them, and
       // switches a consumer to another layer only once both have one.
@@ -85,9 +97,16 @@ export class Vp8RtpSource {
     return new Vp8RtpSource(socket, options);
   }
 
-  /** Packets per second of each layer. */
-  packetsPerSecond(fps = 30): number[] {
-    return this.#shape.map((s) => s.packets * fps);
+  /** RTP packets of the layer with this SSRC sent so far. */
+  sent(ssrc: number): number {
+    const i = this.#ssrcs.indexOf(ssrc);
+    if (i < 0) throw new TypeError(`no layer with SSRC ${ssrc}`);
+    return this.#counters[i];
+  }
+
+  /** Packets per frame of the layer with this SSRC. */
+  packetsPerFrame(ssrc: number): number {
+    return this.#shape[this.#ssrcs.indexOf(ssrc)]?.packets ?? 1;
   }
 
   /** The RTP packets of one frame of layer `i`. */

@@ -17,7 +17,7 @@ import { RtpIngest } from '../../sfu/RtpIngest.js';
 import { SfuService } from '../../sfu/SfuService.js';
 import type { types } from '../../sfu/mediasoup.js';
 import { UdpSink } from './UdpSink.js';
-import { Vp8RtpSource } from './Vp8RtpSource.js';
+import { RtpSourceThread } from './RtpSourceThread.js';
 
 const log = (line: string): void => void process.stderr.write(`${line}\n`);
 
@@ -31,7 +31,8 @@ const SECONDS = Number(arg('seconds', '5'));
 const STEPS_ONE = arg('steps', '250,500,1000,1500').split(',').map(Number);
 const STEPS_TWO = arg('steps2', '1000,2000,3000').split(',').map(Number);
 const TRANSPORTS = arg('transports', 'plain,srtp').split(',') as Transport[];
-const SRTP_SUITE = arg('srtp-suite', 'AES_CM_128_HMAC_SHA1_80') as types.SrtpCryptoSuite;
+/** What a mediasoup worker and Chrome negotiate over DTLS (mediasoup prefers it, Chrome offers it). */
+const SRTP_SUITE = arg('srtp-suite', 'AEAD_AES_256_GCM') as types.SrtpCryptoSuite;
 /**
  * `synthetic`: Vp8RtpSource, each layer at its nominal bitrate, paced (default); `gst`: GStreamer
  * encoding a test pattern, whose packet rate depends on the picture (about one packet per frame
@@ -41,11 +42,12 @@ const SOURCE = arg('source', 'synthetic') as 'synthetic' | 'gst';
 /** Consumers created at once (each is three requests to a worker). */
 const CONCURRENCY = Number(arg('concurrency', '20'));
 /**
- * Packets short that still count as no loss, per consumer: one. An edge of the window can fall
- * between the producer counting a packet and its last copy reaching the sink (the fan-out of
- * one packet to thousands of consumers takes milliseconds). Real loss at saturation is far larger.
+ * Packets short that still count as no loss: one frame's packets per consumer. An edge of the
+ * window can fall between a frame's packets being counted at the source and their last copy
+ * reaching the sink (the fan-out of one packet to thousands of consumers takes milliseconds).
+ * Real loss at saturation is far larger.
  */
-const IN_FLIGHT_PER_CONSUMER = 1;
+const IN_FLIGHT_FRAMES = 1;
 /** RTCP goes here (nobody listens): the sink counts RTP only. */
 const RTCP_DISCARD_PORT = 9;
 
@@ -61,8 +63,10 @@ interface Step {
   cpuPct: number[];
   /** RTP packets that arrived at the sink per second. */
   pktsOutPerSec: number;
-  /** Packets per second of the forwarded layer arriving at the producer. */
+  /** Packets per second of the forwarded layer sent by the source. */
   layerPktsPerSec: number;
+  /** Of the layer's packets the source sent in the window, % the producer did not count (dropped before the worker read them). */
+  ingestLossPct: number;
   /** Worker CPU (all workers) per packet out, µs. */
   cpuUsPerPacket: number;
   lossPct: number;
@@ -103,15 +107,19 @@ async function createEgress(room: Awaited<ReturnType<SfuService['room']>>, n: nu
  * CPU too. Nothing is read per consumer: with thousands of consumers a sweep of their stats
  * takes seconds, which is what inflated the packet rate of earlier versions of this bench.
  */
-async function measure(sfu: SfuService, ingest: RtpIngest, sink: UdpSink, consumers: number): Promise<Omit<Step, 'transport' | 'setup' | 'split'>> {
+async function measure(sfu: SfuService, ingest: RtpIngest, source: RtpSourceThread | GstRtpSource, sink: UdpSink, consumers: number): Promise<Omit<Step, 'transport' | 'setup' | 'split'>> {
   const ssrc = DEFAULT_LAYERS[LAYER].ssrc;
   const video = ingest.videoProducer!;
   await new Promise((r) => setTimeout(r, 2500)); // every consumer past its first keyframe
+  // What should reach every consumer: what the paced source sent (so that packets the worker
+  // was too busy to read count as lost); for GStreamer, what the producer counted.
+  const sentBySource = (): number | null => (source instanceof RtpSourceThread ? source.sent(ssrc) : null);
   const edge = async () => {
     const a = sink.arrived();
+    const sent = sentBySource();
     const inPackets = await layerPackets(video, ssrc);
     const b = sink.arrived();
-    return { arrived: (a + b) / 2, inPackets, at: Date.now() };
+    return { arrived: (a + b) / 2, inPackets, sent: sent ?? inPackets, at: Date.now() };
   };
   const e0 = await edge();
   const cpu0 = await sfu.pool.cpuTimes();
@@ -120,18 +128,21 @@ async function measure(sfu: SfuService, ingest: RtpIngest, sink: UdpSink, consum
   const e1 = await edge();
   const seconds = (e1.at - e0.at) / 1000;
   const arrived = e1.arrived - e0.arrived;
-  const expected = (e1.inPackets - e0.inPackets) * consumers;
+  const layerSent = e1.sent - e0.sent;
+  const expected = layerSent * consumers;
   const short = expected - arrived;
+  const perFrame = source instanceof RtpSourceThread ? source.packetsPerFrame(ssrc) : 1;
   const lossPct = expected > 0 ? Math.max(0, (100 * short) / expected) : 100;
   const cpuMs = cpu1.map((c) => c.cpuMs - (cpu0.find((x) => x.pid === c.pid)?.cpuMs ?? c.cpuMs));
   return {
     consumers,
     cpuPct: cpuMs.map((ms) => (100 * ms) / (seconds * 1000)),
     pktsOutPerSec: Math.round(arrived / seconds),
-    layerPktsPerSec: (e1.inPackets - e0.inPackets) / seconds,
+    layerPktsPerSec: layerSent / seconds,
+    ingestLossPct: layerSent > 0 ? Math.max(0, (100 * (layerSent - (e1.inPackets - e0.inPackets))) / layerSent) : 0,
     cpuUsPerPacket: arrived > 0 ? (cpuMs.reduce((a, b) => a + b, 0) * 1000) / arrived : NaN,
     lossPct,
-    ok: expected > 0 && short <= consumers * IN_FLIGHT_PER_CONSUMER,
+    ok: expected > 0 && short <= consumers * perFrame * IN_FLIGHT_FRAMES,
   };
 }
 
@@ -148,19 +159,19 @@ async function run(transport: Transport, setup: Setup, steps: number[], sink: Ud
     });
     const room = await sfu.room(`bench-${transport}-${n}`);
     const ingest = await RtpIngest.create(room, { userId: 'bench', video: { payloadType: 101, ssrcs: DEFAULT_LAYERS.map((l) => l.ssrc) } });
-    const source = SOURCE === 'gst' ? await GstRtpSource.create({ port: ingest.port, audio: null }) : await Vp8RtpSource.create({ port: ingest.port, layers: DEFAULT_LAYERS });
+    const source = SOURCE === 'gst' ? await GstRtpSource.create({ port: ingest.port, audio: null }) : await RtpSourceThread.create({ port: ingest.port, layers: DEFAULT_LAYERS });
     try {
       const created = Date.now();
       const egress = await createEgress(room, n, sink, transport, setup === 'two workers' ? Math.ceil(n / 2) : Infinity);
       const setupSeconds = (Date.now() - created) / 1000;
       const consumers = egress.reduce((a, e) => a + e.consumers.length, 0);
       const split = room.routers.map((r) => r.consumers);
-      const m = await measure(sfu, ingest, sink, consumers);
+      const m = await measure(sfu, ingest, source, sink, consumers);
       const step: Step = { transport, setup, split, ...m };
       log(
         `${transport.padEnd(5)} ${setup.padEnd(11)} consumers=${String(step.consumers).padStart(5)} routers=[${split.join(', ')}] ` +
           `cpu%=[${step.cpuPct.map((c) => c.toFixed(0)).join(', ')}] pkts/s out=${step.pktsOutPerSec} (${(step.pktsOutPerSec / consumers).toFixed(1)}/consumer, ` +
-          `layer ${step.layerPktsPerSec.toFixed(1)}/s) CPU µs/pkt=${step.cpuUsPerPacket.toFixed(2)} loss=${step.lossPct.toFixed(3)}% ` +
+          `layer ${step.layerPktsPerSec.toFixed(1)}/s, ${step.ingestLossPct.toFixed(2)}% lost before the worker) CPU µs/pkt=${step.cpuUsPerPacket.toFixed(2)} loss=${step.lossPct.toFixed(3)}% ` +
           `${step.ok ? 'OK' : 'LOSS'} (set up in ${setupSeconds.toFixed(0)} s, load ${loadavg()[0].toFixed(1)})`,
       );
       results.push(step);
