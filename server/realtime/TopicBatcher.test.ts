@@ -2,7 +2,7 @@
 import type { TemplatedApp } from 'uWebSockets.js';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { decodeServerFrames, encodeServerFrame, flashcast } from '../../protocol/index.js';
-import { TopicBatcher } from './TopicBatcher.js';
+import { MAX_BATCH_BYTES, TopicBatcher } from './TopicBatcher.js';
 
 /** What the batcher asked uWS to publish, in order (the uWS side is tested in test/batching.test.ts). */
 class RecordingApp {
@@ -103,6 +103,20 @@ describe('TopicBatcher', () => {
         for (const o of p.offsets) expect(now - sentAt.get(o)!, `offset ${o}`).toBeLessThanOrEqual(10 + 3);
       }
     }
+  });
+
+  it('sends a batch as soon as it holds MAX_BATCH_BYTES, without waiting for the window', () => {
+    const b = batcher(10);
+    b.publish('r/r1', frame(1));
+    vi.advanceTimersToNextTimer();
+    expect(app.take('r/r1')).toEqual([[1]]);
+    const big = (offset: number) => encodeServerFrame({ event: { room: 'r1', offset, epoch: 'e1', announcement: { text: 'x'.repeat(20_000) } } });
+    for (let offset = 2; offset <= 8; offset++) b.publish('r/r1', big(offset));
+    // 20 KB frames: the fourth fills the batch, which goes at once; the rest wait for the window.
+    expect(app.take('r/r1')).toEqual([[2, 3, 4, 5]]);
+    expect(MAX_BATCH_BYTES).toBeLessThan(4 * 20_000 + 100);
+    vi.advanceTimersByTime(10);
+    expect(app.take('r/r1')).toEqual([[6, 7, 8]]);
   });
 
   it('flush sends what waits now, close sends the rest and then publishes at once', () => {

@@ -8,12 +8,20 @@ import type { TemplatedApp } from 'uWebSockets.js';
 import { encodeServerBatch } from '../../protocol/index.js';
 import type { GatewayMetrics } from '../metrics/GatewayMetrics.js';
 
+/**
+ * A batch is sent as soon as it holds this many bytes, window or not: under overload (a node far
+ * behind) messages stay a reasonable size for clients and for the sockets' send buffers.
+ */
+export const MAX_BATCH_BYTES = 64 * 1024;
+
 /** A topic with frames waiting, or within the window after its last message. */
 interface PendingTopic {
   readonly topic: string;
   /** The single-frame twin: where sockets without batches listen. */
   readonly single: string;
   frames: Uint8Array[];
+  /** Bytes of `frames`. */
+  bytes: number;
   /** Queued to go at the end of this event-loop turn. */
   due: boolean;
   /** Running from the last message: frames arriving meanwhile wait for its end. */
@@ -23,9 +31,10 @@ interface PendingTopic {
 /**
  * Publishes frames to uWS topics, packing those of one topic within `windowMs` into one
  * message. A topic quiet for a window sends its next frame at the end of the current
- * event-loop turn (with whatever else that turn published to it); after that, at most one
- * message per window, so no frame waits longer than the window. Order within a topic is
- * kept; nothing is dropped. `windowMs` 0: every frame is published alone, at once.
+ * event-loop turn (with whatever else that turn published to it); after that, one message per
+ * window (or sooner, once MAX_BATCH_BYTES wait), so no frame waits longer than the window.
+ * Order within a topic is kept; nothing is dropped. `windowMs` 0: every frame is published
+ * alone, at once.
  */
 export class TopicBatcher {
   /** How long a frame may wait to be packed with others (0: never). */
@@ -64,12 +73,14 @@ export class TopicBatcher {
     }
     let pending = this.#topics.get(topic);
     if (!pending) {
-      pending = { topic, single: `s/${topic}`, frames: [], due: false, timer: null };
+      pending = { topic, single: `s/${topic}`, frames: [], bytes: 0, due: false, timer: null };
       this.#topics.set(topic, pending);
     }
     this.#app.publish(pending.single, frame, true);
     pending.frames.push(frame);
-    if (!pending.due && pending.timer === null) this.#queue(pending);
+    pending.bytes += frame.length;
+    if (pending.bytes >= MAX_BATCH_BYTES) this.#publish(pending);
+    else if (!pending.due && pending.timer === null) this.#queue(pending);
   }
 
   /**
@@ -128,6 +139,7 @@ export class TopicBatcher {
   #publish(pending: PendingTopic): void {
     const frames = pending.frames;
     pending.frames = [];
+    pending.bytes = 0;
     if (frames.length === 1) {
       this.#app.publish(pending.topic, frames[0], true);
       return;
