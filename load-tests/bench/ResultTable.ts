@@ -73,8 +73,8 @@ export class ResultTable {
 
 /**
  * The summary of saturation runs: per server, the highest rate it held (deliveries/s, CPU per
- * delivery, latency there), its CPU per delivery at `commonRate` (a rate every server held), and
- * what stopped it.
+ * delivery, latency there), its CPU per delivery and latency at `commonRate` (a rate every server
+ * delivered without loss), and what stopped it.
  */
 export function saturationSummary(runs: SaturationResult[], commonRate: number | null): string {
   const at = (run: SaturationResult, rate: number | null): ScenarioResult | undefined => [...run.steps].reverse().find((s) => s.rate === rate);

@@ -177,6 +177,9 @@ export interface SaturationResult {
   stoppedBy: string;
 }
 
+/** A step whose deliveries/s stay under this share of the offered rate fell behind. */
+const FELL_BEHIND = 0.9;
+
 /** Why a step fails a saturation run (empty: it passed). */
 export function stepFailures(r: ScenarioResult, p99LimitMs: number): string[] {
   const out: string[] = [];
@@ -185,6 +188,11 @@ export function stepFailures(r: ScenarioResult, p99LimitMs: number): string[] {
   if (r.duplicates > 0) out.push(`${r.duplicates} duplicates`);
   if (r.acked < r.sent) out.push(`${r.sent - r.acked} not published (${Object.entries(r.publishErrors).map(([k, n]) => `${n}x ${k}`).join(', ') || 'no answer'})`);
   if (Object.keys(r.closeCodes).length > 0) out.push(`viewers closed (${Object.entries(r.closeCodes).map(([k, n]) => `${n}x ${k}`).join(', ')})`);
+  // Publisher or server behind the offered rate: the step's rate was not what was held.
+  const offered = r.joined * r.rate;
+  if (offered > 0 && r.deliveriesPerS < FELL_BEHIND * offered) {
+    out.push(`fell behind (${Math.round(r.deliveriesPerS).toLocaleString('en-US')} of ${Math.round(offered).toLocaleString('en-US')} deliveries/s)`);
+  }
   if (!(r.p99Ms <= p99LimitMs)) out.push(`probe p99 ${Number.isFinite(r.p99Ms) ? r.p99Ms.toFixed(1) : '-'} ms > ${p99LimitMs} ms`);
   return out;
 }

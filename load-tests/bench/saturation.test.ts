@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { nextRate, stepFailures, stepSeconds, type ScenarioResult } from './ScenarioRunner.js';
 
 const passing = (): ScenarioResult =>
-  ({ error: null, lost: 0, duplicates: 0, sent: 100, acked: 100, publishErrors: {}, closeCodes: {}, p99Ms: 40 }) as unknown as ScenarioResult;
+  ({ error: null, lost: 0, duplicates: 0, sent: 100, acked: 100, publishErrors: {}, closeCodes: {}, p99Ms: 40, joined: 1000, rate: 100, deliveriesPerS: 99_000 }) as unknown as ScenarioResult;
 
 describe('saturation runs', () => {
   const plan = { startRate: 10, maxRate: 1000, stepSeconds: 4, minMessages: 300, p99LimitMs: 100, coarseFactor: 2, fineFactor: 1.19, retries: 1 };
@@ -26,13 +26,14 @@ describe('saturation runs', () => {
     expect(stepSeconds(plan, 1)).toBe(30);
   });
 
-  it('fail a step on loss, duplicates, refused publications, closed viewers or a p99 over the limit', () => {
+  it('fail a step on loss, duplicates, refused publications, closed viewers, falling behind or a p99 over the limit', () => {
     expect(stepFailures(passing(), 100)).toEqual([]);
     expect(stepFailures({ ...passing(), lost: 3 }, 100)).toEqual(['3 lost']);
     expect(stepFailures({ ...passing(), duplicates: 1 }, 100)).toEqual(['1 duplicates']);
     expect(stepFailures({ ...passing(), acked: 90, publishErrors: { RATE_LIMITED: 10 } }, 100)).toEqual(['10 not published (10x RATE_LIMITED)']);
     expect(stepFailures({ ...passing(), closeCodes: { 4001: 2 } }, 100)).toEqual(['viewers closed (2x 4001)']);
     expect(stepFailures({ ...passing(), p99Ms: 100.5 }, 100)).toEqual(['probe p99 100.5 ms > 100 ms']);
+    expect(stepFailures({ ...passing(), deliveriesPerS: 85_000 }, 100)).toEqual(['fell behind (85,000 of 100,000 deliveries/s)']);
     // No latency sample at all (nothing arrived) is a failure, not a pass.
     expect(stepFailures({ ...passing(), p99Ms: NaN }, 100)).toEqual(['probe p99 - ms > 100 ms']);
   });
