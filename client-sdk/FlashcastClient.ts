@@ -1,4 +1,5 @@
 import { flashcast } from '../protocol/gen/flashcast.js';
+import { decodeServerFrames } from '../protocol/batch.js';
 import { CloseCode, ErrorCode, PROTOCOL_VERSION, isReconnectCode } from '../protocol/codes.js';
 import { Addresses } from './Addresses.js';
 import { DefaultReconnectPolicy } from './DefaultReconnectPolicy.js';
@@ -364,7 +365,8 @@ export class FlashcastClient extends TypedEmitter<ClientEvents> {
     const sep = url.includes('?') ? '&' : '?';
     let ws: WebSocketLike;
     try {
-      ws = new this.#WebSocket(`${url}${sep}token=${encodeURIComponent(token)}`);
+      // batch=1: the server may pack several frames into one message (decodeServerFrames).
+      ws = new this.#WebSocket(`${url}${sep}token=${encodeURIComponent(token)}&batch=1`);
     } catch (error) {
       this.#retryOrStop(CloseCode.InternalError, (error as Error).message);
       return;
@@ -382,13 +384,18 @@ export class FlashcastClient extends TypedEmitter<ClientEvents> {
   #onMessage(data: unknown): void {
     this.#lastReceived = Date.now();
     const receivedAt = this.#clock.localNow();
-    let frame: flashcast.ServerFrame;
+    let frames: flashcast.ServerFrame[];
     try {
       const bytes = data instanceof ArrayBuffer ? new Uint8Array(data) : (data as Uint8Array);
-      frame = flashcast.ServerFrame.decode(bytes);
+      frames = decodeServerFrames(bytes);
     } catch {
       return;
     }
+    // The frames of a batch, in order, each as if it had come alone.
+    for (const frame of frames) this.#onFrame(frame, receivedAt);
+  }
+
+  #onFrame(frame: flashcast.ServerFrame, receivedAt: number): void {
     switch (frame.msg) {
       case 'connected':
         this.#clock.stamped(Number(frame.connected!.serverTime ?? 0), receivedAt);

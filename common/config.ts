@@ -98,6 +98,7 @@ const schema = z.object({
   FLASHCAST_HISTORY_SIZE: int(2_000, 10, 100_000),
   FLASHCAST_HISTORY_TTL_S: int(24 * 3600, 60),
   FLASHCAST_MAX_BACKPRESSURE: int(1024 * 1024, 16 * 1024),
+  FLASHCAST_BATCH_WINDOW_MS: int(10, 0, 20),
   FLASHCAST_LAGGING_BYTES: int(256 * 1024, 1024),
   FLASHCAST_IDLE_TIMEOUT_S: int(60, 8, 960),
   FLASHCAST_CHAT_PER_VIEWER_PER_S: int(10, 1, 1000),
@@ -302,6 +303,8 @@ export interface Config {
   historySize: number;
   historyTtlSeconds: number;
   maxBackpressure: number;
+  /** How long a frame to a room may wait to be packed with others into one message (0: never). */
+  batchWindowMs: number;
   laggingBytes: number;
   idleTimeoutSeconds: number;
   chatPerViewerPerSecond: number;
@@ -422,6 +425,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     historySize: e.FLASHCAST_HISTORY_SIZE,
     historyTtlSeconds: e.FLASHCAST_HISTORY_TTL_S,
     maxBackpressure: e.FLASHCAST_MAX_BACKPRESSURE,
+    batchWindowMs: e.FLASHCAST_BATCH_WINDOW_MS,
     laggingBytes: e.FLASHCAST_LAGGING_BYTES,
     idleTimeoutSeconds: e.FLASHCAST_IDLE_TIMEOUT_S,
     chatPerViewerPerSecond: e.FLASHCAST_CHAT_PER_VIEWER_PER_S,

@@ -8,6 +8,7 @@ export { flashcast };
 export * from './codes.js';
 export * from './shipping.js';
 export * from './currency.js';
+export { decodeServerFrames, encodeServerBatch, forEachServerFrame } from './batch.js';
 
 export const ClientFrame = flashcast.ClientFrame;
 export const ServerFrame = flashcast.ServerFrame;
@@ -60,6 +61,7 @@ export function encodeClientFrame(frame: flashcast.IClientFrame): Uint8Array {
   return flashcast.ClientFrame.encode(frame).finish();
 }
 
+/** Decodes one ServerFrame as it is (a batch stays a batch: clients use decodeServerFrames). */
 export function decodeServerFrame(bytes: Uint8Array): flashcast.ServerFrame {
   return flashcast.ServerFrame.decode(bytes);
 }

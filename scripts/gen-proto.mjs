@@ -57,11 +57,11 @@ copyFileSync(dtsOut, join(distDir, 'flashcast.d.ts'));
 // before v0.53 runs every ES module through Babel: 470 KB of ESM took tens of seconds and
 // about 1.5 GB to load, the same code as CommonJS well under a second. Scripts import it
 // with `import { flashcast } from './lib/flashcast-proto.cjs'` (named exports of a CommonJS
-// module work on every k6 version).
+// module work on every k6 version). It carries decodeServerFrames, the one decoder of batches.
 const esbuild = await import('esbuild');
 rmSync(join(k6Dir, 'flashcast-proto.js'), { force: true }); // the former ESM bundle
 await esbuild.build({
-  entryPoints: [jsOut],
+  entryPoints: [join(root, 'protocol', 'k6.ts')],
   bundle: true,
   format: 'cjs',
   target: 'es2017',

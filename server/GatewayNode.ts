@@ -385,6 +385,7 @@ function buildRealtime(
     chatPerViewerPerSecond: config.chatPerViewerPerSecond,
     liteChatPerSecond: config.liteChatPerSecond,
     chatIngressPerSecond: config.roomChatIngressPerSecond,
+    batchWindowMs: config.batchWindowMs,
   });
   const users = new UserChannels(app, subscriber, keys);
   const sender = new SocketSender(metrics);
@@ -422,6 +423,7 @@ function buildRealtime(
     maxBackpressure: config.maxBackpressure,
     maxConnectionsPerUser: config.maxConnectionsPerUser,
     drainMs: config.drainMs,
+    batchWindowMs: config.batchWindowMs,
     tokens,
     cors,
     secure: config.tls !== undefined,

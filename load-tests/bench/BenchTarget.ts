@@ -10,6 +10,10 @@ export interface TargetContext {
   redisPrefix: string;
   /** Bytes of announcement text per message. */
   textBytes: number;
+  /** CPUs the server runs on (taskset list), or null. */
+  serverCpus: string | null;
+  /** Flashcast's batch window (FLASHCAST_BATCH_WINDOW_MS), or null for its default. */
+  batchWindowMs: number | null;
 }
 
 /**

@@ -1,7 +1,7 @@
 import WebSocket from 'ws';
 import type { Publisher } from './Publisher.js';
 import { announcementText } from './EventScanner.js';
-import { decodeServerFrame, encodeClientFrame } from '../../protocol/index.js';
+import { decodeServerFrames, encodeClientFrame, type flashcast } from '../../protocol/index.js';
 
 /** The request id of message `seq` (rid 1 is the join). */
 const ridOf = (seq: number): number => seq + 2;
@@ -37,7 +37,9 @@ export class FlashcastPublisher implements Publisher {
     const joined = new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error('publisher: no joined reply within 10 s')), 10_000);
       ws.on('message', (data: Buffer) => {
-        const frame = decodeServerFrame(data);
+        for (const frame of decodeServerFrames(data)) onFrame(frame);
+      });
+      const onFrame = (frame: flashcast.ServerFrame): void => {
         if (frame.connected) ws.send(encodeClientFrame({ v: 1, rid: 1, join: { room } }));
         else if (frame.rid === 1 && frame.joined) {
           clearTimeout(timer);
@@ -46,7 +48,7 @@ export class FlashcastPublisher implements Publisher {
           clearTimeout(timer);
           reject(new Error(`publisher join refused: ${frame.error.code} ${frame.error.message}`));
         }
-      });
+      };
       ws.once('error', reject);
       ws.once('close', (code, reason) => reject(new Error(`publisher closed: ${code} ${reason.toString()}`)));
     });
@@ -65,7 +67,10 @@ export class FlashcastPublisher implements Publisher {
   }
 
   #onReply(data: Buffer): void {
-    const frame = decodeServerFrame(data);
+    for (const frame of decodeServerFrames(data)) this.#onFrame(frame);
+  }
+
+  #onFrame(frame: flashcast.ServerFrame): void {
     if (frame.rid < 2) return;
     if (frame.ok) {
       this.#answered++;

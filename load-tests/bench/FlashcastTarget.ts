@@ -39,8 +39,13 @@ export class FlashcastTarget implements BenchTarget {
         REDIS_URL: this.#context.redisUrl,
         FLASHCAST_JWT_SECRET: this.#secret,
         FLASHCAST_REDIS_PREFIX: this.#prefix,
+        // The benchmark's publisher is one host socket sending hundreds of announcements a
+        // second: its frame-rate limit (50/s by default) must not be what is measured.
+        FLASHCAST_FRAME_RATE: '1000000/1000000',
+        ...(this.#context.batchWindowMs === null ? {} : { FLASHCAST_BATCH_WINDOW_MS: String(this.#context.batchWindowMs) }),
         LOG_LEVEL: 'warn',
       },
+      cpus: this.#context.serverCpus,
       readyUrl: `http://127.0.0.1:${this.port}/readyz`,
       readyTimeoutMs: 30_000,
     });
@@ -50,14 +55,14 @@ export class FlashcastTarget implements BenchTarget {
   async viewerPaths(count: number): Promise<string[]> {
     const paths: string[] = [];
     for (let i = 0; i < count; i++) {
-      paths.push(`/ws?token=${await this.#tokens.mint({ sub: `v${i}`, role: 'viewer', ttlSeconds: 3600 })}`);
+      paths.push(`/ws?token=${await this.#tokens.mint({ sub: `v${i}`, role: 'viewer', ttlSeconds: 3600 })}&batch=1`);
     }
     return paths;
   }
 
   async openPublisher(): Promise<Publisher> {
     const token = await this.#tokens.mint({ sub: 'h1', role: 'host', rooms: [this.#context.room], ttlSeconds: 3600 });
-    return FlashcastPublisher.create(`ws://127.0.0.1:${this.port}/ws?token=${token}`, this.#context.room, this.#context.textBytes);
+    return FlashcastPublisher.create(`ws://127.0.0.1:${this.port}/ws?token=${token}&batch=1`, this.#context.room, this.#context.textBytes);
   }
 
   async stop(): Promise<void> {

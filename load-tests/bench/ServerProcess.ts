@@ -11,6 +11,8 @@ export interface ServerProcessOptions {
   args?: string[];
   /** Options for the Node binary itself (e.g. `--cpu-prof`). */
   nodeArgs?: string[];
+  /** Run it on these CPUs only (a taskset list such as `0`); the pid stays the server's (taskset execs it). */
+  cpus?: string | null;
   env: Record<string, string>;
   /** Polled until it answers 200. */
   readyUrl: string;
@@ -97,7 +99,9 @@ export class ServerProcess {
         for (const child of live) child.kill('SIGKILL');
       });
     }
-    const child = spawn(process.execPath, [...(options.nodeArgs ?? []), options.script, ...(options.args ?? [])], {
+    const argv = [process.execPath, ...(options.nodeArgs ?? []), options.script, ...(options.args ?? [])];
+    if (options.cpus) argv.unshift('taskset', '-c', options.cpus);
+    const child = spawn(argv[0], argv.slice(1), {
       env: { ...process.env, ...options.env },
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     });

@@ -33,6 +33,7 @@ export class SocketIoTarget implements BenchTarget {
         FLASHCAST_REDIS_PREFIX: `${this.#context.redisPrefix}sio:`,
       },
       readyUrl: `http://127.0.0.1:${this.port}/readyz`,
+      cpus: this.#context.serverCpus,
     });
     return this.#server;
   }

@@ -11,11 +11,13 @@ const SCRIPT = fileURLToPath(new URL('../baselines/uws-server.js', import.meta.u
 export class UwsTarget implements BenchTarget {
   readonly kind = 'uws' as const;
   readonly label = 'uWS (bare)';
+  readonly #context: TargetContext;
   readonly #payload: BaselinePayload;
   #server: ServerProcess | null = null;
   port = 0;
 
-  constructor(_context: TargetContext, payload: BaselinePayload) {
+  constructor(context: TargetContext, payload: BaselinePayload) {
+    this.#context = context;
     this.#payload = payload;
   }
 
@@ -26,6 +28,7 @@ export class UwsTarget implements BenchTarget {
       script: SCRIPT,
       env: { PORT: String(this.port), HOST: '127.0.0.1' },
       readyUrl: `http://127.0.0.1:${this.port}/readyz`,
+      cpus: this.#context.serverCpus,
     });
     return this.#server;
   }

@@ -1,6 +1,6 @@
 import { RawWebSocket } from './RawWebSocket.js';
 import { EventScanner, ScanResult } from './EventScanner.js';
-import { decodeServerFrame, encodeClientFrame } from '../../protocol/index.js';
+import { decodeServerFrame, encodeClientFrame, forEachServerFrame } from '../../protocol/index.js';
 
 /** The wire dialect a viewer speaks: Flashcast's protocol or one of the baselines. */
 export type ServerKind = 'flashcast' | 'uws' | 'socketio';
@@ -57,8 +57,15 @@ export class Viewer {
   closeReason = '';
   /** Set by the driver while the viewer is joining. */
   joinTimer: NodeJS.Timeout | null = null;
+  /** WebSocket messages received (a Flashcast batch is one message holding several frames). */
+  messages = 0;
+  /** `received`, `duplicates`, `gapped` and `messages` when the current step began (ViewerDriver.startStep). */
+  readonly stepBase = { received: 0, duplicates: 0, gapped: 0, messages: 0 };
   /** Socket.IO: a binary attachment is expected next. */
   #awaitingAttachment = false;
+  /** The message being walked (Flashcast), for #visitFrame. */
+  #message: Buffer | null = null;
+  readonly #visitFrame = (start: number, end: number): void => this.#onFrame(this.#message!, start, end);
 
   constructor(index: number, kind: ServerKind, room: string, sink: ViewerSink) {
     this.index = index;
@@ -106,6 +113,15 @@ export class Viewer {
 
   /** Bytes `start` to `end` of `data` (the shared read buffer: not kept). */
   #onMessage(data: Buffer, start: number, end: number, isBinary: boolean): void {
+    this.messages++;
+    if (this.kind === 'flashcast') {
+      // A message is one frame or a batch of them (protocol/batch.ts), walked without decoding.
+      this.#message = data;
+      const ok = forEachServerFrame(data, start, end, this.#visitFrame);
+      this.#message = null;
+      if (!ok && !this.settled) this.fail('undecodable message');
+      return;
+    }
     if (this.kind === 'socketio') {
       if (!isBinary) {
         // The event header of every delivery ('451-["m",...]'): recognised without decoding it.
@@ -119,6 +135,11 @@ export class Viewer {
       if (!this.#awaitingAttachment) return;
       this.#awaitingAttachment = false;
     }
+    this.#onFrame(data, start, end);
+  }
+
+  /** One ServerFrame: bytes `start` to `end` of `data`. */
+  #onFrame(data: Buffer, start: number, end: number): void {
     const scanner = this.#sink.scanner;
     const result = scanner.scan(data, start, end);
     if (result === ScanResult.Announcement && scanner.seq >= 0) {

@@ -47,7 +47,7 @@ export interface ViewerWorkerData {
   joinTimeoutMs: number;
   /** Float64Array: [C_T0] = wall-clock ms when publishing started (0 before). */
   control: SharedArrayBuffer;
-  /** Float64Array indexed by sequence number: wall-clock ms the publisher sent it. */
+  /** Float64Array indexed by sequence number (modulo its length): wall-clock ms the publisher sent it. */
   sendTimes: SharedArrayBuffer;
   /** Int32Array, PROGRESS_SLOTS per worker. */
   progress: SharedArrayBuffer;
@@ -56,7 +56,7 @@ export interface ViewerWorkerData {
 }
 
 /** Main thread to worker. */
-export type ToWorker = { type: 'report'; expected: number } | { type: 'close' };
+export type ToWorker = { type: 'report'; expected: number } | { type: 'step' } | { type: 'close' };
 
 /** What one worker measured. */
 export interface WorkerReport {
@@ -67,6 +67,8 @@ export interface WorkerReport {
   joined: number;
   /** Announcement frames received, duplicates included. */
   deliveries: number;
+  /** WebSocket messages received by joined viewers (a batch is one message). */
+  messages: number;
   bytes: number;
   /** Sum over joined viewers of max(0, expected - received). */
   lost: number;
@@ -92,6 +94,7 @@ export interface WorkerReport {
 /** Worker to main thread. */
 export type FromWorker =
   | { type: 'ready'; workerIndex: number; joined: number; failed: number }
+  | { type: 'stepped'; workerIndex: number }
   | WorkerReport
   | { type: 'closed'; workerIndex: number };
 
@@ -109,7 +112,7 @@ export class ViewerDriver implements ViewerSink {
   readonly #progress: Int32Array;
   readonly #slot: number;
   readonly #perSecond: Int32Array;
-  readonly #histogram = new LatencyHistogram();
+  #histogram = new LatencyHistogram();
   readonly #failures = new Map<string, number>();
   readonly #closeCodes = new Map<string, number>();
   #deliveries = 0;
@@ -182,8 +185,8 @@ export class ViewerDriver implements ViewerSink {
   delivered(_viewer: Viewer, bytes: number): void {
     const now = performance.timeOrigin + performance.now();
     const seq = this.scanner.seq;
-    if (seq < this.#sendTimes.length) {
-      const sentAt = this.#sendTimes[seq];
+    if (seq >= 0) {
+      const sentAt = this.#sendTimes[seq % this.#sendTimes.length];
       if (sentAt > 0) this.#histogram.recordMs(now - sentAt);
     }
     const t0 = this.#control[C_T0];
@@ -245,22 +248,43 @@ export class ViewerDriver implements ViewerSink {
     this.#pingTimer.unref();
   }
 
-  /** Totals, given how many announcements each viewer should have received. */
+  /**
+   * Starts a new step of a saturation run: the counts, latencies and per-second series start
+   * again from zero; each viewer's offset check goes on where it is.
+   */
+  startStep(): void {
+    for (const viewer of this.#viewers) {
+      viewer.stepBase.received = viewer.received;
+      viewer.stepBase.duplicates = viewer.duplicates;
+      viewer.stepBase.gapped = viewer.gapped;
+      viewer.stepBase.messages = viewer.messages;
+    }
+    this.#histogram = new LatencyHistogram();
+    this.#perSecond.fill(0);
+    this.#deliveries = 0;
+    this.#bytes = 0;
+    this.#lastDeliveryAt = 0;
+    Atomics.store(this.#progress, this.#slot + P_DELIVERED, 0);
+  }
+
+  /** Totals since the step began, given how many announcements each viewer should have received in it. */
   report(expected: number): WorkerReport {
     let lost = 0;
     let viewersWithLoss = 0;
     let duplicates = 0;
     let gapped = 0;
     let closedEarly = 0;
+    let messages = 0;
     const bases = new Set<number>();
     for (const viewer of this.#viewers) {
       if (!viewer.joined) continue;
       bases.add(viewer.baseOffset);
-      const missing = Math.max(0, expected - viewer.received);
+      const missing = Math.max(0, expected - (viewer.received - viewer.stepBase.received));
       lost += missing;
       if (missing > 0) viewersWithLoss++;
-      duplicates += viewer.duplicates;
-      gapped += viewer.gapped;
+      duplicates += viewer.duplicates - viewer.stepBase.duplicates;
+      gapped += viewer.gapped - viewer.stepBase.gapped;
+      messages += viewer.messages - viewer.stepBase.messages;
       if (viewer.closed) closedEarly++;
     }
     return {
@@ -270,6 +294,7 @@ export class ViewerDriver implements ViewerSink {
       viewers: this.#viewers.length,
       joined: this.#joined,
       deliveries: this.#deliveries,
+      messages,
       bytes: this.#bytes,
       lost,
       viewersWithLoss,

@@ -154,7 +154,12 @@ export class ViewerPool {
     return sum;
   }
 
-  /** Asks each worker for its totals. */
+  /** Starts a new step of a saturation run in every worker (counts from zero; offsets go on). */
+  async startStep(): Promise<void> {
+    await this.#collect('stepped', { type: 'step' }, 10_000);
+  }
+
+  /** Asks each worker for its totals since the step began. */
   async report(expected: number): Promise<WorkerReport[]> {
     const replies = await this.#collect('report', { type: 'report', expected }, 30_000);
     return replies as WorkerReport[];

@@ -15,6 +15,9 @@ const post = (message: FromWorker): void => port.postMessage(message);
 port.on('message', (message: ToWorker) => {
   if (message.type === 'report') {
     post(driver.report(message.expected));
+  } else if (message.type === 'step') {
+    driver.startStep();
+    post({ type: 'stepped', workerIndex: data.workerIndex });
   } else if (message.type === 'close') {
     void driver.close().then(() => {
       post({ type: 'closed', workerIndex: data.workerIndex });

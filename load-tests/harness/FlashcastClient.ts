@@ -1,5 +1,5 @@
 import WebSocket from 'ws';
-import { decodeServerFrame, encodeClientFrame, flashcast, type IClientFrame } from '../../protocol/index.js';
+import { decodeServerFrames, encodeClientFrame, flashcast, type IClientFrame } from '../../protocol/index.js';
 
 /** A reply that was an Error frame. */
 export class RequestError extends Error {
@@ -49,7 +49,8 @@ export class FlashcastClient {
 
   /** Connects with a token and waits for the Connected frame. */
   static async connect(baseUrl: string, token: string, handlers: FlashcastClientHandlers = {}, timeoutMs = 10_000): Promise<FlashcastClient> {
-    const ws = new WebSocket(`${baseUrl}/ws?token=${encodeURIComponent(token)}`, { perMessageDeflate: false });
+    // batch=1: several frames may come in one message (decodeServerFrames), as for the SDK.
+    const ws = new WebSocket(`${baseUrl}/ws?token=${encodeURIComponent(token)}&batch=1`, { perMessageDeflate: false });
     ws.binaryType = 'nodebuffer';
     const client = new FlashcastClient(ws, handlers);
     await new Promise<void>((resolve, reject) => {
@@ -128,7 +129,7 @@ export class FlashcastClient {
    * (when the server coalesces frames into one message, only this changes).
    */
   static decodeMessage(data: Buffer): flashcast.ServerFrame[] {
-    return [decodeServerFrame(data)];
+    return decodeServerFrames(data);
   }
 
   #onMessage(data: Buffer): void {

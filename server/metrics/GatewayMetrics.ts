@@ -54,6 +54,16 @@ export class GatewayMetrics {
     buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1],
     registers: [this.registry],
   });
+  readonly batches = new Counter({
+    name: 'flashcast_batches_total',
+    help: 'Messages packing several frames, published to room topics (once per publication, not per subscriber)',
+    registers: [this.registry],
+  });
+  readonly batchedFrames = new Counter({
+    name: 'flashcast_batched_frames_total',
+    help: 'Frames sent inside batches (divided by flashcast_batches_total: frames per batch)',
+    registers: [this.registry],
+  });
   readonly gapFills = new Counter({
     name: 'flashcast_gap_fills_total',
     help: 'Critical-stream gaps this node filled from history',

@@ -4,12 +4,14 @@ import { describe, expect, it } from 'vitest';
 import { ModerationAction, RoomPhase, encodeServerFrame, flashcast } from '../../protocol/index.js';
 import { StreamDecision } from '../../protocol/StreamCursor.js';
 import { LocalRoom } from './LocalRoom.js';
+import { TopicBatcher } from './TopicBatcher.js';
 import type { ModerationState, SnapshotResult } from './RoomStore.js';
 
 // A real uWS app that never listens: publishing to a topic nobody subscribes to is a no-op
 // (uWS needs a WebSocket route for its topic tree).
 const app = uWS.App();
 app.ws('/ws', {});
+const batcher = new TopicBatcher(app, 0);
 const options = { chatPerViewerPerSecond: 10, liteChatPerSecond: 2, ringSize: 4, chatIngressPerSecond: 100 };
 const noModeration = (): ModerationState => ({ mutes: new Map(), bans: new Map(), slowModeSeconds: 0, words: [] });
 const noStats = { viewers: 0, reactions: new Map<number, number>() };
@@ -24,7 +26,7 @@ function critical(epoch: string, offset: number, event: flashcast.IRoomEvent = {
 }
 
 function openRoom(epoch = 'e1', offset = 0): LocalRoom {
-  const room = new LocalRoom(app, 'r1', options);
+  const room = new LocalRoom(batcher, 'r1', options);
   room.open(snapshotAt(epoch, offset), noModeration(), noStats);
   room.endCatchUp();
   return room;
@@ -32,7 +34,7 @@ function openRoom(epoch = 'e1', offset = 0): LocalRoom {
 
 describe('LocalRoom stream position', () => {
   it('holds critical frames from its creation until it is positioned', () => {
-    const room = new LocalRoom(app, 'r1', options);
+    const room = new LocalRoom(batcher, 'r1', options);
     expect(room.catchingUp).toBe(true);
     expect(room.position).toBeNull();
     const early = critical('e1', 3);
@@ -158,7 +160,7 @@ describe('LocalRoom state', () => {
   });
 
   it('is idle only after its last member left longer ago than the linger', () => {
-    const room = new LocalRoom(app, 'r1', options, 1000);
+    const room = new LocalRoom(batcher, 'r1', options, 1000);
     expect(room.idleLongerThan(500, 1400)).toBe(false);
     expect(room.idleLongerThan(500, 1600)).toBe(true);
     const ws = {} as never;

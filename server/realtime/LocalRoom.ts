@@ -2,13 +2,14 @@
  * One room as one gateway node sees it: its members here, its position in the room's
  * critical stream with a ring of recent frames, its cached state, and its chat fan-out.
  */
-import type { TemplatedApp, WebSocket } from 'uWebSockets.js';
+import type { WebSocket } from 'uWebSockets.js';
 import { flashcast, ModerationAction, RoomPhase } from '../../protocol/index.js';
 import { StreamCursor, StreamDecision, type RecoveryAnswer, type StreamPosition } from '../../protocol/StreamCursor.js';
 import { snapshotFromFields, snapshotOpFor, type ModerationState, type RecoverResult, type SnapshotResult } from './RoomStore.js';
 import type { SocketData } from './SocketData.js';
 import { ChatSampler } from './ChatSampler.js';
 import { TokenBucket } from '../../common/TokenBucket.js';
+import type { TopicBatcher } from './TopicBatcher.js';
 
 /** Number of chat bucket topics per room (sampling granularity). */
 export const CHAT_BUCKETS = 8;
@@ -34,7 +35,8 @@ export interface LocalRoomOptions {
  * Topics: `r/<room>` carries critical events, host/moderator chat and stats to
  * every member; `c/<room>` carries viewer chat to every non-lite member when the
  * room is calm; `c/<room>/<bucket>` carries sampled chat when it is busy;
- * `l/<room>` carries the low-rate chat of Lite members.
+ * `l/<room>` carries the low-rate chat of Lite members. Every publication goes through the
+ * node's TopicBatcher (frames of one topic within its window travel as one message).
  */
 export class LocalRoom {
   readonly id: string;
@@ -64,7 +66,7 @@ export class LocalRoom {
   /** When the last member left (0 while it has members). */
   #emptySince: number;
 
-  readonly #app: TemplatedApp;
+  readonly #batcher: TopicBatcher;
   readonly #ring: (RingEntry | undefined)[];
   #ringNext = 0;
   readonly #chatSampler: ChatSampler;
@@ -81,8 +83,8 @@ export class LocalRoom {
   }
 
   /** A room without a position yet: critical frames queue until `open`. */
-  constructor(app: TemplatedApp, id: string, options: LocalRoomOptions, now = Date.now()) {
-    this.#app = app;
+  constructor(batcher: TopicBatcher, id: string, options: LocalRoomOptions, now = Date.now()) {
+    this.#batcher = batcher;
     this.id = id;
     this.topic = `r/${id}`;
     this.chatTopic = `c/${id}`;
@@ -173,7 +175,7 @@ export class LocalRoom {
     this.#apply(event);
     this.#ring[this.#ringNext] = { offset: position.offset, frame };
     this.#ringNext = (this.#ringNext + 1) % this.#ring.length;
-    this.#app.publish(this.topic, frame, true);
+    this.#batcher.publish(this.topic, frame);
     return decision;
   }
 
@@ -297,19 +299,32 @@ export class LocalRoom {
    */
   deliverChat(frame: Uint8Array, now: number): number {
     const lite = this.#liteSampler.next(now);
-    if (lite === null || lite.length > 0) this.#app.publish(this.liteTopic, frame, true);
+    if (lite === null || lite.length > 0) this.#batcher.publish(this.liteTopic, frame);
     const buckets = this.#chatSampler.next(now);
     if (buckets === null) {
-      this.#app.publish(this.chatTopic, frame, true);
+      this.#batcher.publish(this.chatTopic, frame);
       return 0;
     }
-    for (const b of buckets) this.#app.publish(this.bucketTopics[b], frame, true);
+    for (const b of buckets) this.#batcher.publish(this.bucketTopics[b], frame);
     return CHAT_BUCKETS - buckets.length;
   }
 
   /** Publishes a frame to every member on this node, Lite included (host chat, stats, resync); not through Redis. */
   publishLocal(frame: Uint8Array): void {
-    this.#app.publish(this.topic, frame, true);
+    this.#batcher.publish(this.topic, frame);
+  }
+
+  /**
+   * Sends now what waits in the room's topics (TopicBatcher.flush), before a socket subscribes
+   * or leaves: a joining socket gets the frames up to its answer directly and later ones through
+   * the topics, each once; a leaving one gets what was published while it was a member.
+   */
+  flush(): void {
+    this.#batcher.flush(this.topic);
+    this.#batcher.flush(LocalRoom.hostTopic(this.id));
+    this.#batcher.flush(this.chatTopic);
+    this.#batcher.flush(this.liteTopic);
+    for (const topic of this.bucketTopics) this.#batcher.flush(topic);
   }
 
   /** True if the user is banned now. */

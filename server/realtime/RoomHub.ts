@@ -14,6 +14,7 @@ import { StreamDecision, type StreamPosition } from '../../protocol/StreamCursor
 import { LocalRoom, CHAT_BUCKETS } from './LocalRoom.js';
 import { MessageClass, type RoomStore } from './RoomStore.js';
 import type { SocketData } from './SocketData.js';
+import { TopicBatcher } from './TopicBatcher.js';
 
 const log = logger('RoomHub');
 
@@ -34,6 +35,8 @@ export interface RoomHubOptions {
   ringSize?: number;
   /** Viewer chat admitted per room per node per second (the rest reaches only its sender). */
   chatIngressPerSecond?: number;
+  /** How long a frame to a room's topics may wait to be packed with others (TopicBatcher; 0: never). */
+  batchWindowMs?: number;
 }
 
 export type RoomHubEvents = {
@@ -45,15 +48,16 @@ export type RoomHubEvents = {
  * The rooms of one gateway node. Subscribes to a room's sharded Redis channel
  * while the node has members in it, delivers its critical stream to the room's
  * uWS topic strictly in offset order (filling gaps from history), fans chat out
- * through the samplers, and reports presence and reactions at 2 Hz.
+ * through the samplers, and reports presence and reactions at 2 Hz. Its rooms publish
+ * through one TopicBatcher.
  */
 export class RoomHub extends EnhancedEventEmitter<RoomHubEvents> {
-  readonly #app: TemplatedApp;
+  readonly #batcher: TopicBatcher;
   readonly #subscriber: RedisClient;
   readonly #store: RoomStore;
   readonly #keys: RedisKeys;
   readonly #metrics: GatewayMetrics;
-  readonly #options: Required<Omit<RoomHubOptions, 'app' | 'subscriber' | 'store' | 'keys' | 'metrics'>>;
+  readonly #options: Required<Omit<RoomHubOptions, 'app' | 'subscriber' | 'store' | 'keys' | 'metrics' | 'batchWindowMs'>>;
   readonly #rooms = new Map<string, LocalRoom>();
   readonly #byChannel = new Map<string, LocalRoom>();
   readonly #opening = new Map<string, Promise<LocalRoom>>();
@@ -64,8 +68,8 @@ export class RoomHub extends EnhancedEventEmitter<RoomHubEvents> {
 
   constructor(options: RoomHubOptions) {
     super();
-    const { app, subscriber, store, keys, metrics, ...settings } = options;
-    this.#app = app;
+    const { app, subscriber, store, keys, metrics, batchWindowMs = 0, ...settings } = options;
+    this.#batcher = new TopicBatcher(app, batchWindowMs, metrics);
     this.#subscriber = subscriber;
     this.#store = store;
     this.#keys = keys;
@@ -115,7 +119,17 @@ export class RoomHub extends EnhancedEventEmitter<RoomHubEvents> {
 
   /** Publishes a frame to the privileged members (host, ops) of a room on this node. */
   publishToHosts(roomId: string, frame: Uint8Array): void {
-    this.#app.publish(LocalRoom.hostTopic(roomId), frame, true);
+    this.#batcher.publish(LocalRoom.hostTopic(roomId), frame);
+  }
+
+  /** The uWS topic a socket subscribes to for a room topic: batched or single frames (TopicBatcher.topicFor). */
+  topicFor(topic: string, batching: boolean): string {
+    return this.#batcher.topicFor(topic, batching);
+  }
+
+  /** How long a frame may wait to be packed with others (0: never). */
+  get batchWindowMs(): number {
+    return this.#batcher.windowMs;
   }
 
   /** Stops timers and subscriptions. The Redis connections belong to the caller. */
@@ -124,6 +138,7 @@ export class RoomHub extends EnhancedEventEmitter<RoomHubEvents> {
     this.#closed = true;
     clearInterval(this.#statsTimer);
     this.#stopResubscribed();
+    this.#batcher.close();
     const channels = [...this.#byChannel.keys()];
     this.#rooms.clear();
     this.#byChannel.clear();
@@ -134,7 +149,7 @@ export class RoomHub extends EnhancedEventEmitter<RoomHubEvents> {
 
   async #open(roomId: string): Promise<LocalRoom> {
     // The room holds critical frames until it is positioned (see #drainHeld).
-    const room = new LocalRoom(this.#app, roomId, {
+    const room = new LocalRoom(this.#batcher, roomId, {
       chatPerViewerPerSecond: this.#options.chatPerViewerPerSecond,
       liteChatPerSecond: this.#options.liteChatPerSecond,
       ringSize: this.#options.ringSize,

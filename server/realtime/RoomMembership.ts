@@ -4,7 +4,7 @@
  * subscribed to. The one writer of `SocketData.rooms` and `SocketData.joining`.
  */
 import type { WebSocket } from 'uWebSockets.js';
-import { LeftReason, ROLE_BY_NAME, type flashcast } from '../../protocol/index.js';
+import { LeftReason, ROLE_BY_NAME, encodeServerFrame, type flashcast } from '../../protocol/index.js';
 import { StreamCursor, type StreamPosition } from '../../protocol/StreamCursor.js';
 import { Policy } from '../../common/auth/Policy.js';
 import type { Principal } from '../../common/auth/TokenService.js';
@@ -65,7 +65,8 @@ export class RoomMembership extends EnhancedEventEmitter<RoomMembershipEvents> {
 
   /**
    * Joins a room and replies `joined` (request `rid`) with, in one cork: the snapshot or the
-   * recovered frames, then the frames this node delivered since the answer. The policy has
+   * recovered frames, then the frames this node delivered since the answer (one batch for a
+   * socket that takes batches). The policy has
    * allowed `room.join` (the dispatcher); the ban is checked again once the room is loaded.
    */
   async join(ws: WebSocket<SocketData>, rid: number, join: flashcast.IJoin): Promise<void> {
@@ -97,6 +98,8 @@ export class RoomMembership extends EnhancedEventEmitter<RoomMembershipEvents> {
         }
         const membership: Membership = { lite: join.lite === true, bucket: Math.floor(Math.random() * CHAT_BUCKETS) };
         const result = answer;
+        // What waits in the room's topics goes to the members it was published for, not to this socket.
+        room.flush();
         ws.cork(() => {
           const joined: flashcast.IJoined = {
             room: roomId,
@@ -107,14 +110,13 @@ export class RoomMembership extends EnhancedEventEmitter<RoomMembershipEvents> {
             stats: room.stats,
           };
           if (!result.recovered) joined.snapshot = result.snapshot;
-          this.#sender.send(ws, { rid, joined });
-          if (result.recovered) for (const frame of result.frames) ws.send(frame, true);
+          const frames: Uint8Array[] = [encodeServerFrame({ rid, joined })];
+          if (result.recovered) frames.push(...result.frames);
           // Events this node delivered after the answer are in the ring; later ones reach
           // the socket through the topic it subscribes to now. An answer of "no stream
           // yet" ('' at 0) continues with the stream's first events.
-          if (StreamCursor.continues(result, room.epoch)) {
-            for (const frame of room.framesAfter(result.offset) ?? []) ws.send(frame, true);
-          }
+          if (StreamCursor.continues(result, room.epoch)) frames.push(...(room.framesAfter(result.offset) ?? []));
+          this.#sender.sendEncoded(ws, frames, this.#batches(ws));
           data.rooms.set(roomId, membership);
           this.#subscribe(ws, room, membership);
         });
@@ -159,8 +161,8 @@ export class RoomMembership extends EnhancedEventEmitter<RoomMembershipEvents> {
     for (const [roomId, membership] of ws.getUserData().rooms) {
       const room = this.#hub.get(roomId);
       if (!room || membership.lite) continue;
-      ws.unsubscribe(room.chatTopic);
-      ws.unsubscribe(room.bucketTopics[membership.bucket]);
+      ws.unsubscribe(this.#topic(ws, room.chatTopic));
+      ws.unsubscribe(this.#topic(ws, room.bucketTopics[membership.bucket]));
       paused++;
     }
     return paused;
@@ -171,21 +173,31 @@ export class RoomMembership extends EnhancedEventEmitter<RoomMembershipEvents> {
     for (const [roomId, membership] of ws.getUserData().rooms) {
       const room = this.#hub.get(roomId);
       if (!room || membership.lite) continue;
-      ws.subscribe(room.chatTopic);
-      ws.subscribe(room.bucketTopics[membership.bucket]);
+      ws.subscribe(this.#topic(ws, room.chatTopic));
+      ws.subscribe(this.#topic(ws, room.bucketTopics[membership.bucket]));
     }
+  }
+
+  /** True if the socket gets batches (it asked for them and the node packs frames). */
+  #batches(ws: WebSocket<SocketData>): boolean {
+    return ws.getUserData().batching && this.#hub.batchWindowMs > 0;
+  }
+
+  /** The uWS topic this socket listens on for a room topic (batched, or its single-frame twin). */
+  #topic(ws: WebSocket<SocketData>, topic: string): string {
+    return this.#hub.topicFor(topic, ws.getUserData().batching);
   }
 
   #subscribe(ws: WebSocket<SocketData>, room: LocalRoom, membership: Membership): void {
     const data = ws.getUserData();
-    ws.subscribe(room.topic);
+    ws.subscribe(this.#topic(ws, room.topic));
     // The live dashboard (GMV, orders) goes to the room's host and ops only.
-    if (Policy.decide(data.principal, 'room.dashboard', { roomId: room.id }).allow) ws.subscribe(LocalRoom.hostTopic(room.id));
+    if (Policy.decide(data.principal, 'room.dashboard', { roomId: room.id }).allow) ws.subscribe(this.#topic(ws, LocalRoom.hostTopic(room.id)));
     if (membership.lite) {
-      ws.subscribe(room.liteTopic);
+      ws.subscribe(this.#topic(ws, room.liteTopic));
     } else if (!data.lagging) {
-      ws.subscribe(room.chatTopic);
-      ws.subscribe(room.bucketTopics[membership.bucket]);
+      ws.subscribe(this.#topic(ws, room.chatTopic));
+      ws.subscribe(this.#topic(ws, room.bucketTopics[membership.bucket]));
     }
   }
 
@@ -198,10 +210,12 @@ export class RoomMembership extends EnhancedEventEmitter<RoomMembershipEvents> {
     room.removeMember(ws, data.principal!.userId);
     this.safeEmit('memberleft', roomId, data.principal!);
     if (data.closed) return;
-    ws.unsubscribe(room.topic);
-    ws.unsubscribe(LocalRoom.hostTopic(room.id));
-    ws.unsubscribe(room.liteTopic);
-    ws.unsubscribe(room.chatTopic);
-    ws.unsubscribe(room.bucketTopics[membership.bucket]);
+    // What was published while it was a member (a ban's own event) still reaches it.
+    room.flush();
+    ws.unsubscribe(this.#topic(ws, room.topic));
+    ws.unsubscribe(this.#topic(ws, LocalRoom.hostTopic(room.id)));
+    ws.unsubscribe(this.#topic(ws, room.liteTopic));
+    ws.unsubscribe(this.#topic(ws, room.chatTopic));
+    ws.unsubscribe(this.#topic(ws, room.bucketTopics[membership.bucket]));
   }
 }

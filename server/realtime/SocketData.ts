@@ -33,6 +33,8 @@ export interface SocketData {
   readonly principal: Principal | null;
   /** SocketTransport, at upgrade: why the token was refused (set instead of principal). */
   readonly authError: { code: string; message: string } | null;
+  /** SocketTransport, at upgrade: the client takes batches (`batch=1`: several frames in one message). */
+  readonly batching: boolean;
   /** SocketTransport, in the close handler: the socket must not be touched any more. */
   closed: boolean;
   /** RoomMembership: the rooms joined on this connection. */

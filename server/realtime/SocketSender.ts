@@ -1,10 +1,11 @@
 /**
- * Sends frames to one socket: a server frame, an Error frame (from a code or a thrown
- * error), or a Disconnect frame followed by the close. Every part that answers a socket uses
- * it; none of them touches `ws.send` for a single frame otherwise.
+ * Sends frames to one socket: a server frame, encoded frames in order (packed into one batch
+ * for a socket that takes batches), an Error frame (from a code or a thrown error), or a
+ * Disconnect frame followed by the close. Every part that answers a socket uses it; none of
+ * them touches `ws.send` otherwise.
  */
 import type { WebSocket } from 'uWebSockets.js';
-import { ErrorCode, encodeServerFrame, type flashcast } from '../../protocol/index.js';
+import { ErrorCode, encodeServerBatch, encodeServerFrame, type flashcast } from '../../protocol/index.js';
 import { FlashcastError } from '../../common/errors.js';
 import { logger } from '../../common/logger.js';
 import type { GatewayMetrics } from '../metrics/GatewayMetrics.js';
@@ -24,6 +25,19 @@ export class SocketSender {
   send(ws: WebSocket<SocketData>, frame: flashcast.IServerFrame): void {
     if (ws.getUserData().closed) return;
     ws.cork(() => ws.send(encodeServerFrame(frame), true));
+  }
+
+  /**
+   * Sends encoded frames in order: as one message (a batch) when `batch` is set and there are
+   * several, else one message each. Call inside the socket's cork when more follows.
+   */
+  sendEncoded(ws: WebSocket<SocketData>, frames: readonly Uint8Array[], batch: boolean): void {
+    if (ws.getUserData().closed || frames.length === 0) return;
+    if (batch && frames.length > 1) {
+      ws.send(encodeServerBatch(frames), true);
+      return;
+    }
+    for (const frame of frames) ws.send(frame, true);
   }
 
   /** Sends an Error frame answering request `rid` (0: not a reply). */

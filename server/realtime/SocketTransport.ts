@@ -38,6 +38,8 @@ export interface SocketTransportOptions {
   maxConnectionsPerUser: number;
   /** Clients are told to reconnect spread over this window on drain. */
   drainMs: number;
+  /** How long the node may hold a frame to pack it with others, for clients that take batches. */
+  batchWindowMs: number;
   tokens: TokenService;
   /** Which pages' origins may open sockets (checked at upgrade). */
   cors: CorsPolicy;
@@ -210,6 +212,7 @@ export class SocketTransport extends EnhancedEventEmitter<SocketTransportEvents>
       sessionId: randomBytes(9).toString('base64url'),
       principal,
       authError,
+      batching: query.get('batch') === '1',
       closed: false,
       rooms: new Map(),
       joining: new Set(),
@@ -254,6 +257,7 @@ export class SocketTransport extends EnhancedEventEmitter<SocketTransportEvents>
         serverTime: Date.now(),
         pingIntervalMs: Math.max(4000, (this.#options.idleTimeoutSeconds * 1000) / 3),
         maxFrameBytes: this.#options.maxFrameBytes,
+        batchWindowMs: data.batching ? this.#options.batchWindowMs : 0,
       },
     });
   }

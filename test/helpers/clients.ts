@@ -1,7 +1,7 @@
 import WebSocket from 'ws';
 import { FlashcastClient, type ClientOptions, type WebSocketConstructor } from '../../client-sdk/index.js';
 import { TokenService, type MintOptions } from '../../common/auth/TokenService.js';
-import { flashcast, encodeClientFrame, decodeServerFrame } from '../../protocol/index.js';
+import { flashcast, encodeClientFrame, decodeServerFrames } from '../../protocol/index.js';
 import { JWT_SECRET, waitFor } from './env.js';
 
 export const tokens = new TokenService(JWT_SECRET);
@@ -27,6 +27,9 @@ export async function mint(options: MintOptions): Promise<string> {
  */
 export class RawClient {
   readonly frames: flashcast.ServerFrame[] = [];
+  /** WebSocket messages received, and how many of them were batches of frames. */
+  messages = 0;
+  batches = 0;
   closeCode: number | null = null;
   closeReason = '';
   readonly ws: WebSocket;
@@ -35,8 +38,10 @@ export class RawClient {
   private constructor(ws: WebSocket) {
     this.ws = ws;
     ws.on('message', (data: Buffer) => {
+      this.messages++;
       try {
-        this.frames.push(decodeServerFrame(data));
+        if (flashcast.ServerFrame.decode(data).msg === 'batch') this.batches++;
+        this.frames.push(...decodeServerFrames(data));
       } catch {
         /* not ours */
       }
