@@ -3,7 +3,9 @@ import { CostModel, type MediaUnitCosts, type RealtimeUnitCosts, type RoomDemand
 
 const units: RealtimeUnitCosts = {
   gatewayUsPerDelivery: 5,
-  gatewayUsPerViewerSecond: 10,
+  gatewayUsPerCriticalIngress: 1000,
+  gatewayUsPerChatIngress: 400,
+  gatewayUsPerMessageNode: 50,
   redisUsPerCritical: 30,
   redisUsPerChat: 20,
   redisUsPerMessageNode: 3,
@@ -13,7 +15,7 @@ const units: RealtimeUnitCosts = {
 const media: MediaUnitCosts = { sfuUsPerConsumerPacket: 10, sfuUsPerPipeOutPacket: 8, sfuUsPerPipeInPacket: 6 };
 
 describe('CostModel.realtime', () => {
-  it('adds up deliveries, rest, scripts, fan-out to nodes and presence', () => {
+  it('adds up deliveries, ingress, node copies, scripts, fan-out to nodes and presence', () => {
     const cost = CostModel.realtime(units, {
       viewers: 8000,
       nodes: 4,
@@ -25,7 +27,8 @@ describe('CostModel.realtime', () => {
     });
     expect(cost.deliveriesPerSecond).toBe(240_000);
     expect(cost.nodeDeliveriesPerSecond).toBe(120);
-    expect(cost.gateways).toEqual({ deliveries: 1_200_000, atRest: 80_000, total: 1_280_000, perNode: 320_000 });
+    // 240,000 x 5 deliveries, 20 x 1000 + 10 x 400 ingress, 30 x 4 x 50 node copies.
+    expect(cost.gateways).toEqual({ deliveries: 1_200_000, ingress: 24_000, nodeMessages: 6_000, total: 1_230_000, perNode: 307_500 });
     // 20 x 30 + 10 x 20 scripts, 30 messages x 4 nodes x 3, 4 nodes x 2 ticks x 40.
     expect(cost.redis).toEqual({ scripts: 800, fanout: 360, presence: 320, total: 1480 });
   });
@@ -35,6 +38,8 @@ describe('CostModel.realtime', () => {
     const calm = CostModel.realtime(units, { ...base, chatAdmittedPerSecond: 10 });
     const busy = CostModel.realtime(units, { ...base, chatAdmittedPerSecond: 400 });
     expect(busy.gateways.deliveries).toBe(calm.gateways.deliveries);
+    expect(busy.gateways.ingress).toBe(400 * 400);
+    expect(busy.gateways.nodeMessages).toBe(400 * 2 * 50);
     expect(busy.redis.scripts).toBe(400 * 20);
     expect(busy.redis.fanout).toBe(400 * 2 * 3);
   });
@@ -60,8 +65,9 @@ describe('CostModel.planRealtime', () => {
 
   it('gives each gateway at most the core budget, and no more gateways than that needs', () => {
     const plan = CostModel.planRealtime(units, million, { coreBudget: 0.5 });
-    // (20 + 10 + 2) x 5 + 10 = 170 µs per viewer-second; 1e6 viewers / (500,000 / 170) = 340 gateways.
-    expect(plan.gateways).toBe(340);
+    // (20 + 10 + 2) x 5 = 160 µs per viewer-second: 160e6 µs/s of deliveries, 20 x 1000 + 100 x 400
+    // ingress; each node also pays 120 x 50 = 6,000 µs/s for its copies: 160.06e6 / 494,000 = 324.01 -> 325.
+    expect(plan.gateways).toBe(325);
     expect(plan.gatewayLoad).toBeLessThanOrEqual(0.5);
     const fewer = CostModel.realtime(units, { ...million, nodes: plan.gateways - 1 });
     expect(fewer.gateways.perNode).toBeGreaterThan(500_000);
@@ -78,8 +84,8 @@ describe('CostModel.planRealtime', () => {
   });
 
   it('says when the room shard cannot carry the chat asked for', () => {
-    // 200 lines/s admitted by each of 340 nodes: 68,000 lines/s, each delivered to 340 nodes.
-    const plan = CostModel.planRealtime(units, { ...million, chatAdmittedPerSecond: 200 * 340 }, { coreBudget: 0.5 });
+    // 200 lines/s admitted by each of ~330 nodes: 66,000 lines/s, each delivered to every node.
+    const plan = CostModel.planRealtime({ ...units, gatewayUsPerMessageNode: 0 }, { ...million, chatAdmittedPerSecond: 200 * 330 }, { coreBudget: 0.5 });
     expect(plan.redisFits).toBe(false);
     expect(plan.redisLoad).toBeGreaterThan(1);
   });

@@ -10,17 +10,31 @@ export const CORE_US_PER_S = 1_000_000;
 
 /** Measured unit costs of the realtime path (gateways and Redis), in µs of CPU. */
 export interface RealtimeUnitCosts {
-  /** Gateway CPU per frame delivered to one viewer (bench:broadcast `flashcast_cpu_us_per_delivery`). */
+  /**
+   * Gateway CPU per frame delivered to one viewer: bench:broadcast's `flashcast_cpu_us_per_delivery`
+   * less the per-message costs below spread over its viewers. A node's timers and pings stay in
+   * it, at the viewers per node and frames per second it was measured with.
+   */
   gatewayUsPerDelivery: number;
-  /** Gateway CPU per connected viewer per second with nothing published (pings, timers). */
-  gatewayUsPerViewerSecond: number;
+  /**
+   * Gateway CPU per critical message entering the room at that gateway (the host's frame:
+   * decode, policy, script call, reply). Paid once per message, on one node.
+   */
+  gatewayUsPerCriticalIngress: number;
+  /** The same for a viewer's chat line (rate limits, moderation, script call, reply). */
+  gatewayUsPerChatIngress: number;
+  /** Gateway CPU per room message per node holding the room (its copy from Redis, decoded once, published once). */
+  gatewayUsPerMessageNode: number;
   /** Redis CPU per critical message: its publish script (append, snapshot, SPUBLISH). */
   redisUsPerCritical: number;
   /** Redis CPU per admitted chat line: its chat script (dedup, slow mode, SPUBLISH). */
   redisUsPerChat: number;
   /** Redis CPU per room message per node that has the room: one pub/sub delivery to that node. */
   redisUsPerMessageNode: number;
-  /** Redis CPU per room per node per stats tick (presence and reaction totals). */
+  /**
+   * Redis CPU per room per node per stats tick (presence and reaction totals; measured as a
+   * node's Redis CPU at rest, so the node's heartbeat is in it too).
+   */
   redisUsPerPresenceTick: number;
 }
 
@@ -57,7 +71,7 @@ export interface RealtimeCost {
   deliveriesPerSecond: number;
   /** Room messages per second Redis delivers to nodes (messages x nodes). */
   nodeDeliveriesPerSecond: number;
-  gateways: { deliveries: number; atRest: number; total: number; perNode: number };
+  gateways: { deliveries: number; ingress: number; nodeMessages: number; total: number; perNode: number };
   redis: { scripts: number; fanout: number; presence: number; total: number };
 }
 
@@ -151,14 +165,16 @@ export class CostModel {
     const messages = room.criticalPerSecond + room.chatAdmittedPerSecond;
     const nodeDeliveriesPerSecond = messages * room.nodes;
     const deliveries = deliveriesPerSecond * units.gatewayUsPerDelivery;
-    const atRest = room.viewers * units.gatewayUsPerViewerSecond;
+    const ingress = room.criticalPerSecond * units.gatewayUsPerCriticalIngress + room.chatAdmittedPerSecond * units.gatewayUsPerChatIngress;
+    const nodeMessages = nodeDeliveriesPerSecond * units.gatewayUsPerMessageNode;
+    const gateways = deliveries + ingress + nodeMessages;
     const scripts = room.criticalPerSecond * units.redisUsPerCritical + room.chatAdmittedPerSecond * units.redisUsPerChat;
     const fanout = nodeDeliveriesPerSecond * units.redisUsPerMessageNode;
     const presence = room.nodes * room.statsTicksPerSecond * units.redisUsPerPresenceTick;
     return {
       deliveriesPerSecond,
       nodeDeliveriesPerSecond,
-      gateways: { deliveries, atRest, total: deliveries + atRest, perNode: (deliveries + atRest) / room.nodes },
+      gateways: { deliveries, ingress, nodeMessages, total: gateways, perNode: gateways / room.nodes },
       redis: { scripts, fanout, presence, total: scripts + fanout + presence },
     };
   }
@@ -173,9 +189,17 @@ export class CostModel {
     checkAll(demand);
     if (!(headroom.coreBudget > 0 && headroom.coreBudget <= 1)) throw new TypeError('coreBudget must be in (0, 1]');
     const budget = headroom.coreBudget * CORE_US_PER_S;
+    // Each node pays for its viewers' deliveries and for its copy of every room message; the
+    // messages' ingress is spread over the nodes their senders are on.
     const framesPerViewer = demand.criticalPerSecond + demand.chatShownPerSecond + demand.statsPerSecond;
-    const perViewer = framesPerViewer * units.gatewayUsPerDelivery + units.gatewayUsPerViewerSecond;
-    const gateways = Math.max(1, Math.ceil((demand.viewers * perViewer) / budget));
+    const messages = demand.criticalPerSecond + demand.chatAdmittedPerSecond;
+    const perNodeFixed = messages * units.gatewayUsPerMessageNode;
+    if (perNodeFixed >= budget) throw new RangeError('a node cannot keep up with the room messages alone within the budget');
+    const variable =
+      demand.viewers * framesPerViewer * units.gatewayUsPerDelivery +
+      demand.criticalPerSecond * units.gatewayUsPerCriticalIngress +
+      demand.chatAdmittedPerSecond * units.gatewayUsPerChatIngress;
+    const gateways = Math.max(1, Math.ceil(variable / (budget - perNodeFixed)));
     const cost = CostModel.realtime(units, { ...demand, nodes: gateways });
     // The shard's load without viewer chat, and what each admitted line adds to it.
     const withoutChat = CostModel.realtime(units, { ...demand, nodes: gateways, chatAdmittedPerSecond: 0 }).redis.total;
