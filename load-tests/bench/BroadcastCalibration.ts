@@ -80,7 +80,10 @@ export class BroadcastCalibration {
     // Started through taskset so that it does not inherit this process's CPUs: the load
     // generator's when pinned (its gateway child is moved to the server's below), all when not.
     const cpus = o.pin && !ownPin ? o.pin.client : `0-${o.cores - 1}`;
-    const child = spawn('taskset', ['-c', cpus, process.execPath, script, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // Its gateway gets --redis-url (one server): a cluster in the environment would clash with it.
+    const env = { ...process.env };
+    delete env.REDIS_CLUSTER_NODES;
+    const child = spawn('taskset', ['-c', cpus, process.execPath, script, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr.on('data', (d: Buffer) => o.log(`  | ${index + 1}: ${d.toString().trimEnd()}`));

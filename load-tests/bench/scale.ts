@@ -54,12 +54,31 @@ function checkFdLimit(sockets: number): void {
   if (limit < sockets + 256) throw new Error(`open-file limit is ${limit}, need ${sockets + 256}: run \`ulimit -n ${sockets * 2 + 1024}\` first`);
 }
 
-/** The master that owns a key's slot (cluster), as a redis:// URL. */
+/**
+ * The master that owns a key's slot (cluster), as a redis:// URL: CLUSTER SLOTS's answer,
+ * checked by asking that node (a node's map can lag a failover: a MOVED reply names the owner).
+ */
 async function slotOwner(redis: Redis, key: string): Promise<string> {
   const slot = Number(await redis.call('CLUSTER', 'KEYSLOT', key));
   const slots = (await redis.call('CLUSTER', 'SLOTS')) as [number, number, [string, number]][];
-  for (const [start, end, master] of slots) if (slot >= start && slot <= end) return `redis://${master[0]}:${master[1]}`;
-  throw new Error(`no master owns slot ${slot}`);
+  const entry = slots.find(([start, end]) => slot >= start && slot <= end);
+  if (!entry) throw new Error(`no master owns slot ${slot}`);
+  let owner = `${entry[2][0]}:${entry[2][1]}`;
+  for (let i = 0; i < 3; i++) {
+    const probe = new Redis(`redis://${owner}`, { lazyConnect: true, maxRetriesPerRequest: 1 });
+    try {
+      await probe.connect();
+      await probe.exists(key);
+      return `redis://${owner}`;
+    } catch (error) {
+      const moved = /MOVED \d+ (\S+)/.exec((error as Error).message);
+      if (!moved) throw error;
+      owner = moved[1];
+    } finally {
+      probe.disconnect();
+    }
+  }
+  throw new Error(`slot ${slot}: no stable owner after 3 redirects`);
 }
 
 /** Differences of two /metrics readings, summed over the gateways. */
@@ -410,8 +429,13 @@ async function main(): Promise<number> {
     const errors = { ...Object.fromEntries(host.errors), ...Object.fromEntries(chat?.errors ?? []) };
     if (Object.keys(errors).length > 0) problems.push(`publish errors: ${JSON.stringify(errors)}`);
     for (const [i, r] of rounds.entries()) {
-      if (r.measured.deliveries < r.predicted.deliveries * 0.95) {
-        problems.push(`round ${i + 1} made ${fmt((r.measured.deliveries / r.predicted.deliveries) * 100, 1)} % of the deliveries: the machine did not carry this load, scale it down`);
+      // Critical frames must all go out; chat at the sampling budget loses a few lines to the sampler by design.
+      const criticalMade = (r.counters.framesOut.critical ?? 0) / (r.critical * members);
+      if (criticalMade < 0.99 || r.measured.deliveries < r.predicted.deliveries * 0.9) {
+        problems.push(
+          `round ${i + 1} made ${fmt(criticalMade * 100, 1)} % of the critical and ${fmt((r.measured.deliveries / r.predicted.deliveries) * 100, 1)} % of all ` +
+            'deliveries: the machine did not carry this load, scale it down',
+        );
       }
     }
     const totalOk = Math.abs(ratioTotal - 1) <= o.tolerance;
@@ -476,7 +500,8 @@ async function main(): Promise<number> {
     for (const p of owned.publishers) await p.close().catch(() => undefined);
     for (const p of owned.pools) await p.close().catch(() => undefined);
     await owned.fleet?.close().catch(() => undefined);
-    if (owned.nodes && !owned.redis) await owned.nodes.deleteKeys(`${prefix}*`).catch((e: Error) => log(`  ! cleaning up keys failed: ${e.message}`));
+    // The private server goes with its keys; a given server or a cluster keeps running.
+    if (owned.nodes && (clusterNodes || o.redisUrl)) await owned.nodes.deleteKeys(`${prefix}*`).catch((e: Error) => log(`  ! cleaning up keys failed: ${e.message}`));
     owned.nodes?.close();
     await owned.redis?.stop();
   }
