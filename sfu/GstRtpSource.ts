@@ -12,6 +12,11 @@ export interface GstRtpSourceOptions {
   fps?: number;
   /** A keyframe every this many frames (default: one per second). */
   keyframeEvery?: number;
+  /**
+   * videotestsrc pattern (default `ball`, which compresses to far below the layers' bitrates;
+   * `snow` does not compress, so each layer is sent at its bitrate in full-size packets).
+   */
+  pattern?: string;
 }
 
 export const DEFAULT_LAYERS = [
@@ -49,7 +54,7 @@ export class GstRtpSource extends EnhancedEventEmitter<GstRtpSourceEvents> {
     const layers = options.layers ?? DEFAULT_LAYERS;
     const top = layers[layers.length - 1];
     const args = ['-q', 'funnel', 'name=f', '!', 'udpsink', `host=${host}`, `port=${options.port}`, 'sync=false', 'async=false'];
-    args.push('videotestsrc', 'is-live=true', 'pattern=ball', '!', `video/x-raw,width=${top.width},height=${top.height},framerate=${fps}/1`, '!', 'tee', 'name=t');
+    args.push('videotestsrc', 'is-live=true', `pattern=${options.pattern ?? 'ball'}`, '!', `video/x-raw,width=${top.width},height=${top.height},framerate=${fps}/1`, '!', 'tee', 'name=t');
     for (const layer of layers) {
       args.push(
         't.', '!', 'queue', 'leaky=downstream', 'max-size-buffers=2', '!', 'videoscale', '!', `video/x-raw,width=${layer.width},height=${layer.height}`, '!',
