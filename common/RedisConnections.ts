@@ -5,6 +5,7 @@
  */
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
 import type { ConnectionOptions } from 'bullmq';
+import { QueueCluster } from './QueueCluster.js';
 
 /** A command or subscriber connection: one server or a cluster. */
 export type RedisClient = Redis | Cluster;
@@ -178,12 +179,13 @@ export class RedisConnections {
   /**
    * The BullMQ connection of a process. One server: connection options (each queue and worker
    * connects by itself, as before). A cluster: one shared `Cluster` (workers duplicate it for
-   * their blocking reads); `close` ends it after the queues and workers are closed.
+   * their blocking reads; a QueueCluster, so that a worker can close after a failover); `close`
+   * ends it after the queues and workers are closed.
    */
   static queue(url: string, name: string): QueueConnection {
     const target = RedisConnections.parse(url);
     if (!target.cluster) return { connection: { url, maxRetriesPerRequest: null }, close: async () => undefined };
-    const cluster = new Cluster(target.nodes, {
+    const cluster = new QueueCluster(target.nodes, {
       ...FAILOVER_RETRY,
       ...clusterAuth(target),
       redisOptions: { connectionName: name, maxRetriesPerRequest: null, ...nodeAuth(target) },
