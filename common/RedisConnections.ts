@@ -6,6 +6,7 @@
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
 import type { ConnectionOptions } from 'bullmq';
 import { QueueCluster } from './QueueCluster.js';
+import { RedisScript } from './RedisScript.js';
 
 /** A command or subscriber connection: one server or a cluster. */
 export type RedisClient = Redis | Cluster;
@@ -150,14 +151,28 @@ export class RedisConnections {
       lazyConnect: options.lazyConnect ?? false,
     };
     const autoPipelining = options.autoPipelining ?? true;
-    if (!target.cluster) return new Redis(url, { ...redisOptions, enableAutoPipelining: autoPipelining });
-    return new Cluster(target.nodes, {
+    if (!target.cluster) {
+      const redis = new Redis(url, { ...redisOptions, enableAutoPipelining: autoPipelining });
+      // A restarted server has an empty script cache.
+      redis.on('ready', () => void RedisScript.loadAll(redis).catch(() => undefined));
+      return redis;
+    }
+    const cluster = new Cluster(target.nodes, {
       ...FAILOVER_RETRY,
       ...clusterAuth(target),
       redisOptions: { ...redisOptions, ...nodeAuth(target) },
       enableAutoPipelining: autoPipelining,
       lazyConnect: options.lazyConnect ?? false,
     });
+    // A promoted replica has an empty script cache: load every script on the masters whenever they change.
+    let masters = '';
+    cluster.on('refresh', () => {
+      const now = cluster.nodes('master').map((n) => `${n.options.host}:${n.options.port}`).sort().join(',');
+      if (now === masters) return;
+      masters = now;
+      void RedisScript.loadAll(cluster).catch(() => undefined);
+    });
+    return cluster;
   }
 
   /**
