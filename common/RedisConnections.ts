@@ -5,6 +5,8 @@
  */
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
 import type { ConnectionOptions } from 'bullmq';
+import { QueueCluster } from './QueueCluster.js';
+import { RedisScript } from './RedisScript.js';
 
 /** A command or subscriber connection: one server or a cluster. */
 export type RedisClient = Redis | Cluster;
@@ -149,14 +151,28 @@ export class RedisConnections {
       lazyConnect: options.lazyConnect ?? false,
     };
     const autoPipelining = options.autoPipelining ?? true;
-    if (!target.cluster) return new Redis(url, { ...redisOptions, enableAutoPipelining: autoPipelining });
-    return new Cluster(target.nodes, {
+    if (!target.cluster) {
+      const redis = new Redis(url, { ...redisOptions, enableAutoPipelining: autoPipelining });
+      // A restarted server has an empty script cache.
+      redis.on('ready', () => void RedisScript.loadAll(redis).catch(() => undefined));
+      return redis;
+    }
+    const cluster = new Cluster(target.nodes, {
       ...FAILOVER_RETRY,
       ...clusterAuth(target),
       redisOptions: { ...redisOptions, ...nodeAuth(target) },
       enableAutoPipelining: autoPipelining,
       lazyConnect: options.lazyConnect ?? false,
     });
+    // A promoted replica has an empty script cache: load every script on the masters whenever they change.
+    let masters = '';
+    cluster.on('refresh', () => {
+      const now = cluster.nodes('master').map((n) => `${n.options.host}:${n.options.port}`).sort().join(',');
+      if (now === masters) return;
+      masters = now;
+      void RedisScript.loadAll(cluster).catch(() => undefined);
+    });
+    return cluster;
   }
 
   /**
@@ -178,12 +194,13 @@ export class RedisConnections {
   /**
    * The BullMQ connection of a process. One server: connection options (each queue and worker
    * connects by itself, as before). A cluster: one shared `Cluster` (workers duplicate it for
-   * their blocking reads); `close` ends it after the queues and workers are closed.
+   * their blocking reads; a QueueCluster, so that a worker can close after a failover); `close`
+   * ends it after the queues and workers are closed.
    */
   static queue(url: string, name: string): QueueConnection {
     const target = RedisConnections.parse(url);
     if (!target.cluster) return { connection: { url, maxRetriesPerRequest: null }, close: async () => undefined };
-    const cluster = new Cluster(target.nodes, {
+    const cluster = new QueueCluster(target.nodes, {
       ...FAILOVER_RETRY,
       ...clusterAuth(target),
       redisOptions: { connectionName: name, maxRetriesPerRequest: null, ...nodeAuth(target) },

@@ -11,12 +11,24 @@ type BufferEval = {
   evalBuffer(source: string, numKeys: number, ...keysAndArgs: ScriptArg[]): Promise<unknown>;
 };
 
+/** Where a script must be loaded: every master of a cluster (once it knows them), or the one server. */
+function loadTargets(redis: Redis | Cluster): (Redis | Cluster)[] {
+  if ((redis as Cluster).isCluster !== true) return [redis];
+  const masters = (redis as Cluster).nodes('master');
+  return masters.length > 0 ? masters : [redis];
+}
+
 /**
  * The one Lua loader: a script from a `NAME-N.lua` file (N = key count), called by SHA
  * (EVALSHA). When Redis does not have it (never loaded, or after a restart or failover:
- * NOSCRIPT) the call is sent once with its source (EVAL), which loads it again.
+ * NOSCRIPT) the call is sent once with its source (EVAL), which loads it again. That fallback
+ * can reorder calls in flight (a later EVALSHA succeeds before the retried one when another
+ * client loaded the script meanwhile), so every script read is also loaded ahead: `load`, and
+ * `loadAll` when a connection (re)connects or a cluster's masters change (RedisConnections).
  */
 export class RedisScript {
+  /** Every script read so far, by SHA. */
+  static readonly #all = new Map<string, RedisScript>();
   readonly name: string;
   readonly numKeys: number;
   readonly sha: string;
@@ -33,13 +45,22 @@ export class RedisScript {
   static fromFile(file: string, dir: string): RedisScript {
     const m = /^([a-z][a-z0-9-]*)-(\d+)\.lua$/.exec(file);
     if (!m) throw new TypeError(`script file name must be NAME-N.lua: ${file}`);
-    return new RedisScript(m[1], Number(m[2]), readFileSync(`${dir}/${file}`, 'utf8'));
+    const script = new RedisScript(m[1], Number(m[2]), readFileSync(`${dir}/${file}`, 'utf8'));
+    RedisScript.#all.set(script.sha, script);
+    return script;
   }
 
-  /** SCRIPT LOAD on the given client ahead of the first call (optional: a call loads it too). */
+  /** SCRIPT LOAD ahead of the first call, on the one server or on every master of a cluster. */
   async load(redis: Redis | Cluster): Promise<void> {
-    const sha = (await redis.script('LOAD', this.#source)) as string;
-    if (sha !== this.sha) throw new Error(`script ${this.name}: SHA mismatch`);
+    await Promise.all(loadTargets(redis).map(async (node) => {
+      const sha = (await node.script('LOAD', this.#source)) as string;
+      if (sha !== this.sha) throw new Error(`script ${this.name}: SHA mismatch`);
+    }));
+  }
+
+  /** Loads every script read so far (after a reconnect or a failover: the script cache may be empty). */
+  static async loadAll(redis: Redis | Cluster): Promise<void> {
+    await Promise.all([...RedisScript.#all.values()].map((script) => script.load(redis)));
   }
 
   /** Runs the script; bulk replies come back as strings. */

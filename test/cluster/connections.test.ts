@@ -3,6 +3,8 @@
  * master of each key's slot, and one sharded subscriber hears channels on every master.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Cluster } from 'ioredis';
+import { QueueCluster } from '../../common/QueueCluster.js';
 import { RedisConnections, type RedisClient } from '../../common/RedisConnections.js';
 import { RedisKeys } from '../../common/keys.js';
 import { REDIS_URL, deletePrefix, uniquePrefix, waitFor } from '../helpers/env.js';
@@ -61,5 +63,30 @@ describe('RedisConnections on a cluster', () => {
     for (const c of channels) await redis.spublish(c, `again ${c}`);
     await waitFor(() => channels.slice(1).every((c) => heard.get(c)?.length === 2), 5_000, 'the subscribed ones heard again');
     expect(heard.get(channels[0])).toEqual([`hello ${channels[0]}`]);
+  });
+
+  it("BullMQ's connection: closed on purpose, it ends even when its pool drains late, and a command fails at once", async () => {
+    // What a failover left behind: the cluster closed and ended, then a node connection dropped
+    // earlier ended too, the pool emptied once more and put the cluster back in 'close'.
+    const lateDrain = async (c: Cluster) => {
+      c.on('error', () => undefined);
+      await RedisConnections.waitReady(c);
+      const end = new Promise((resolve) => c.once('end', resolve));
+      c.disconnect();
+      await end;
+      c.status = 'close';
+      c.emit('close');
+      await new Promise((r) => setTimeout(r, 50));
+      const answer = await Promise.race([c.get('x').then(() => 'answered', (e: Error) => e.message), new Promise((r) => setTimeout(() => r('still waiting'), 1_000))]);
+      return { status: c.status, answer };
+    };
+    const { connection } = RedisConnections.queue(REDIS_URL, 'fc-test-cx-queue');
+    expect(connection).toBeInstanceOf(QueueCluster);
+    const blocking = (connection as QueueCluster).duplicate();
+    expect(blocking).toBeInstanceOf(QueueCluster);
+    expect(await lateDrain(blocking)).toEqual({ status: 'end', answer: 'Connection is closed.' });
+    expect(await lateDrain(connection as QueueCluster)).toEqual({ status: 'end', answer: 'Connection is closed.' });
+    // Plain ioredis stays in 'close' and the command waits (where BullMQ's workers hung).
+    expect(await lateDrain(new Cluster(cluster.nodes))).toEqual({ status: 'close', answer: 'still waiting' });
   });
 });

@@ -13,7 +13,7 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RoomEvent, flashcast, type FlashcastClient, type Room } from '../../client-sdk/index.js';
+import { ClientEvent, RoomEvent, flashcast, type FlashcastClient, type Room } from '../../client-sdk/index.js';
 import { RedisKeys } from '../../common/keys.js';
 import { Reservation } from '../../server/commerce/Reservation.js';
 import { RoomStore } from '../../server/realtime/RoomStore.js';
@@ -66,10 +66,8 @@ afterAll(async () => {
   try {
     for (const c of clients) c.close();
     // Every slot is served again once the replica took over: the gateways close as usual.
-    await step('gateways', async () => {
-      await b?.close();
-      await a?.close();
-    });
+    await step('gateway b', async () => b?.close());
+    await step('gateway a', async () => a?.close());
     await step('schema', async () => {
       const admin = new pg.Client({ connectionString: PG_URL });
       await admin.connect();
@@ -146,6 +144,11 @@ describe('Redis Cluster failover mid-sale', () => {
       return { id, client, seen: watch(await client.join(roomId)), quiet: i < 20 ? watch(await client.join(quietRoom)) : null };
     }));
     const quietViewers = buyers.filter((x) => x.quiet !== null);
+    // PAID pushes on the buyers' private channels (best effort: no history; the durable answer is client.orders()).
+    const paidPushes = new Set<string>();
+    for (const { client } of buyers) {
+      client.on(ClientEvent.OrderUpdate, (u) => u.status === flashcast.CheckoutStatus.CHECKOUT_PAID && paidPushes.add(u.orderId ?? ''));
+    }
 
     // The host announces from gateway a all along, one every 50 ms without waiting for the last
     // (those sent while the shard is down wait in the client, then go through together); the
@@ -234,7 +237,7 @@ describe('Redis Cluster failover mid-sale', () => {
       killed: master, promoted, failoverMs, tapsInFailover, slowestTapMs: Math.max(...results.map((r) => r.tookMs)),
       answers: results.reduce<Record<string, number>>((t, r) => ({ ...t, [r.code || 'BOUGHT']: (t[r.code || 'BOUGHT'] ?? 0) + 1 }), {}),
       retried: results.filter((r) => r.codes.length > 1).length, announced: published.length, announceFailures,
-      quietAnnounced: quietPublished.length, resyncs, statuses: orders.statuses,
+      quietAnnounced: quietPublished.length, resyncs, statuses: orders.statuses, paidPushed: winners.filter((r) => paidPushes.has(r.orderId)).length,
     }));
 
     expect.soft(quiet, 'settlement went quiet').toBe(true);
