@@ -125,7 +125,7 @@ describe('loadConfig', () => {
     const defaults = loadConfig({ FLASHCAST_JWT_SECRET: SECRET });
     expect(defaults).toMatchObject({
       frameRate: { perSecond: 50, burst: 100 }, chatRate: { perSecond: 3, burst: 6 }, staffChatRate: { perSecond: 20, burst: 40 },
-      reactRate: { perSecond: 20, burst: 40 }, joinRate: { perSecond: 5, burst: 10 }, roomChatIngressPerSecond: 200,
+      reactRate: { perSecond: 20, burst: 40 }, joinRate: { perSecond: 5, burst: 10 }, roomChatIngressPerSecond: 200, roomChatPerSecond: 200,
       badFramesBeforeClose: 5, floodViolations: 50, floodWindowMs: 10_000, sweepMs: 200, maxBodyBytes: 65_536,
     });
     const set = loadConfig({ FLASHCAST_JWT_SECRET: SECRET, FLASHCAST_CHAT_RATE: '0.5/2', FLASHCAST_JOIN_RATE: '', FLASHCAST_SWEEP_MS: '50' });

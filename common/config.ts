@@ -113,6 +113,7 @@ const schema = z.object({
   FLASHCAST_REACT_RATE: rate('20/40'),
   FLASHCAST_JOIN_RATE: rate('5/10'),
   FLASHCAST_ROOM_CHAT_INGRESS_PER_S: int(200, 1, 1_000_000),
+  FLASHCAST_ROOM_CHAT_PER_S: int(200, 1, 1_000_000),
   /** Hash slots presence and reaction totals are spread over (docs/scaling.md): on Redis Cluster, its number of masters. */
   FLASHCAST_STATS_PARTITIONS: int(1, 1, 1024),
   FLASHCAST_BAD_FRAMES_BEFORE_CLOSE: int(5, 0, 10_000),
@@ -325,6 +326,7 @@ export interface Config {
   joinRate: TokenRate;
   /** Viewer chat one node admits per room per second (the rest is acknowledged to its sender only). */
   roomChatIngressPerSecond: number;
+  roomChatPerSecond: number;
   /** Stats partitions (presence and reaction totals); the same on every gateway. */
   statsPartitions: number;
   /** Undecodable frames a socket may send; the next closes it (4503). */
@@ -439,6 +441,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     reactRate: e.FLASHCAST_REACT_RATE,
     joinRate: e.FLASHCAST_JOIN_RATE,
     roomChatIngressPerSecond: e.FLASHCAST_ROOM_CHAT_INGRESS_PER_S,
+    roomChatPerSecond: e.FLASHCAST_ROOM_CHAT_PER_S,
     statsPartitions: e.FLASHCAST_STATS_PARTITIONS,
     badFramesBeforeClose: e.FLASHCAST_BAD_FRAMES_BEFORE_CLOSE,
     floodViolations: e.FLASHCAST_FLOOD_VIOLATIONS,

@@ -385,6 +385,7 @@ function buildRealtime(
     chatPerViewerPerSecond: config.chatPerViewerPerSecond,
     liteChatPerSecond: config.liteChatPerSecond,
     chatIngressPerSecond: config.roomChatIngressPerSecond,
+    roomChatPerSecond: config.roomChatPerSecond,
     batchWindowMs: config.batchWindowMs,
   });
   const users = new UserChannels(app, subscriber, keys);

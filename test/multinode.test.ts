@@ -34,11 +34,14 @@ function record(room: Room): number[] {
   return offsets;
 }
 
+/** FLASHCAST_ROOM_CHAT_PER_S on both nodes: viewer chat lines/s the room admits over all its nodes. */
+const ROOM_CHAT = 4;
+
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 
 beforeAll(async () => {
   prefix = uniquePrefix('mn');
-  const env = { REDIS_URL, FLASHCAST_REDIS_PREFIX: prefix, FLASHCAST_DRAIN_MS: '200' };
+  const env = { REDIS_URL, FLASHCAST_REDIS_PREFIX: prefix, FLASHCAST_DRAIN_MS: '200', FLASHCAST_ROOM_CHAT_PER_S: String(ROOM_CHAT) };
   [a, b] = await Promise.all([GatewayProcess.start(env), GatewayProcess.start(env)]);
   redis = testRedis();
   publisher = new RoomPublisher(new RoomStore(redis, { prefix, historySize: 2000, historyTtlSeconds: 600 }));
@@ -83,6 +86,39 @@ describe('two gateway nodes on one Redis', () => {
       expect(t).toEqual(texts[0]);
       expect(t.filter((x) => x.startsWith('A'))).toEqual(range(0, 39).map((i) => `A${i}`));
     }
+  });
+
+  it('a room admits its room-wide viewer chat rate over both nodes, shared by their viewers', async () => {
+    const roomId = 'chatty';
+    const onA = await joinViewers([a.url], roomId, 6, 'ca');
+    const onB = await joinViewers([b.url], roomId, 2, 'cb');
+    // Shares follow the stats reports: 6 of 8 viewers on A (3 lines/s), 2 on B (1 line/s).
+    await waitFor(() => [...onA, ...onB].every((r) => r.state.viewers === 8), 10_000, 'both nodes counted');
+    const observer = onA[0]; // reads every line other viewers got admitted (the room is calm: no sampling)
+    const admitted = new Map<string, number>();
+    observer.on(RoomEvent.Chat, (m, { own }) => {
+      if (!own) admitted.set(m.id ?? '', m.userId?.startsWith('cb') ? 1 : 0);
+    });
+    const chatters = [...onA.slice(1), ...onB]; // 5 on A, 2 on B, 2 lines/s each: 14 lines/s offered
+    const started = Date.now();
+    let sent = 0;
+    for (let round = 0; round < 8; round++) {
+      const replies = await Promise.all(chatters.map((r, i) => r.sendChat(`line ${round}.${i}`)));
+      sent += replies.filter((m) => m.id).length; // every sender is answered with its line, admitted or not
+      await sleep(500);
+    }
+    const seconds = (Date.now() - started) / 1000;
+    await sleep(1_000); // the last admitted lines arrive
+    const total = admitted.size;
+    const fromB = [...admitted.values()].filter((n) => n === 1).length;
+    expect(sent).toBe(8 * chatters.length);
+    // At most the room-wide rate plus the buckets' saved burst (two seconds of each node's share)...
+    expect(total).toBeLessThanOrEqual(ROOM_CHAT * seconds + 2 * ROOM_CHAT + 2);
+    // ...and the rate is used: the offer is 3.5 times it.
+    expect(total).toBeGreaterThanOrEqual(Math.floor(ROOM_CHAT * seconds * 0.5));
+    // Both nodes get a share, the node with more viewers the larger one.
+    expect(fromB).toBeGreaterThan(0);
+    expect(total - fromB).toBeGreaterThan(fromB);
   });
 
   it('a killed node: its viewers reconnect to the other and recover every missed event', async () => {

@@ -103,10 +103,8 @@ export interface RealtimePlan {
   cost: RealtimeCost;
   /** Share of one core the room's Redis shard uses (a room is one slot: one shard, one core). */
   redisLoad: number;
-  /** Most chat lines per second the room's shard can admit within the budget, with these nodes. */
+  /** Most chat lines per second the room's shard can admit within the budget, with these nodes (a FLASHCAST_ROOM_CHAT_PER_S). */
   maxChatAdmittedPerSecond: number;
-  /** FLASHCAST_ROOM_CHAT_INGRESS_PER_S per node that keeps the room within that figure. */
-  chatIngressPerNode: number;
   /** True when the room's shard stays within the core budget. */
   redisFits: boolean;
 }
@@ -212,7 +210,6 @@ export class CostModel {
       cost,
       redisLoad: cost.redis.total / CORE_US_PER_S,
       maxChatAdmittedPerSecond: maxChat,
-      chatIngressPerNode: Math.floor(maxChat / gateways),
       redisFits: cost.redis.total <= budget,
     };
   }

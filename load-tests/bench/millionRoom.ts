@@ -105,18 +105,8 @@ function main(): void {
     chatAdmitted = lo;
   }
   const plan = planAt(chatAdmitted);
-  // What the per-node setting (FLASHCAST_ROOM_CHAT_INGRESS_PER_S, an integer >= 1) admits at its least and at its default.
-  const perNode = (lines: number) => {
-    let p = planAt(0);
-    for (let i = 0; i < 20; i++) {
-      const next = planAt(lines * p.gateways);
-      if (next.gateways === p.gateways) return next;
-      p = next;
-    }
-    return p;
-  };
-  const atOne = perNode(1);
-  const atDefault = CostModel.realtime(realtime, { ...demand, nodes: plan.gateways, chatAdmittedPerSecond: 200 * plan.gateways });
+  // Without the room-wide limit, the per-node one (FLASHCAST_ROOM_CHAT_INGRESS_PER_S, default 200) on every node.
+  const perNodeOnly = CostModel.realtime(realtime, { ...demand, nodes: plan.gateways, chatAdmittedPerSecond: 200 * plan.gateways });
 
   // Video: packets per second from the layers' configured bitrates and frame rate, in packets of the measured size.
   const fps = flag('fps', 30);
@@ -137,8 +127,8 @@ function main(): void {
     `  Redis: the room is one slot, so one shard (one core, plus a replica): ${fmt(plan.redisLoad * 100, 1)} % of it with ${fmt(chatAdmitted)} chat lines/s admitted`,
     `    scripts ${fmt(plan.cost.redis.scripts / 1e3)} ms/s, copies to ${fmt(plan.gateways)} nodes ${fmt(plan.cost.redis.fanout / 1e3)} ms/s, presence ${fmt(plan.cost.redis.presence / 1e3)} ms/s`,
     `    most chat the shard admits within the budget: ${fmt(plan.maxChatAdmittedPerSecond)} lines/s (${fmt(plan.maxChatAdmittedPerSecond / plan.gateways, 2)} per node)`,
-    `    FLASHCAST_ROOM_CHAT_INGRESS_PER_S=1 (its least) on every node: ${fmt(atOne.gateways * 1)} lines/s, ${fmt(atOne.gateways)} gateways, shard at ${fmt(atOne.redisLoad * 100, 0)} %${atOne.redisFits ? '' : ': does not fit'}`,
-    `    FLASHCAST_ROOM_CHAT_INGRESS_PER_S=200 (the default) on every node: ${fmt(atDefault.redis.total / 1e6, 1)} cores: does not fit`,
+    `    so FLASHCAST_ROOM_CHAT_PER_S=${fmt(chatAdmitted)} (the room-wide limit, each node admitting its viewers' share: ${fmt(chatAdmitted / plan.gateways, 2)} lines/s on average)`,
+    `    with only the per-node limit (FLASHCAST_ROOM_CHAT_INGRESS_PER_S=200 on ${fmt(plan.gateways)} nodes) the shard would need ${fmt(perNodeOnly.redis.total / 1e6, 1)} cores: it does not fit`,
     '',
     'video (SFU workers, one core each)',
     `  a viewer's consumer: ${fmt(consumerPackets)} packets/s (${kbps[kbps.length - 1]} kbit/s at ${fps} fps in ${fmt(bytes)}-byte packets); a pipe: ${fmt(pipePackets)} packets/s (layers ${kbps.join(' + ')} kbit/s)`,
@@ -159,8 +149,8 @@ function main(): void {
       chat_admitted_per_s: chatAdmitted,
       redis_load: Number(plan.redisLoad.toFixed(3)),
       redis_max_chat_admitted_per_s: plan.maxChatAdmittedPerSecond,
-      redis_load_at_one_line_per_node: Number(atOne.redisLoad.toFixed(3)),
-      redis_cores_at_default_ingress: Number((atDefault.redis.total / 1e6).toFixed(2)),
+      room_chat_per_s_setting: chatAdmitted,
+      redis_cores_per_node_limit_only: Number((perNodeOnly.redis.total / 1e6).toFixed(2)),
       consumer_pkts_per_s: consumerPackets,
       pipe_pkts_per_s: pipePackets,
       consumers_per_edge: video.consumersPerEdge,

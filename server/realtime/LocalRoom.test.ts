@@ -12,7 +12,7 @@ import type { ModerationState, SnapshotResult } from './RoomStore.js';
 const app = uWS.App();
 app.ws('/ws', {});
 const batcher = new TopicBatcher(app, 0);
-const options = { chatPerViewerPerSecond: 10, liteChatPerSecond: 2, ringSize: 4, chatIngressPerSecond: 100 };
+const options = { chatPerViewerPerSecond: 10, liteChatPerSecond: 2, ringSize: 4, chatIngressPerSecond: 100, roomChatPerSecond: 100 };
 const noModeration = (): ModerationState => ({ mutes: new Map(), bans: new Map(), slowModeSeconds: 0, words: [] });
 const noStats = { viewers: 0, reactions: new Map<number, number>() };
 
@@ -170,5 +170,29 @@ describe('LocalRoom state', () => {
     expect(room.users).toBe(1);
     room.removeMember(ws, 'u1', 10_000);
     expect(room.idleLongerThan(0, 20_000)).toBe(false); // the user's other socket is still here
+  });
+
+  it("admits its viewers' share of the room-wide chat rate, refreshed by each stats report", () => {
+    const limits = { chatIngressPerSecond: 50, roomChatPerSecond: 200 };
+    expect(LocalRoom.chatShare(limits, 10, 10)).toBe(50); // alone in the room: the per-node cap
+    expect(LocalRoom.chatShare(limits, 10, 100)).toBe(20); // 10 % of the room's viewers
+    expect(LocalRoom.chatShare(limits, 1, 1_000_000)).toBeCloseTo(0.0002, 10);
+    expect(LocalRoom.chatShare(limits, 0, 0)).toBe(50); // nobody yet: as if one viewer
+    expect(LocalRoom.chatShare(limits, 30, 10)).toBe(50); // a stale total below this node's own
+    // Shares add up to the room-wide rate, however the viewers are spread.
+    const spread = [1, 7, 100, 4_000, 95_892];
+    const room = spread.reduce((a, b) => a + b, 0);
+    const total = spread.reduce((sum, v) => sum + LocalRoom.chatShare({ chatIngressPerSecond: 1e6, roomChatPerSecond: 200 }, v, room), 0);
+    expect(total).toBeCloseTo(200, 9);
+
+    const r = new LocalRoom(batcher, 'r1', { ...options, chatIngressPerSecond: 100, roomChatPerSecond: 10 });
+    r.open(snapshotAt('e1', 0), noModeration(), { viewers: 999, reactions: new Map() }); // a big room on other nodes
+    r.endCatchUp();
+    expect(r.chatIngressPerSecond).toBeCloseTo(10 / 999, 9); // as if its first viewer were already here
+    expect(r.admitChat()).toBe(true); // one line saved (a burst of at least one)...
+    expect(r.admitChat()).toBe(false); // ...then its share
+    for (let i = 0; i < 4; i++) r.addMember({} as never, `u${i}`);
+    r.updateStats({ viewers: 8, reactions: new Map() }); // half the room's viewers are here now
+    expect(r.chatIngressPerSecond).toBe(5);
   });
 });

@@ -23,7 +23,13 @@ export interface LocalRoomOptions {
   chatPerViewerPerSecond: number;
   liteChatPerSecond: number;
   ringSize: number;
+  /** Viewer chat lines/s this node admits into Redis for the room, at most (FLASHCAST_ROOM_CHAT_INGRESS_PER_S). */
   chatIngressPerSecond: number;
+  /**
+   * Viewer chat lines/s the whole room admits over every node (FLASHCAST_ROOM_CHAT_PER_S): a
+   * node takes its viewers' share of it (chatShare), refreshed with every stats report.
+   */
+  roomChatPerSecond: number;
 }
 
 /**
@@ -71,11 +77,26 @@ export class LocalRoom {
   #ringNext = 0;
   readonly #chatSampler: ChatSampler;
   /**
-   * Viewer chat this node admits to Redis for the room. Beyond it no viewer could
-   * read more anyway (sampling), so the excess is acknowledged to its sender only.
+   * Viewer chat this node admits to Redis for the room: its share of the room-wide rate
+   * (chatShare). Beyond it no viewer could read more anyway (sampling), so the excess is
+   * acknowledged to its sender only.
    */
   readonly #chatIngress: TokenBucket;
+  readonly #chatIngressCap: number;
+  readonly #roomChatPerSecond: number;
   readonly #liteSampler: ChatSampler;
+
+  /**
+   * The viewer chat lines/s one node admits for a room: the room-wide rate split over the
+   * nodes in proportion to their viewers (each viewer's line has the same chance wherever it
+   * connected, and the nodes' shares add up to the room-wide rate, however many there are),
+   * never above the per-node cap. `viewers` is this node's, `roomViewers` the room's total as
+   * the last stats report gave it (this node's included).
+   */
+  static chatShare(limits: Pick<LocalRoomOptions, 'chatIngressPerSecond' | 'roomChatPerSecond'>, viewers: number, roomViewers: number): number {
+    const mine = Math.max(1, viewers);
+    return Math.min(limits.chatIngressPerSecond, (limits.roomChatPerSecond * mine) / Math.max(mine, roomViewers));
+  }
 
   /** The topic of a room's privileged members on a node (host and ops: the live dashboard). */
   static hostTopic(roomId: string): string {
@@ -93,7 +114,10 @@ export class LocalRoom {
     this.#ring = new Array(options.ringSize);
     this.#chatSampler = new ChatSampler(options.chatPerViewerPerSecond, CHAT_BUCKETS);
     this.#liteSampler = new ChatSampler(options.liteChatPerSecond, 1);
-    this.#chatIngress = new TokenBucket(options.chatIngressPerSecond, options.chatIngressPerSecond * 2);
+    this.#chatIngressCap = options.chatIngressPerSecond;
+    this.#roomChatPerSecond = options.roomChatPerSecond;
+    const rate = LocalRoom.chatShare(options, 1, 1);
+    this.#chatIngress = new TokenBucket(rate, Math.max(1, rate * 2));
     this.#emptySince = now;
   }
 
@@ -162,6 +186,7 @@ export class LocalRoom {
   open(snapshot: SnapshotResult, moderation: ModerationState, stats: { viewers: number; reactions: Map<number, number> }): void {
     for (const [kind, total] of stats.reactions) this.#reactionTotals.set(kind, total);
     this.#stats = { viewers: stats.viewers, reactions: [] };
+    this.#shareChat(stats.viewers);
     this.resync(snapshot, moderation);
   }
 
@@ -282,6 +307,7 @@ export class LocalRoom {
     }
     reactions.sort((a, b) => Number(a.kind) - Number(b.kind));
     this.#stats = { viewers: totals.viewers, reactions };
+    this.#shareChat(totals.viewers);
     const signature = `${totals.viewers}|${reactions.map((r) => `${r.kind}:${r.total}`).join(',')}`;
     if (signature === this.#lastStatsSent || this.#members.size === 0) return null;
     this.#lastStatsSent = signature;
@@ -291,6 +317,18 @@ export class LocalRoom {
   /** Takes a token of the room's viewer-chat ingress; false when the room's chat is saturated. */
   admitChat(): boolean {
     return this.#chatIngress.take();
+  }
+
+  /** Viewer chat lines/s this node admits for the room now (its share, LocalRoom.chatShare). */
+  get chatIngressPerSecond(): number {
+    return this.#chatIngress.rate;
+  }
+
+  /** Re-splits the room-wide chat rate after a stats report (a burst of at most two seconds' share). */
+  #shareChat(roomViewers: number): void {
+    const limits = { chatIngressPerSecond: this.#chatIngressCap, roomChatPerSecond: this.#roomChatPerSecond };
+    const rate = LocalRoom.chatShare(limits, this.users, roomViewers);
+    if (rate !== this.#chatIngress.rate) this.#chatIngress.setRate(rate, Math.max(1, rate * 2));
   }
 
   /**

@@ -33,8 +33,10 @@ export interface RoomHubOptions {
   /** How long a room stays subscribed after its last local member left. */
   lingerMs?: number;
   ringSize?: number;
-  /** Viewer chat admitted per room per node per second (the rest reaches only its sender). */
+  /** Viewer chat admitted per room per node per second at most (the rest reaches only its sender). */
   chatIngressPerSecond?: number;
+  /** Viewer chat admitted per room per second over all nodes; each node takes its viewers' share (LocalRoom.chatShare). */
+  roomChatPerSecond?: number;
   /** How long a frame to a room's topics may wait to be packed with others (TopicBatcher; 0: never). */
   batchWindowMs?: number;
 }
@@ -74,7 +76,7 @@ export class RoomHub extends EnhancedEventEmitter<RoomHubEvents> {
     this.#store = store;
     this.#keys = keys;
     this.#metrics = metrics;
-    this.#options = { statsIntervalMs: 500, lingerMs: 30_000, ringSize: 1024, chatIngressPerSecond: 200, ...settings };
+    this.#options = { statsIntervalMs: 500, lingerMs: 30_000, ringSize: 1024, chatIngressPerSecond: 200, roomChatPerSecond: 200, ...settings };
     subscriber.on('smessageBuffer', (channel: Buffer, message: Buffer) => this.#onMessage(channel, message));
     // After a reconnect (on a cluster: a failover) the subscriptions are made again; anything
     // published meanwhile is recovered from history.
@@ -154,6 +156,7 @@ export class RoomHub extends EnhancedEventEmitter<RoomHubEvents> {
       liteChatPerSecond: this.#options.liteChatPerSecond,
       ringSize: this.#options.ringSize,
       chatIngressPerSecond: this.#options.chatIngressPerSecond,
+      roomChatPerSecond: this.#options.roomChatPerSecond,
     });
     const channel = this.#keys.roomChannel(roomId);
     // Subscribe first, then read the position: nothing published in between is missed.
