@@ -48,6 +48,15 @@ const CONCURRENCY = Number(arg('concurrency', '20'));
  * Real loss at saturation is far larger.
  */
 const IN_FLIGHT_FRAMES = 1;
+/** Frames per second of the synthetic source. */
+const FPS = 30;
+/**
+ * A step whose source was off its nominal packet rate by more than this share measured nothing:
+ * the machine (2 cores for the workers, the source and the sink) could not carry it. A starved
+ * source makes a saturated worker look idle and loss-free; one catching up after a stall sends
+ * bursts no viewer's stream has.
+ */
+const SOURCE_PACE_TOLERANCE = 0.1;
 /** RTCP goes here (nobody listens): the sink counts RTP only. */
 const RTCP_DISCARD_PORT = 9;
 
@@ -70,6 +79,8 @@ interface Step {
   /** Worker CPU (all workers) per packet out, µs. */
   cpuUsPerPacket: number;
   lossPct: number;
+  /** The source was off its nominal rate by more than SOURCE_PACE_TOLERANCE: the step does not count. */
+  starved: boolean;
   ok: boolean;
 }
 
@@ -133,6 +144,7 @@ async function measure(sfu: SfuService, ingest: RtpIngest, source: RtpSourceThre
   const short = expected - arrived;
   const perFrame = source instanceof RtpSourceThread ? source.packetsPerFrame(ssrc) : 1;
   const lossPct = expected > 0 ? Math.max(0, (100 * short) / expected) : 100;
+  const starved = source instanceof RtpSourceThread && Math.abs(layerSent / seconds / (perFrame * FPS) - 1) > SOURCE_PACE_TOLERANCE;
   const cpuMs = cpu1.map((c) => c.cpuMs - (cpu0.find((x) => x.pid === c.pid)?.cpuMs ?? c.cpuMs));
   return {
     consumers,
@@ -142,8 +154,14 @@ async function measure(sfu: SfuService, ingest: RtpIngest, source: RtpSourceThre
     ingestLossPct: layerSent > 0 ? Math.max(0, (100 * (layerSent - (e1.inPackets - e0.inPackets))) / layerSent) : 0,
     cpuUsPerPacket: arrived > 0 ? (cpuMs.reduce((a, b) => a + b, 0) * 1000) / arrived : NaN,
     lossPct,
-    ok: expected > 0 && short <= consumers * perFrame * IN_FLIGHT_FRAMES,
+    starved,
+    ok: !starved && expected > 0 && short <= consumers * perFrame * IN_FLIGHT_FRAMES,
   };
+}
+
+/** The forwarded layer's nominal packets per second (the synthetic source; NaN for GStreamer). */
+function perFrameRate(source: RtpSourceThread | GstRtpSource): number {
+  return source instanceof RtpSourceThread ? source.packetsPerFrame(DEFAULT_LAYERS[LAYER].ssrc) * FPS : NaN;
 }
 
 async function run(transport: Transport, setup: Setup, steps: number[], sink: UdpSink): Promise<Step[]> {
@@ -159,7 +177,7 @@ async function run(transport: Transport, setup: Setup, steps: number[], sink: Ud
     });
     const room = await sfu.room(`bench-${transport}-${n}`);
     const ingest = await RtpIngest.create(room, { userId: 'bench', video: { payloadType: 101, ssrcs: DEFAULT_LAYERS.map((l) => l.ssrc) } });
-    const source = SOURCE === 'gst' ? await GstRtpSource.create({ port: ingest.port, audio: null }) : await RtpSourceThread.create({ port: ingest.port, layers: DEFAULT_LAYERS });
+    const source = SOURCE === 'gst' ? await GstRtpSource.create({ port: ingest.port, audio: null }) : await RtpSourceThread.create({ port: ingest.port, layers: DEFAULT_LAYERS, fps: FPS });
     try {
       const created = Date.now();
       const egress = await createEgress(room, n, sink, transport, setup === 'two workers' ? Math.ceil(n / 2) : Infinity);
@@ -172,7 +190,7 @@ async function run(transport: Transport, setup: Setup, steps: number[], sink: Ud
         `${transport.padEnd(5)} ${setup.padEnd(11)} consumers=${String(step.consumers).padStart(5)} routers=[${split.join(', ')}] ` +
           `cpu%=[${step.cpuPct.map((c) => c.toFixed(0)).join(', ')}] pkts/s out=${step.pktsOutPerSec} (${(step.pktsOutPerSec / consumers).toFixed(1)}/consumer, ` +
           `layer ${step.layerPktsPerSec.toFixed(1)}/s, ${step.ingestLossPct.toFixed(2)}% lost before the worker) CPU µs/pkt=${step.cpuUsPerPacket.toFixed(2)} loss=${step.lossPct.toFixed(3)}% ` +
-          `${step.ok ? 'OK' : 'LOSS'} (set up in ${setupSeconds.toFixed(0)} s, load ${loadavg()[0].toFixed(1)})`,
+          `${step.ok ? 'OK' : step.starved ? `SOURCE OFF PACE (nominal ${perFrameRate(source)}/s: the machine did not carry the step)` : 'LOSS'} (set up in ${setupSeconds.toFixed(0)} s, load ${loadavg()[0].toFixed(1)})`,
       );
       results.push(step);
       if (!step.ok) break;
@@ -199,7 +217,9 @@ function figures(steps: Step[]) {
     pkts_out_per_s_two_workers: two?.pktsOutPerSec ?? 0,
     cpu_us_per_packet_one_worker: one ? Number(one.cpuUsPerPacket.toFixed(3)) : null,
     cpu_us_per_packet_two_workers: two ? Number(two.cpuUsPerPacket.toFixed(3)) : null,
-    first_loss: steps.filter((s) => !s.ok).map((s) => ({ setup: s.setup, consumers: s.consumers, loss_pct: Number(s.lossPct.toFixed(3)) })),
+    first_loss: steps
+      .filter((s) => !s.ok)
+      .map((s) => ({ setup: s.setup, consumers: s.consumers, loss_pct: Number(s.lossPct.toFixed(3)), source_starved: s.starved })),
   };
 }
 
