@@ -56,6 +56,11 @@ export class BenchOptions {
   pin: { server: string; client: string } | null = defaultPin();
   /** Flashcast's FLASHCAST_BATCH_WINDOW_MS (null: the gateway's default). */
   batchWindowMs: number | null = null;
+  /**
+   * Fixed mode: wall-clock time (epoch ms) at which publishing starts (null: once the viewers
+   * joined). Several runs given the same time publish in phase (bench:scale's calibration).
+   */
+  startAt: number | null = null;
   /** Servers to measure, in order. */
   servers: ServerKind[] = [...ALL_SERVERS];
   /** Bytes of announcement text per message. */
@@ -108,6 +113,7 @@ export class BenchOptions {
         case 'fine-factor': options.fineFactor = num(1.01, 10); break;
         case 'retries': options.retries = Math.round(num(0, 10)); break;
         case 'batch-window': options.batchWindowMs = Math.round(num(0, 20)); break;
+        case 'start-at': options.startAt = Math.round(num(0, Number.MAX_SAFE_INTEGER)); break;
         case 'pin': {
           if (value === 'none') {
             options.pin = null;
@@ -159,6 +165,7 @@ export class BenchOptions {
       '  --rounds K               repeat the comparison K times; report medians (default 3 fixed, 1 saturate)',
       `  --pin S:C | none         taskset CPU lists for the servers (S) and the load generator (C) (default ${pinText(defaultPin())})`,
       '  --batch-window MS        Flashcast FLASHCAST_BATCH_WINDOW_MS (default: the gateway default, 10; 0: no batches)',
+      '  --start-at EPOCH_MS      fixed: start publishing at this wall-clock time (runs given the same time publish in phase)',
       '  --servers a,b,c          subset/order of flashcast,uws,socketio (default all)',
       `  --workers W              worker threads for the bulk viewers (default ${new BenchOptions().workers}: one per two cores)`,
       '  --text-bytes B           announcement text size (default 64)',

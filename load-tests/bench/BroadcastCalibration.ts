@@ -53,16 +53,21 @@ function cmdline(pid: number): string {
   }
 }
 
+/** From the copies' start to their common first message: a gateway starts and its viewers join. */
+const START_SLACK_MS = 15_000;
+
 /** bench:broadcast as the cost model's source of gateway CPU per delivery. */
 export class BroadcastCalibration {
   /** Runs the copies at once; throws when one fails or reports no figure. */
-  static async run(o: BroadcastCalibrationOptions): Promise<BroadcastFigure> {
+  static async run(options: BroadcastCalibrationOptions): Promise<BroadcastFigure> {
+    // Time for every copy to start its gateway and join its viewers before the common start.
+    const o = { ...options, startAt: Date.now() + START_SLACK_MS };
     const results = await Promise.all(Array.from({ length: o.copies }, (_, i) => BroadcastCalibration.#one(o, i)));
     const copies = results.map((r) => r.us);
     return { us: copies.reduce((a, b) => a + b, 0) / copies.length, copies, command: results[0].command, json: results[0].json };
   }
 
-  static async #one(o: BroadcastCalibrationOptions, index: number): Promise<{ us: number; command: string; json: Record<string, unknown> }> {
+  static async #one(o: BroadcastCalibrationOptions & { startAt: number }, index: number): Promise<{ us: number; command: string; json: Record<string, unknown> }> {
     const script = fileURLToPath(new URL('./broadcast.js', import.meta.url));
     const help = execFileSync(process.execPath, [script, '--help'], { encoding: 'utf8' });
     const ownPin = help.includes('--pin');
@@ -70,6 +75,12 @@ export class BroadcastCalibration {
       ...(help.includes('--mode') ? ['--mode', 'fixed'] : []),
       ...(ownPin ? ['--pin', o.pin ? `${o.pin.server}:${o.pin.client}` : 'none'] : []),
       '--servers', 'flashcast',
+      // Every viewer in the bulk thread, as in the run calibrated (its viewer pools have no probes).
+      ...(help.includes('--probes') ? ['--probes', '0'] : []),
+      // The copies publish in phase, as the run's gateways all get each room message at once: on
+      // a small machine a send() costs more when it has to wake its reader, and out-of-phase
+      // copies wake the viewer threads once per copy and message instead of once per message.
+      ...(help.includes('--start-at') ? ['--start-at', String(o.startAt)] : []),
       '--rounds', '1',
       '--viewers', String(o.viewers),
       '--rate', String(o.rate),

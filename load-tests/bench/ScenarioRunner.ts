@@ -230,6 +230,11 @@ export class ScenarioRunner {
     const capacity = Math.max(1, Math.round(o.rate * o.duration)) + 16;
     let result = emptyResult(target, o.viewers, o.rate, o.duration);
     const error = await this.#session(target, capacity, o.duration, async (session) => {
+      if (o.startAt !== null) {
+        const wait = o.startAt - Date.now();
+        if (wait > 0) await sleep(wait);
+        else this.#log(`  ${target.label}: ready ${Math.round(-wait)} ms after --start-at: publishing out of phase`);
+      }
       result = await this.#step(session, o.rate, o.duration);
     });
     if (error) result.error = error;
