@@ -145,6 +145,15 @@ describe('loadConfig', () => {
     }
   });
 
+  it('reads trusted proxies as addresses and IPv4 networks', () => {
+    expect(loadConfig({ FLASHCAST_JWT_SECRET: SECRET }).trustedProxies).toEqual([]);
+    const set = loadConfig({ FLASHCAST_JWT_SECRET: SECRET, FLASHCAST_TRUSTED_PROXIES: '10.0.0.0/8, 127.0.0.1,::1' });
+    expect(set.trustedProxies).toEqual(['10.0.0.0/8', '127.0.0.1', '::1']);
+    for (const bad of ['lb.internal', '10.0.0.0/40', '*']) {
+      expect(() => loadConfig({ FLASHCAST_JWT_SECRET: SECRET, FLASHCAST_TRUSTED_PROXIES: bad }), bad).toThrow(/FLASHCAST_TRUSTED_PROXIES/);
+    }
+  });
+
   it('takes TLS files as a pair, and video on unless FLASHCAST_VIDEO=off', () => {
     const plain = loadConfig({ FLASHCAST_JWT_SECRET: SECRET });
     expect([plain.tls, plain.video]).toEqual([undefined, true]);

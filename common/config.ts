@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import { createHmac, randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { RedisConnections } from './RedisConnections.js';
+import { ClientAddress } from './http/ClientAddress.js';
 
 /**
  * The public development secret. Anyone who reads this file can mint any token
@@ -77,6 +78,17 @@ const origins = optional(
   }),
 );
 
+/** FLASHCAST_TRUSTED_PROXIES: comma-separated addresses and IPv4 networks (ClientAddress). */
+const proxies = optional(
+  z.string().transform((v, ctx) => {
+    const list = v.split(',').map((p) => p.trim()).filter((p) => p.length > 0);
+    for (const p of list) {
+      if (!ClientAddress.valid(p)) ctx.addIssue({ code: z.ZodIssueCode.custom, message: `"${p}" is not an IP address or an IPv4 network (a.b.c.d/n)` });
+    }
+    return list;
+  }),
+);
+
 const schema = z.object({
   HOST: z.string().default('0.0.0.0'),
   PORT: int(8080, 0, 65535),
@@ -123,6 +135,8 @@ const schema = z.object({
   FLASHCAST_MAX_BODY_BYTES: int(64 * 1024, 1024, 64 * 1024 * 1024),
   /** Origins whose pages may call the API (CORS) and open /ws (docs/security.md); unset: none but the gateway's own. */
   FLASHCAST_CORS_ORIGINS: origins,
+  /** Load balancers whose X-Forwarded-For names the client (docs/deploy.md); unset: none, the peer is the client. */
+  FLASHCAST_TRUSTED_PROXIES: proxies,
   /** HTTPS and WSS on the gateway's port: PEM certificate (chain) and private key files, both or neither. */
   FLASHCAST_TLS_CERT: optional(z.string()),
   FLASHCAST_TLS_KEY: optional(z.string()),
@@ -340,6 +354,7 @@ export interface Config {
   maxBodyBytes: number;
   /** Browser origins allowed to call the API and open sockets; `['*']` any; empty: none (no CORS headers). */
   corsOrigins: readonly string[];
+  trustedProxies: readonly string[];
   /** TLS for the gateway's port (HTTPS, WSS); undefined: plain HTTP and WS. */
   tls: { certFile: string; keyFile: string } | undefined;
   /** `flashcast start` runs live video (FLASHCAST_VIDEO, on unless "off"). */
@@ -449,6 +464,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     sweepMs: e.FLASHCAST_SWEEP_MS,
     maxBodyBytes: e.FLASHCAST_MAX_BODY_BYTES,
     corsOrigins: e.FLASHCAST_CORS_ORIGINS ?? [],
+    trustedProxies: e.FLASHCAST_TRUSTED_PROXIES ?? [],
     tls: e.FLASHCAST_TLS_CERT !== undefined && e.FLASHCAST_TLS_KEY !== undefined ? { certFile: e.FLASHCAST_TLS_CERT, keyFile: e.FLASHCAST_TLS_KEY } : undefined,
     video: e.FLASHCAST_VIDEO === 'on',
     commerce: e.FLASHCAST_COMMERCE !== '0',

@@ -49,6 +49,7 @@ import { RemoteSfu } from '../sfu/RemoteSfu.js';
 import { sfuConfigFrom } from '../sfu/SfuConfig.js';
 import type { MediaBackend } from '../sfu/SfuService.js';
 import { SfuService } from '../sfu/SfuService.js';
+import { ClientAddress } from '../common/http/ClientAddress.js';
 
 const log = logger('GatewayNode');
 
@@ -446,6 +447,7 @@ function buildRealtime(
     ready: () => transport.accepting && redis.status === 'ready',
     cors,
     site,
+    clientAddress: new ClientAddress(config.trustedProxies),
   });
   return { metrics, store, publisher, control, hub, membership, frames, slowConsumers, transport, http };
 }

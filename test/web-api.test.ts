@@ -167,6 +167,28 @@ describe('POST /v1/dev/tokens', () => {
     const limited = await mintDev({ user: 'studio-x', role: 'viewer' });
     expect(refusal(limited)).toEqual([429, ErrorCode.RateLimited]);
     expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
+    // X-Forwarded-For from a peer that is not a trusted proxy is ignored: no fresh bucket by asking
+    const spoofed = await call(dev.http, 'POST', '/v1/dev/tokens', null, { user: 'studio-x', role: 'viewer' }, { 'x-forwarded-for': '203.0.113.50' });
+    expect(refusal(spoofed)).toEqual([429, ErrorCode.RateLimited]);
+  });
+
+  it('behind a trusted load balancer, limits each client by the address the balancer saw', async () => {
+    // This test's requests come from 127.0.0.1, trusted here as a balancer would be.
+    const proxied = await startGateway({
+      jwtSecret: DEV_SECRET, usingDevSecret: true, devMode: true, trustedProxies: ['127.0.0.1', '::1'],
+      web: { ...WEB, guests: false, tokenRate: { perSecond: 0.001, burst: 1 } },
+    });
+    try {
+      const from = (forwardedFor: string) => call(proxied.http, 'POST', '/v1/dev/tokens', null, { user: 'lb-v', role: 'viewer' }, { 'x-forwarded-for': forwardedFor });
+      expect((await from('203.0.113.1')).status).toBe(201);
+      expect(refusal(await from('203.0.113.1'))).toEqual([429, ErrorCode.RateLimited]);
+      expect((await from('203.0.113.2')).status).toBe(201); // another client behind the same balancer
+      // A client that writes its own header gets it prepended to, not replaced: still its bucket.
+      expect(refusal(await from('198.51.100.77, 203.0.113.2'))).toEqual([429, ErrorCode.RateLimited]);
+      expect(refusal(await from('garbage, 203.0.113.1'))).toEqual([429, ErrorCode.RateLimited]);
+    } finally {
+      await proxied.close();
+    }
   });
 });
 

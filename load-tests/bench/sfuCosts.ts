@@ -2,8 +2,8 @@
  * The SFU unit costs of the cost model (`npm run bench:sfu-costs`): mediasoup worker CPU per RTP
  * packet sent to an SRTP-encrypted consumer (and to a plain one, for comparison), and per packet
  * through an SRTP pipe between workers, at each end. One host producer (VP8, 3 simulcast layers,
- * GStreamer `videotestsrc pattern=snow` -> `vp8enc`: noise does not compress, so each layer is
- * sent at its bitrate in full-size packets) on worker A. Window by window: worker A with the
+ * GStreamer `videotestsrc pattern=snow` -> `vp8enc`: noise does not compress, so packets are
+ * full-size and the encoder reaches, or overshoots, each layer's bitrate) on worker A. Window by window: worker A with the
  * producer alone; with K consumers of the top layer (SRTP, then plain); with P SRTP pipe
  * transports consuming the whole stream (every layer) toward other workers, as a relay feeds
  * edges; and worker B receiving the stream through one SRTP pipe (`pipeToRouter`). Worker CPU

@@ -13,6 +13,7 @@ import type { ApiResponse, HttpRouter } from '../../common/http/HttpRouter.js';
 import type { CorsPolicy } from '../http/CorsPolicy.js';
 import type { StaticSite } from '../http/StaticSite.js';
 import type { GatewayMetrics } from '../metrics/GatewayMetrics.js';
+import { ClientAddress } from '../../common/http/ClientAddress.js';
 
 export interface HttpAdapterOptions {
   app: TemplatedApp;
@@ -27,6 +28,8 @@ export interface HttpAdapterOptions {
   cors: CorsPolicy;
   /** The web pages; null: none served. */
   site: StaticSite | null;
+  /** Who the client is behind trusted load balancers (per-address limits). */
+  clientAddress: ClientAddress;
 }
 
 /** Serves HTTP on the gateway's port: probes, metrics, the web pages and the router's API. */
@@ -52,7 +55,7 @@ export class HttpAdapter {
     req.forEach((k, v) => {
       headers[k] = v;
     });
-    const remoteAddress = Buffer.from(res.getRemoteAddressAsText()).toString();
+    const remoteAddress = this.#options.clientAddress.of(Buffer.from(res.getRemoteAddressAsText()).toString(), headers['x-forwarded-for']);
     const head = method === 'HEAD';
     const corsHeaders = cors.responseHeaders(headers.origin);
     const respond = (response: ApiResponse) => {
