@@ -6,8 +6,7 @@
 //
 //   k6 run -e FLASHCAST_URL=ws://127.0.0.1:8080 -e FLASHCAST_JWT_SECRET=... \
 //          -e VIEWERS=500 -e CHATTERS=100 -e DURATION=30 load-tests/k6/chat-storm.js
-import exec from 'k6/execution';
-import { config, host, mergeThresholds, schedule, seedCounters, sloThresholds, summarize, viewer } from './flashcast.js';
+import { audience, config, host, mergeThresholds, schedule, seedCounters, sloThresholds, summarize } from './flashcast.js';
 
 const chatters = Math.min(config.chatters, config.viewers);
 const listeners = config.viewers - chatters;
@@ -50,24 +49,7 @@ export function setup() {
 
 const planOf = (data) => schedule(data.startAt, config.announceRate, config.durationS);
 
-export function listener(data) {
-  const plan = planOf(data);
-  viewer(`${config.idPrefix}l${exec.scenario.iterationInTest}`, plan, plan.endDueAt + 30000);
-}
-
-export function chatter(data) {
-  const plan = planOf(data);
-  viewer(`${config.idPrefix}c${exec.scenario.iterationInTest}`, plan, plan.endDueAt + 30000, {
-    rate: config.chatRate,
-    seconds: config.durationS,
-    startAt: data.startAt,
-  });
-}
-
-export function flooder(data) {
-  const plan = planOf(data);
-  viewer(`${config.idPrefix}-flooder`, plan, plan.endDueAt + 5000, { rate: config.flooderRate, seconds: config.durationS, startAt: data.startAt, flooder: true });
-}
+export const { listener, chatter, flooder } = audience(planOf);
 
 export function publisher(data) {
   host(planOf(data));

@@ -11,6 +11,7 @@ import crypto from 'k6/crypto';
 import encoding from 'k6/encoding';
 import http from 'k6/http';
 import { check, sleep } from 'k6';
+import exec from 'k6/execution';
 import { Counter, Rate, Trend } from 'k6/metrics';
 import { flashcast } from './lib/flashcast-proto.cjs';
 
@@ -564,6 +565,32 @@ const CATCH_UP_GAP_MS = 25;
  * The host: joins, announces on `plan` (text `<seq>|<ms>`, seq i at startAt + i/rate), then
  * END once every announcement is answered, and closes.
  */
+/**
+ * The scenarios of a chatting audience, for a script to export: `listener` (a viewer),
+ * `chatter` (a viewer chatting CHAT_RATE lines/s for the run) and `flooder` (one viewer at
+ * FLOODER_RATE, to be rate-limited). `planOf(data)` is the script's schedule of the host.
+ */
+export function audience(planOf) {
+  return {
+    listener(data) {
+      const plan = planOf(data);
+      viewer(`${config.idPrefix}l${exec.scenario.iterationInTest}`, plan, plan.endDueAt + 30000);
+    },
+    chatter(data) {
+      const plan = planOf(data);
+      viewer(`${config.idPrefix}c${exec.scenario.iterationInTest}`, plan, plan.endDueAt + 30000, {
+        rate: config.chatRate,
+        seconds: config.durationS,
+        startAt: data.startAt,
+      });
+    },
+    flooder(data) {
+      const plan = planOf(data);
+      viewer(`${config.idPrefix}-flooder`, plan, plan.endDueAt + 5000, { rate: config.flooderRate, seconds: config.durationS, startAt: data.startAt, flooder: true });
+    },
+  };
+}
+
 export function host(plan) {
   connect(mintToken(`${config.idPrefix}-host`, 'host', [config.room]), {
     onOpen(client) {

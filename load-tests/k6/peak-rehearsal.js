@@ -10,6 +10,7 @@
 //          -e VIEWERS=400 -e CHATTERS=50 -e BUYERS=100 -e STOCK=30 -e DURATION=60 load-tests/k6/peak-rehearsal.js
 import exec from 'k6/execution';
 import {
+  audience,
   auditFlashSale,
   buyer,
   config,
@@ -20,7 +21,6 @@ import {
   setupFlashSale,
   sloThresholds,
   summarize,
-  viewer,
 } from './flashcast.js';
 
 const chatters = Math.min(config.chatters, config.viewers);
@@ -86,24 +86,7 @@ export function setup() {
 
 const planOf = (data) => schedule(data.startAt, config.rate, config.durationS);
 
-export function listener(data) {
-  const plan = planOf(data);
-  viewer(`${config.idPrefix}l${exec.scenario.iterationInTest}`, plan, plan.endDueAt + 30000);
-}
-
-export function chatter(data) {
-  const plan = planOf(data);
-  viewer(`${config.idPrefix}c${exec.scenario.iterationInTest}`, plan, plan.endDueAt + 30000, {
-    rate: config.chatRate,
-    seconds: config.durationS,
-    startAt: data.startAt,
-  });
-}
-
-export function flooder(data) {
-  const plan = planOf(data);
-  viewer(`${config.idPrefix}-flooder`, plan, plan.endDueAt + 5000, { rate: config.flooderRate, seconds: config.durationS, startAt: data.startAt, flooder: true });
-}
+export const { listener, chatter, flooder } = audience(planOf);
 
 export function buyers(data) {
   buyer(exec.scenario.iterationInTest, data.sale, data.sale.startsAt + Math.random() * config.tapSpreadS * 1000);
