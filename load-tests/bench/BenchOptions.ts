@@ -1,5 +1,5 @@
-import { execFileSync } from 'node:child_process';
 import { availableParallelism } from 'node:os';
+import { defaultPin, parseFlags, parsePin, pinText, unknownFlag, type Pin } from './Flags.js';
 import type { ServerKind } from './Viewer.js';
 
 const ALL_SERVERS: ServerKind[] = ['flashcast', 'uws', 'socketio'];
@@ -53,7 +53,7 @@ export class BenchOptions {
    * CPUs (taskset lists) for the servers under test and for the load generator (this process,
    * its viewer threads and publisher), so that latency measures the server; null: no pinning.
    */
-  pin: { server: string; client: string } | null = defaultPin();
+  pin: Pin | null = defaultPin();
   /** Flashcast's FLASHCAST_BATCH_WINDOW_MS (null: the gateway's default). */
   batchWindowMs: number | null = null;
   /**
@@ -77,22 +77,7 @@ export class BenchOptions {
   /** Parses `--viewers 5000 --rate 20 --duration 10 ...`; throws on unknown flags. */
   static parse(argv: string[]): BenchOptions {
     const options = new BenchOptions();
-    for (let i = 0; i < argv.length; i++) {
-      const arg = argv[i];
-      if (arg === '--help' || arg === '-h') {
-        options.help = true;
-        continue;
-      }
-      const match = /^--([a-z-]+)(?:=(.*))?$/.exec(arg);
-      if (!match) throw new TypeError(`unexpected argument ${arg}`);
-      const name = match[1];
-      const value = match[2] ?? argv[++i];
-      if (value === undefined) throw new TypeError(`--${name} needs a value`);
-      const num = (min: number, max: number): number => {
-        const n = Number(value);
-        if (!Number.isFinite(n) || n < min || n > max) throw new TypeError(`--${name} must be a number in [${min}, ${max}]`);
-        return n;
-      };
+    options.help = parseFlags(argv, ({ name, value, num }) => {
       switch (name) {
         case 'viewers': options.viewers = Math.round(num(1, 100_000)); break;
         case 'rate': options.rate = num(0.1, 100_000); break;
@@ -114,16 +99,7 @@ export class BenchOptions {
         case 'retries': options.retries = Math.round(num(0, 10)); break;
         case 'batch-window': options.batchWindowMs = Math.round(num(0, 20)); break;
         case 'start-at': options.startAt = Math.round(num(0, Number.MAX_SAFE_INTEGER)); break;
-        case 'pin': {
-          if (value === 'none') {
-            options.pin = null;
-            break;
-          }
-          const m = /^([0-9,-]+):([0-9,-]+)$/.exec(value);
-          if (!m) throw new TypeError('--pin must be SERVER_CPUS:CLIENT_CPUS (taskset lists, e.g. 0:1) or none');
-          options.pin = { server: m[1], client: m[2] };
-          break;
-        }
+        case 'pin': options.pin = parsePin(value); break;
         case 'text-bytes': options.textBytes = Math.round(num(10, 60_000)); break;
         case 'connect-concurrency': options.connectConcurrency = Math.round(num(1, 10_000)); break;
         case 'drain': options.drain = num(1, 600); break;
@@ -135,9 +111,9 @@ export class BenchOptions {
           break;
         }
         default:
-          throw new TypeError(`unknown flag --${name} (try --help)`);
+          throw unknownFlag(name);
       }
-    }
+    }).help;
     options.probes = Math.min(options.probes, Math.floor(options.viewers / 2));
     if (options.rounds === 0) options.rounds = options.mode === 'fixed' ? 3 : 1;
     if (options.startRate > options.maxRate) throw new TypeError('--start-rate must not exceed --max-rate');
@@ -174,21 +150,4 @@ export class BenchOptions {
       '  --redis-url URL          Redis (default $REDIS_URL or redis://127.0.0.1:6379)',
     ].join('\n');
   }
-}
-
-/** taskset is there and there are two CPUs or more: servers on CPU 0, the load generator on the others. */
-function defaultPin(): { server: string; client: string } | null {
-  const cpus = availableParallelism();
-  if (cpus < 2) return null;
-  try {
-    execFileSync('taskset', ['-p', String(process.pid)], { stdio: 'ignore' });
-  } catch {
-    return null;
-  }
-  return { server: '0', client: cpus === 2 ? '1' : `1-${cpus - 1}` };
-}
-
-/** The --pin value as text. */
-export function pinText(pin: { server: string; client: string } | null): string {
-  return pin ? `${pin.server}:${pin.client}` : 'none';
 }

@@ -1,5 +1,4 @@
-import { execFileSync } from 'node:child_process';
-import { availableParallelism } from 'node:os';
+import { defaultPin, parseFlags, parsePin, unknownFlag, type Pin } from './Flags.js';
 
 /** Command-line options of `npm run bench:scale`. */
 export class ScaleOptions {
@@ -30,7 +29,7 @@ export class ScaleOptions {
   connectConcurrency = 100;
   textBytes = 64;
   /** taskset CPU lists for gateways and Redis (server) and for this process (client); null: none. */
-  pin: { server: string; client: string } | null = defaultPin();
+  pin: Pin | null = defaultPin();
   /** Redis for the run: null = a private redis-server, unless REDIS_CLUSTER_NODES is set. */
   redisUrl: string | null = null;
   /** bench:broadcast's gateway CPU µs per delivery at --calibration-viewers; NaN = run it first. */
@@ -51,22 +50,7 @@ export class ScaleOptions {
   /** Parses `--gateways 4 --viewers 8000 ...`; throws on unknown flags. */
   static parse(argv: string[]): ScaleOptions {
     const o = new ScaleOptions();
-    for (let i = 0; i < argv.length; i++) {
-      const arg = argv[i];
-      if (arg === '--help' || arg === '-h') {
-        o.help = true;
-        continue;
-      }
-      const match = /^--([a-z-]+)(?:=(.*))?$/.exec(arg);
-      if (!match) throw new TypeError(`unexpected argument ${arg}`);
-      const name = match[1];
-      const value = match[2] ?? argv[++i];
-      if (value === undefined) throw new TypeError(`--${name} needs a value`);
-      const num = (min: number, max: number): number => {
-        const n = Number(value);
-        if (!Number.isFinite(n) || n < min || n > max) throw new TypeError(`--${name} must be a number in [${min}, ${max}]`);
-        return n;
-      };
+    o.help = parseFlags(argv, ({ name, value, num }) => {
       switch (name) {
         case 'gateways': o.gateways = Math.round(num(1, 64)); break;
         case 'viewers': o.viewers = Math.round(num(1, 100_000)); break;
@@ -87,20 +71,11 @@ export class ScaleOptions {
         case 'redis-messages': o.redisMessages = Math.round(num(20, 1_000_000)); break;
         case 'redis-subscribers': o.redisSubscribers = Math.round(num(2, 256)); break;
         case 'tolerance': o.tolerance = num(0, 10); break;
-        case 'pin': {
-          if (value === 'none') {
-            o.pin = null;
-            break;
-          }
-          const m = /^([0-9,-]+):([0-9,-]+)$/.exec(value);
-          if (!m) throw new TypeError('--pin must be SERVER_CPUS:CLIENT_CPUS (taskset lists, e.g. 0:1) or none');
-          o.pin = { server: m[1], client: m[2] };
-          break;
-        }
+        case 'pin': o.pin = parsePin(value); break;
         default:
-          throw new TypeError(`unknown flag --${name} (try --help)`);
+          throw unknownFlag(name);
       }
-    }
+    }).help;
     // Each chatter may send 3 lines/s (FLASHCAST_CHAT_RATE 3/6): keep each at 2.
     if (o.chatters === 0) o.chatters = Math.max(1, Math.ceil(o.chat / 2));
     if (o.calibrationViewers === 0) o.calibrationViewers = Math.max(10, Math.round(o.viewers / o.gateways));
@@ -132,16 +107,4 @@ export class ScaleOptions {
       `  --tolerance F                 largest |measured / predicted - 1| that passes (default ${d.tolerance})`,
     ].join('\n');
   }
-}
-
-/** taskset is there and there are two CPUs or more: servers on CPU 0, the load on the others. */
-function defaultPin(): { server: string; client: string } | null {
-  const cpus = availableParallelism();
-  if (cpus < 2) return null;
-  try {
-    execFileSync('taskset', ['-p', String(process.pid)], { stdio: 'ignore' });
-  } catch {
-    return null;
-  }
-  return { server: '0', client: cpus === 2 ? '1' : `1-${cpus - 1}` };
 }
