@@ -7,7 +7,7 @@
 import { LitElement, html, css, nothing } from 'lit';
 import { HttpChannel } from '../../../client-sdk/HttpChannel.js';
 import { theme } from '../shared/theme.js';
-import { panel } from '../shared/panel.js';
+import { pageHeader, panel } from '../shared/panel.js';
 import { serverOrigin, webConfig, type WebConfig } from '../shared/ServerInfo.js';
 import { forgetToken, pageToken, rememberToken, rememberedToken, type PageToken } from '../shared/TokenSource.js';
 import { errorCode, errorMessage } from '../shared/errorMessage.js';
@@ -57,27 +57,8 @@ export class OpsConsole extends LitElement {
   static override styles = [
     theme,
     panel,
+    pageHeader,
     css`
-      :host {
-        display: block;
-        min-height: 100dvh;
-        background: var(--fc-bg);
-      }
-      header {
-        display: flex;
-        flex-wrap: wrap;
-        align-items: center;
-        gap: 0.5rem 1rem;
-        padding: 0.6rem 1rem;
-        border-bottom: 1px solid #2c2c2c;
-      }
-      header h1 {
-        font-size: 1.05rem;
-        margin: 0;
-      }
-      .spacer {
-        flex: 1;
-      }
       main {
         display: grid;
         gap: 1rem;

@@ -127,3 +127,28 @@ export const panel = css`
     word-break: break-all;
   }
 `;
+
+/** The top bar of the studio and the ops console: title, a spacer, then the page's controls. */
+export const pageHeader = css`
+  :host {
+    display: block;
+    min-height: 100dvh;
+    background: var(--fc-bg);
+  }
+  header {
+    display: flex;
+    flex-wrap: wrap;
+    align-items: center;
+    gap: 0.5rem 1rem;
+    padding: 0.6rem 1rem;
+    border-bottom: 1px solid #2c2c2c;
+    background: var(--fc-bg);
+  }
+  header h1 {
+    font-size: 1.05rem;
+    margin: 0;
+  }
+  header .spacer {
+    flex: 1;
+  }
+`;

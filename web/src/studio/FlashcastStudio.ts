@@ -8,6 +8,7 @@
 import { LitElement, html, css, nothing } from 'lit';
 import { ClientEvent, type ConnectionState } from '../../../client-sdk/FlashcastClient.js';
 import { theme } from '../shared/theme.js';
+import { pageHeader } from '../shared/panel.js';
 import { serverOrigin, webConfig, type WebConfig } from '../shared/ServerInfo.js';
 import { forgetToken, pageToken, rememberToken, rememberedToken, tokenClaims } from '../shared/TokenSource.js';
 import { errorCode, errorMessage } from '../shared/errorMessage.js';
@@ -64,28 +65,8 @@ export class FlashcastStudio extends LitElement {
 
   static override styles = [
     theme,
+    pageHeader,
     css`
-      :host {
-        display: block;
-        min-height: 100dvh;
-        background: var(--fc-bg);
-      }
-      header {
-        display: flex;
-        flex-wrap: wrap;
-        align-items: center;
-        gap: 0.5rem 1rem;
-        padding: 0.6rem 1rem;
-        border-bottom: 1px solid #2c2c2c;
-        background: var(--fc-bg);
-      }
-      header h1 {
-        font-size: 1.05rem;
-        margin: 0;
-      }
-      header .spacer {
-        flex: 1;
-      }
       header a {
         color: var(--fc-fg);
       }
