@@ -6,7 +6,7 @@
 //   k6 run -e FLASHCAST_URL=ws://127.0.0.1:8080 -e FLASHCAST_JWT_SECRET=... \
 //          -e VIEWERS=500 -e RATE=20 -e DURATION=30 load-tests/k6/broadcast.js
 import exec from 'k6/execution';
-import { config, host, mergeThresholds, schedule, seedCounters, sloThresholds, summarize, viewer } from './flashcast.js';
+import { config, host, mergeThresholds, scenarioThresholds, schedule, seedCounters, sloThresholds, summarize, viewer } from './flashcast.js';
 
 /** Announcements every viewer must receive: RATE × DURATION, and END. */
 const announcements = Math.round(config.rate * config.durationS) + 1;
@@ -21,15 +21,8 @@ export const options = {
     config.runHost ? { host: { executor: 'per-vu-iterations', exec: 'publisher', vus: 1, iterations: 1, maxDuration: `${runS + 10}s` } } : {},
   ),
   thresholds: mergeThresholds(
-    {
-      fc_joined: [`count>=${config.viewers}`],
-      fc_join_failed: ['count==0'],
-      fc_critical_received: [`count>=${config.viewers * announcements}`],
-      fc_viewer_incomplete: ['count==0'],
-      fc_decode_errors: ['count==0'],
-      checks: ['rate==1'],
-    },
-    config.runHost ? { fc_announce_acked: [`count>=${announcements}`], fc_announce_refused: ['count==0'] } : {},
+    scenarioThresholds.room(config.viewers),
+    scenarioThresholds.broadcast(config.viewers, announcements),
     sloThresholds({ connections: config.viewers + 1 }, ['critical_latency_p99', 'critical_loss', 'viewer_disconnects']),
   ),
   summaryTrendStats: ['med', 'p(90)', 'p(99)', 'max'],

@@ -6,7 +6,7 @@
 //
 //   k6 run -e FLASHCAST_URL=ws://127.0.0.1:8080 -e FLASHCAST_JWT_SECRET=... \
 //          -e VIEWERS=500 -e CHATTERS=100 -e DURATION=30 load-tests/k6/chat-storm.js
-import { audience, config, host, mergeThresholds, schedule, seedCounters, sloThresholds, summarize } from './flashcast.js';
+import { audience, config, host, mergeThresholds, scenarioThresholds, schedule, seedCounters, sloThresholds, summarize } from './flashcast.js';
 
 const chatters = Math.min(config.chatters, config.viewers);
 const listeners = config.viewers - chatters;
@@ -26,17 +26,9 @@ export const options = {
     config.runHost ? { host: once('publisher', 1) } : {},
   ),
   thresholds: mergeThresholds(
-    {
-      fc_joined: [`count>=${config.viewers}`],
-      fc_join_failed: ['count==0'],
-      fc_critical_received: [`count>=${config.viewers * announcements}`],
-      fc_viewer_incomplete: ['count==0'],
-      fc_decode_errors: ['count==0'],
-      checks: ['rate==1'],
-    },
-    chatters > 0 ? { fc_chat_sent: [`count>=${chatters * linesPerChatter}`], fc_chat_accepted: ['rate>=0.99'] } : {},
-    config.flooderRate > 0 ? { fc_flood_rate_limited: ['count>0'] } : {},
-    config.runHost ? { fc_announce_acked: [`count>=${announcements}`], fc_announce_refused: ['count==0'] } : {},
+    scenarioThresholds.room(config.viewers),
+    scenarioThresholds.broadcast(config.viewers, announcements),
+    scenarioThresholds.chat(chatters, linesPerChatter),
     sloThresholds({ connections: config.viewers + 2 }, ['critical_latency_p99', 'critical_loss', 'viewer_disconnects']),
   ),
   summaryTrendStats: ['med', 'p(90)', 'p(99)', 'max'],

@@ -9,10 +9,8 @@
 //   k6 run -e FLASHCAST_URL=ws://127.0.0.1:8080 -e FLASHCAST_JWT_SECRET=... \
 //          -e BUYERS=500 -e STOCK=100 load-tests/k6/flash-sale.js
 import exec from 'k6/execution';
-import { auditFlashSale, buyer, config, mergeThresholds, seedCounters, setupFlashSale, sloThresholds, summarize } from './flashcast.js';
+import { auditFlashSale, buyer, config, mergeThresholds, scenarioThresholds, seedCounters, setupFlashSale, sloThresholds, summarize } from './flashcast.js';
 
-/** Units that must be sold (and paid): every buyer taps for one. */
-const sellable = Math.min(config.stock, config.buyers);
 const runS = Math.ceil(Math.max(10, config.joinWaitS) + config.tapSpreadS + config.paidWaitS + 30);
 
 export const options = {
@@ -20,19 +18,8 @@ export const options = {
     buyers: { executor: 'per-vu-iterations', exec: 'buyers', vus: config.buyers, iterations: 1, maxDuration: `${runS}s` },
   },
   thresholds: mergeThresholds(
-    {
-      fc_joined: [`count>=${config.buyers}`],
-      fc_join_failed: ['count==0'],
-      fc_buy_taps: [`count>=${config.buyers}`],
-      fc_buy_answered: [`count>=${config.buyers}`],
-      fc_buy_ok: [`count>=${sellable}`, `count<=${config.stock}`],
-      fc_buy_other: ['count==0'],
-      fc_orders_paid_pushed: [`count>=${sellable}`],
-      fc_orders_paid: [`count>=${sellable}`, `count<=${config.stock}`],
-      fc_units_sold: [`count>=${sellable}`],
-      fc_decode_errors: ['count==0'],
-      checks: ['rate==1'],
-    },
+    scenarioThresholds.room(config.buyers),
+    scenarioThresholds.sale(config.buyers, config.stock),
     sloThresholds({ taps: config.buyers, stock: config.stock, connections: config.buyers }, [
       'tap_latency_p99',
       'tap_unavailable',

@@ -116,6 +116,45 @@ export function mergeThresholds(...sources) {
   return out;
 }
 
+/**
+ * The correctness thresholds of each scenario: one definition for the script that runs it alone
+ * and for the rehearsal that runs them together (the Node harness checks the same counts).
+ */
+export const scenarioThresholds = {
+  /** Every client that joins the room, and nothing undecodable or failing a check. */
+  room(joined) {
+    return { fc_joined: [`count>=${joined}`], fc_join_failed: ['count==0'], fc_decode_errors: ['count==0'], checks: ['rate==1'] };
+  },
+  /** Broadcast viewers: each gets every announcement (END included); the host's are acknowledged. */
+  broadcast(viewers, announcements) {
+    return Object.assign(
+      { fc_critical_received: [`count>=${viewers * announcements}`], fc_viewer_incomplete: ['count==0'] },
+      config.runHost ? { fc_announce_acked: [`count>=${announcements}`], fc_announce_refused: ['count==0'] } : {},
+    );
+  },
+  /** Chat storm: the chatters' lines all sent and accepted; the flooder limited. */
+  chat(chatters, linesPerChatter) {
+    return Object.assign(
+      {},
+      chatters > 0 ? { fc_chat_sent: [`count>=${chatters * linesPerChatter}`], fc_chat_accepted: ['rate>=0.99'] } : {},
+      config.flooderRate > 0 ? { fc_flood_rate_limited: ['count>0'] } : {},
+    );
+  },
+  /** Flash sale: every tap answered, exactly the units there are sold and paid, nothing else. */
+  sale(buyers, stock) {
+    const sellable = Math.min(stock, buyers);
+    return {
+      fc_buy_taps: [`count>=${buyers}`],
+      fc_buy_answered: [`count>=${buyers}`],
+      fc_buy_ok: [`count>=${sellable}`, `count<=${stock}`],
+      fc_buy_other: ['count==0'],
+      fc_orders_paid_pushed: [`count>=${sellable}`],
+      fc_orders_paid: [`count>=${sellable}`, `count<=${stock}`],
+      fc_units_sold: [`count>=${sellable}`],
+    };
+  },
+};
+
 /** Text of the host's last announcement: viewers stop when they see it. */
 export const END_TEXT = 'END';
 

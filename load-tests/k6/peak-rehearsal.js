@@ -16,6 +16,7 @@ import {
   config,
   host,
   mergeThresholds,
+  scenarioThresholds,
   schedule,
   seedCounters,
   setupFlashSale,
@@ -28,7 +29,6 @@ const listeners = config.viewers - chatters;
 const announcements = Math.round(config.rate * config.durationS) + 1;
 const linesPerChatter = Math.round(config.chatRate * config.durationS);
 const saleAtS = Number(__ENV.SALE_AT || Math.round(config.durationS / 3));
-const sellable = Math.min(config.stock, config.buyers);
 const leadS = config.startAt ? Math.max(0, (config.startAt - Date.now()) / 1000) : config.joinWaitS;
 const runS = Math.ceil(leadS + Math.max(config.durationS + config.drainS, saleAtS + config.tapSpreadS + config.paidWaitS) + 30);
 const once = (fn, vus) => ({ executor: 'per-vu-iterations', exec: fn, vus, iterations: 1, maxDuration: `${runS + 15}s` });
@@ -43,32 +43,10 @@ export const options = {
     config.runHost ? { host: once('publisher', 1) } : {},
   ),
   thresholds: mergeThresholds(
-    {
-      // every viewer and buyer in the room
-      fc_joined: [`count>=${config.viewers + config.buyers}`],
-      fc_join_failed: ['count==0'],
-      fc_decode_errors: ['count==0'],
-      checks: ['rate==1'],
-      // broadcast
-      fc_critical_received: [`count>=${config.viewers * announcements}`],
-      fc_viewer_incomplete: ['count==0'],
-    },
-    config.runHost ? { fc_announce_acked: [`count>=${announcements}`], fc_announce_refused: ['count==0'] } : {},
-    // chat storm
-    chatters > 0 ? { fc_chat_sent: [`count>=${chatters * linesPerChatter}`], fc_chat_accepted: ['rate>=0.99'] } : {},
-    config.flooderRate > 0 ? { fc_flood_rate_limited: ['count>0'] } : {},
-    // flash sale
-    config.buyers > 0
-      ? {
-          fc_buy_taps: [`count>=${config.buyers}`],
-          fc_buy_answered: [`count>=${config.buyers}`],
-          fc_buy_ok: [`count>=${sellable}`, `count<=${config.stock}`],
-          fc_buy_other: ['count==0'],
-          fc_orders_paid_pushed: [`count>=${sellable}`],
-          fc_orders_paid: [`count>=${sellable}`, `count<=${config.stock}`],
-          fc_units_sold: [`count>=${sellable}`],
-        }
-      : {},
+    scenarioThresholds.room(config.viewers + config.buyers), // every viewer and buyer in the room
+    scenarioThresholds.broadcast(config.viewers, announcements),
+    scenarioThresholds.chat(chatters, linesPerChatter),
+    config.buyers > 0 ? scenarioThresholds.sale(config.buyers, config.stock) : {},
     // every SLO
     sloThresholds({ connections: config.viewers + config.buyers + 2, taps: config.buyers, stock: config.stock }),
   ),
